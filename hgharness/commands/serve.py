@@ -1,0 +1,105 @@
+"""Start an embedded target on loopback and keep it running until Ctrl-C or SIGTERM.
+
+Prints the URL and the push user; the password is written to a private file (mode 0600) whose path is
+printed, never the password itself. Example:
+
+    hgharness serve --port 8000
+    hg clone http://127.0.0.1:8000/demo
+    hg push --config auth.x.prefix=http://127.0.0.1:8000 --config auth.x.username=hgharness \\
+            --config auth.x.password="$(cat PASSWORD_FILE)"
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from hgharness.errors import HarnessError
+
+
+def add_arguments(p):
+    p.add_argument("--site", default="hgweb", help="hgweb (default)")
+    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers (at least 2; default 2)")
+    p.add_argument("--set", dest="fixture_set", default=None, help="fixture set to serve (default: the standard set)")
+    p.add_argument("--repos-dir", help="serve these repositories instead of a fixture set")
+    p.add_argument("--user", default="hgharness", help="user allowed to push (default hgharness)")
+    p.add_argument("--password-file", help="read the push password from this file "
+                   "(default: HGHARNESS_PASSWORD, else a random one written to a private file)")
+    p.add_argument("--workdir", help="keep server state and logs here (default: a temp dir, removed at exit)")
+
+
+def start_embedded(args, progress=print, workdir: Path | None = None):
+    """Start the embedded target described by args; returns (server, repo names). Caller stops it."""
+    from fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.embedded import EmbeddedHgweb
+
+    site = getattr(args, "site", None) or "hgweb"
+    if site != "hgweb":
+        from hgharness.sites import KNOWN_SITES
+
+        if site not in KNOWN_SITES:
+            raise HarnessError(f"unknown site flavour {site!r} (known: {', '.join(sorted(KNOWN_SITES))})")
+        raise HarnessError(f"no embedded target for site {site!r} in this build (available: hgweb)")
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="hgharness-serve-"))
+    repos_dir = getattr(args, "repos_dir", None)
+    if repos_dir:
+        names = sorted(p.name for p in Path(repos_dir).iterdir() if (p / ".hg").is_dir())
+        if not names:
+            raise HarnessError(f"no Mercurial repositories in {repos_dir}")
+    else:
+        repos_dir = workdir / "repos"
+        names = build_set(getattr(args, "fixture_set", None) or DEFAULT_SET, repos_dir, progress=progress)
+    password = _password(args)
+    server = EmbeddedHgweb(repos_dir, workdir=workdir / "server", port=getattr(args, "port", 0) or 0,
+                           workers=getattr(args, "workers", 2) or 2, username=getattr(args, "user", "hgharness"),
+                           password=password)
+    progress(f"starting hgweb (gunicorn, {server.workers} workers) ...")
+    server.start()
+    return server, names, Path(repos_dir)
+
+
+def _password(args) -> str | None:
+    path = getattr(args, "password_file", None)
+    if path:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError as e:
+            raise HarnessError(f"cannot read password file {path}: {e.strerror}") from None
+        if not value:
+            raise HarnessError(f"password file {path} is empty")
+        return value
+    return os.environ.get("HGHARNESS_PASSWORD") or None
+
+
+def main(args) -> int:
+    if args.workers < 2:
+        raise HarnessError("--workers must be at least 2")
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="hgharness-serve-"))
+    server, names, repos_dir = start_embedded(args, workdir=workdir)
+    try:
+        pw_file = workdir / "password"
+        fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(server.password.reveal() + "\n")
+        print(f"hgweb serving {len(names)} repositories at {server.url}", flush=True)
+        print(f"  repositories: {', '.join(names)} (in {repos_dir})")
+        print(f"  push user: {server.username}; password in {pw_file}")
+        print(f"  logs: {server.error_log}")
+        print(f"  URL={server.url}", flush=True)
+        print("Ctrl-C to stop.", flush=True)
+        stop = threading.Event()
+        while not stop.wait(1.0):
+            if not server.proc.alive():
+                raise HarnessError(f"the server exited unexpectedly; see {server.error_log}")
+    except KeyboardInterrupt:
+        print("stopping ...", flush=True)
+    finally:
+        server.stop()
+        if not args.workdir:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+    return 0

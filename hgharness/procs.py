@@ -1,0 +1,120 @@
+"""Child processes the harness starts, and the one way to wait: a condition with a timeout.
+
+Every child runs in its own process group, is registered, and is stopped on exit, on failure, on SIGINT and
+SIGTERM (the CLI turns SIGTERM into SystemExit so `finally` blocks run) and, on Linux, when the harness itself
+dies (PR_SET_PDEATHSIG).
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from hgharness.errors import HarnessError
+
+_live: list["ManagedProcess"] = []
+BASE_TIMEOUT = float(os.environ.get("HGHARNESS_TIMEOUT", "30"))
+
+
+def wait_until(predicate, timeout: float = BASE_TIMEOUT, interval: float = 0.05, what: str = "condition"):
+    """Poll predicate() until it returns a truthy value; returns it. Raises TimeoutError naming `what`."""
+    deadline = time.monotonic() + timeout
+    delay = interval
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
+        time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+        delay = min(delay * 1.5, 0.5)
+
+
+def _die_with_parent():
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+class ManagedProcess:
+    def __init__(self, argv: list[str], name: str, env: dict | None = None, cwd: str | None = None,
+                 stdout_path: str | Path | None = None, stderr_path: str | Path | None = None):
+        self.name = name
+        self.argv = argv
+        self.stdout_path = Path(stdout_path) if stdout_path else None
+        self.stderr_path = Path(stderr_path) if stderr_path else None
+        out = open(self.stdout_path, "ab") if self.stdout_path else subprocess.DEVNULL
+        err = open(self.stderr_path, "ab") if self.stderr_path else subprocess.DEVNULL
+        try:
+            self.proc = subprocess.Popen(argv, env=env, cwd=cwd, stdout=out, stderr=err, stdin=subprocess.DEVNULL,
+                                         start_new_session=True, preexec_fn=_die_with_parent)
+        except FileNotFoundError:
+            raise HarnessError(f"cannot start {name}: {argv[0]} not found") from None
+        finally:
+            for f in (out, err):
+                if f is not subprocess.DEVNULL:
+                    f.close()
+        _live.append(self)
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM the whole process group, then SIGKILL what is left after `timeout`."""
+        if self in _live:
+            _live.remove(self)
+        if self.proc.poll() is None:
+            _signal_group(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        # workers that outlived their master
+        _signal_group(self.proc.pid, signal.SIGKILL)
+        return self.proc.returncode
+
+    def tail(self, n: int = 20) -> str:
+        path = self.stderr_path or self.stdout_path
+        if not path or not path.exists():
+            return ""
+        lines = path.read_text(errors="replace").splitlines()
+        return "\n".join(lines[-n:])
+
+
+def _signal_group(pid: int, sig) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def stop_all() -> None:
+    for p in list(_live):
+        p.stop()
+
+
+atexit.register(stop_all)
+
+
+def install_signal_handlers() -> None:
+    """SIGTERM (and SIGHUP) end the harness like Ctrl-C does: unwinding, so children are stopped."""
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):
+            pass

@@ -1,0 +1,64 @@
+"""The Site adapter interface. Suites, load profiles and fixtures build every URL through an adapter."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+# Capabilities a suite may need; a missing one is a named skip, never a silent one.
+ALL_CAPABILITIES = (
+    "browse",          # web pages for repositories, changesets, files
+    "archives",        # downloadable tar/zip of a revision
+    "json",            # JSON views of log, changesets, tags, branches, bookmarks
+    "feeds",           # atom/rss
+    "graph", "annotate", "search", "bookmarks",
+    "push_auth",       # pushing over HTTP needs credentials
+    "accounts",        # login, users
+    "permissions",     # per-repository permissions, private repositories
+    "forks", "pull_requests", "comments",
+    "api",             # an API to create repositories, users...
+    "create_repo",     # the harness can create repositories on the site
+)
+
+
+def q(path: str) -> str:
+    """Quote a repository-relative path for a URL (hostile names included)."""
+    return urllib.parse.quote(path, safe="/")
+
+
+class Site:
+    name = "base"
+    capabilities: frozenset[str] = frozenset()
+    # page kinds: route name -> template; {repo}, {rev}, {path}, {fmt} are filled by route()
+    ROUTES: dict[str, str] = {}
+    # page kinds that render HTML meant for people (crawled, escaped-content checked)
+    HTML_PAGES: tuple[str, ...] = ()
+
+    def can(self, capability: str) -> bool:
+        if capability not in ALL_CAPABILITIES:
+            raise ValueError(f"unknown capability {capability!r}")
+        return capability in self.capabilities
+
+    def route(self, kind: str, repo: str | None = None, rev: str | None = None, path: str | None = None,
+              **params) -> str:
+        """A path relative to the target's base URL for a page kind (no leading slash)."""
+        try:
+            template = self.ROUTES[kind]
+        except KeyError:
+            raise KeyError(f"site {self.name!r} has no page kind {kind!r}") from None
+        fmt = params.pop("fmt", None)
+        out = template.format(repo=q(repo or ""), rev=q(rev or ""), path=q(path or ""), fmt=fmt or "")
+        query = {k: v for k, v in params.items() if v is not None}
+        if query:
+            out += ("&" if "?" in out else "?") + urllib.parse.urlencode(query)
+        return out
+
+    def repo_path(self, repo: str) -> str:
+        """Path (relative to base) that Mercurial clones from."""
+        return q(repo)
+
+    # --- repositories on the site ---
+    def list_repos(self, target, session) -> list[str]:
+        raise NotImplementedError
+
+    def create_repo(self, target, name: str, private: bool = False) -> None:
+        raise NotImplementedError(f"site {self.name!r} cannot create repositories")

@@ -1,0 +1,63 @@
+"""Mercurial's own hgweb / hgwebdir (paper style): browse, JSON, feeds, archives, wire protocol."""
+
+from __future__ import annotations
+
+import json
+
+from hgharness.errors import HarnessError
+from hgharness.sites.base import Site
+
+
+class HgwebSite(Site):
+    name = "hgweb"
+    capabilities = frozenset({"browse", "archives", "json", "feeds", "graph", "annotate", "search", "bookmarks",
+                              "push_auth"})
+    ROUTES = {
+        "index": "",
+        "summary": "{repo}/",  # the repository front page (paper has no summary view)
+        "log": "{repo}/log",
+        "log_from": "{repo}/log/{rev}",
+        "shortlog": "{repo}/shortlog",
+        "graph": "{repo}/graph",
+        "rev": "{repo}/rev/{rev}",
+        "raw_rev": "{repo}/raw-rev/{rev}",
+        "manifest": "{repo}/file/{rev}/{path}",
+        "file": "{repo}/file/{rev}/{path}",
+        "raw_file": "{repo}/raw-file/{rev}/{path}",
+        "annotate": "{repo}/annotate/{rev}/{path}",
+        "diff": "{repo}/diff/{rev}/{path}",
+        "comparison": "{repo}/comparison/{rev}/{path}",
+        "filelog": "{repo}/log/{rev}/{path}",
+        "archive": "{repo}/archive/{rev}.{fmt}",
+        "branches": "{repo}/branches",
+        "tags": "{repo}/tags",
+        "bookmarks": "{repo}/bookmarks",
+        "search": "{repo}/log",  # with rev=<keyword>
+        "json_log": "{repo}/json-log",
+        "json_rev": "{repo}/json-rev/{rev}",
+        "json_tags": "{repo}/json-tags",
+        "json_branches": "{repo}/json-branches",
+        "json_bookmarks": "{repo}/json-bookmarks",
+        "json_index": "?style=json",
+        "atom_log": "{repo}/atom-log",
+        "rss_log": "{repo}/rss-log",
+        "capabilities": "{repo}?cmd=capabilities",
+    }
+    HTML_PAGES = ("index", "summary", "log", "shortlog", "graph", "rev", "manifest", "file", "annotate", "diff",
+                  "comparison", "filelog", "branches", "tags", "bookmarks", "search")
+    ARCHIVE_FORMATS = ("tar.gz", "zip", "tar.bz2")
+
+    def list_repos(self, target, session) -> list[str]:
+        """Repository names from hgwebdir's JSON index."""
+        r = session.get(target.url_for(self.route("json_index")), timeout=30)
+        if r.status_code != 200:
+            raise HarnessError(f"cannot list repositories on {target.url}: HTTP {r.status_code} from the index")
+        try:
+            entries = json.loads(r.text).get("entries", [])
+        except ValueError:
+            raise HarnessError(f"cannot list repositories on {target.url}: the index is not hgweb JSON") from None
+        return [e["name"].strip("/") for e in entries]
+
+    def create_repo(self, target, name: str, private: bool = False) -> None:
+        raise HarnessError("hgweb cannot create repositories over HTTP: create them on the server "
+                           "(the embedded target serves the fixture set)")

@@ -1,0 +1,286 @@
+"""The Target: one deployed instance of a Mercurial hosting site, built once and handed to every layer.
+
+Resolution order for each setting: explicit option > environment (HGHARNESS_*) > targets.toml entry > default.
+`--target` is either a URL or the name of an entry in targets.toml:
+
+    [targets.staging]
+    url = "https://code.example.com/hg/"
+    site = "hgweb"                        # hgweb | kallithea
+    username = "qa-bot"
+    password_env = "STAGING_HG_PASSWORD"  # or password = "..." (the file should then be private)
+    ca_bundle = "/etc/ssl/company-ca.pem"
+    allow_load = false                    # load/stress traffic only with an explicit true
+    repos = ["small", "medium"]
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import tomllib
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hgharness.errors import HarnessError
+from hgharness.secrets import Secret
+from hgharness.sites import KNOWN_SITES, load_site
+
+DEFAULT_CONFIG = "targets.toml"
+TARGET_KEYS = {
+    "url", "site", "username", "password", "password_env", "api_key", "api_key_env", "ca_bundle", "insecure",
+    "allow_load", "repos", "fixture_dir", "front", "allow_js_errors", "header_policy", "anonymous_push",
+}
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def normalize_url(url: str) -> str:
+    """Validate a target URL; returns it with exactly one trailing slash (the path prefix is kept)."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        port = parts.port
+    except ValueError as e:
+        raise HarnessError(f"bad target URL {url!r}: {e}") from None
+    if parts.scheme not in ("http", "https"):
+        raise HarnessError(f"bad target URL {url!r}: scheme must be http or https, not {parts.scheme or 'missing'!r}")
+    if not parts.hostname:
+        raise HarnessError(f"bad target URL {url!r}: no host")
+    if parts.username or parts.password:
+        raise HarnessError(f"bad target URL {_strip_userinfo(parts)!r}: put credentials in HGHARNESS_USERNAME/"
+                           "HGHARNESS_PASSWORD or targets.toml, not in the URL")
+    if parts.query or parts.fragment:
+        raise HarnessError(f"bad target URL {url!r}: no query or fragment allowed")
+    del port
+    path = parts.path.rstrip("/") + "/"
+    return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def _strip_userinfo(parts) -> str:
+    host = parts.hostname + (f":{parts.port}" if parts.port else "")
+    return urllib.parse.urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def load_config(path: str | os.PathLike) -> dict:
+    """Read targets.toml; errors name the file and line."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HarnessError(f"config file {p} not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise HarnessError(f"config file {p} unreadable: {e}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise HarnessError(f"malformed config {p}: {e}") from None
+    targets = data.get("targets", {})
+    if not isinstance(targets, dict):
+        raise HarnessError(f"malformed config {p}: [targets] must be a table of named targets")
+    for name, entry in targets.items():
+        if not isinstance(entry, dict):
+            raise HarnessError(f"malformed config {p}: targets.{name} must be a table")
+        unknown = set(entry) - TARGET_KEYS
+        if unknown:
+            raise HarnessError(f"malformed config {p}: targets.{name} has unknown key(s) {', '.join(sorted(unknown))}"
+                               f" (known: {', '.join(sorted(TARGET_KEYS))})")
+    return data
+
+
+@dataclass
+class Target:
+    url: str
+    site_name: str = "hgweb"
+    name: str = ""
+    username: str | None = None
+    password: Secret | None = None
+    api_key: Secret | None = None
+    ca_bundle: str | None = None
+    insecure: bool = False
+    allow_load: bool = False
+    allow_load_explicit: bool = False
+    repos: list[str] = field(default_factory=list)
+    fixture_dir: str | None = None
+    front: str = ""
+    allow_js_errors: bool = False
+    header_policy: str = "warn"  # "warn": missing security headers are warnings; "strict": failures
+    anonymous_push: bool = False  # the site's policy: may anonymous users push?
+    embedded: bool = False
+
+    def __post_init__(self):
+        self.url = normalize_url(self.url)
+        self.site = load_site(self.site_name)
+        if not self.name:
+            self.name = self.url
+        if self.ca_bundle and not Path(self.ca_bundle).is_file():
+            raise HarnessError(f"CA bundle {self.ca_bundle} not found")
+
+    # --- building ---
+    @classmethod
+    def from_options(cls, target: str | None = None, site: str | None = None, config: str | None = None,
+                     username: str | None = None, allow_load: bool | None = None, ca_bundle: str | None = None,
+                     insecure: bool | None = None, env: dict | None = None, **overrides) -> "Target":
+        env = os.environ if env is None else env
+        target = target or env.get("HGHARNESS_TARGET")
+        if not target:
+            raise HarnessError("no target: pass --target URL|NAME or set HGHARNESS_TARGET")
+        cfg_path = config or env.get("HGHARNESS_CONFIG")
+        entry: dict = {}
+        name = ""
+        if "://" not in target:
+            path = cfg_path or DEFAULT_CONFIG
+            if not Path(path).exists():
+                raise HarnessError(f"target {target!r} is neither a URL nor a name in {path} (file not found)")
+            targets = load_config(path).get("targets", {})
+            if target not in targets:
+                known = ", ".join(sorted(targets)) or "none"
+                raise HarnessError(f"target {target!r} is not a URL nor a name in {path} (known: {known})")
+            entry, name = dict(targets[target]), target
+            if "url" not in entry:
+                raise HarnessError(f"malformed config {path}: targets.{target} has no url")
+        elif cfg_path and Path(cfg_path).exists():
+            load_config(cfg_path)  # validate even when unused: a broken file is reported, not ignored
+        url = entry.get("url", target)
+
+        def pick(key, envname, default=None):
+            if overrides.get(key) is not None:
+                return overrides[key]
+            if envname and env.get(envname) not in (None, ""):
+                return env[envname]
+            return entry.get(key, default)
+
+        password = pick("password", "HGHARNESS_PASSWORD")
+        if password is None and entry.get("password_env"):
+            password = env.get(entry["password_env"])
+            if password is None:
+                raise HarnessError(f"targets.{name}.password_env names {entry['password_env']}, which is not set")
+        api_key = pick("api_key", "HGHARNESS_API_KEY")
+        if api_key is None and entry.get("api_key_env"):
+            api_key = env.get(entry["api_key_env"])
+
+        explicit_load = allow_load if allow_load is not None else _tri(env.get("HGHARNESS_ALLOW_LOAD"))
+        if explicit_load is None and "allow_load" in entry:
+            explicit_load = bool(entry["allow_load"])
+        if insecure is None:
+            insecure = bool(_tri(env.get("HGHARNESS_INSECURE")) or entry.get("insecure", False))
+        repos = pick("repos", "HGHARNESS_REPOS", [])
+        if isinstance(repos, str):
+            repos = [r for r in repos.split(",") if r]
+        t = cls(
+            url=url,
+            site_name=site or env.get("HGHARNESS_SITE") or entry.get("site", "hgweb"),
+            name=name,
+            username=username or pick("username", "HGHARNESS_USERNAME"),
+            password=Secret(password) if password else None,
+            api_key=Secret(api_key) if api_key else None,
+            ca_bundle=ca_bundle or pick("ca_bundle", "HGHARNESS_CA_BUNDLE"),
+            insecure=bool(insecure),
+            repos=list(repos),
+            fixture_dir=pick("fixture_dir", "HGHARNESS_FIXTURE_DIR"),
+            front=pick("front", "HGHARNESS_FRONT", ""),
+            allow_js_errors=bool(_tri(env.get("HGHARNESS_ALLOW_JS_ERRORS")) or entry.get("allow_js_errors", False)),
+            header_policy=pick("header_policy", "HGHARNESS_HEADER_POLICY", "warn"),
+            anonymous_push=bool(_tri(env.get("HGHARNESS_ANONYMOUS_PUSH")) or entry.get("anonymous_push", False)),
+            embedded=bool(_tri(env.get("HGHARNESS_EMBEDDED"))),
+        )
+        if t.header_policy not in ("warn", "strict"):
+            raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
+        t.allow_load_explicit = bool(explicit_load)
+        t.allow_load = t.is_loopback if explicit_load is None else bool(explicit_load)
+        return t
+
+    # --- facts ---
+    @property
+    def host(self) -> str:
+        return urllib.parse.urlsplit(self.url).hostname or ""
+
+    @property
+    def is_loopback(self) -> bool:
+        return is_loopback_host(self.host)
+
+    @property
+    def prefix(self) -> str:
+        """The path prefix of the site ('/' or e.g. '/hg/')."""
+        return urllib.parse.urlsplit(self.url).path
+
+    @property
+    def verify(self):
+        """The `verify` argument for requests: False only with --insecure."""
+        if self.insecure:
+            return False
+        return self.ca_bundle or True
+
+    def can(self, capability: str) -> bool:
+        return self.site.can(capability)
+
+    def url_for(self, path: str) -> str:
+        """A URL under the target's base; `path` is relative to it (a leading slash is ignored)."""
+        return self.url + path.lstrip("/")
+
+    def has_credentials(self) -> bool:
+        return bool(self.username and self.password)
+
+    def auth(self):
+        return (self.username, self.password.reveal()) if self.has_credentials() else None
+
+    def require_load_allowed(self) -> None:
+        if not self.allow_load:
+            raise HarnessError(f"refusing load traffic to non-loopback target {self.host}: set allow_load = true "
+                               "for it in targets.toml or pass --allow-load if you own it")
+
+    def describe(self) -> dict:
+        """A dict safe for reports and logs: no secret values."""
+        return {
+            "name": self.name, "url": self.url, "site": self.site_name, "front": self.front or None,
+            "username": self.username, "password": "set" if self.password else None,
+            "tls": self.url.startswith("https://"), "ca_bundle": self.ca_bundle, "insecure": self.insecure,
+            "allow_load": self.allow_load, "embedded": self.embedded, "repos": self.repos,
+        }
+
+    def __repr__(self):
+        return f"Target({self.url!r}, site={self.site_name!r}, user={self.username!r}, password={self.password!r})"
+
+    # --- handing the target to child processes (pytest, locust, workers) ---
+    def to_env(self) -> dict[str, str]:
+        env = {
+            "HGHARNESS_TARGET": self.url, "HGHARNESS_SITE": self.site_name,
+            "HGHARNESS_ALLOW_LOAD": "1" if self.allow_load else "0",
+            "HGHARNESS_INSECURE": "1" if self.insecure else "0",
+            "HGHARNESS_ALLOW_JS_ERRORS": "1" if self.allow_js_errors else "0",
+            "HGHARNESS_HEADER_POLICY": self.header_policy,
+            "HGHARNESS_ANONYMOUS_PUSH": "1" if self.anonymous_push else "0",
+            "HGHARNESS_EMBEDDED": "1" if self.embedded else "0",
+        }
+        for key, value in (("HGHARNESS_USERNAME", self.username), ("HGHARNESS_CA_BUNDLE", self.ca_bundle),
+                           ("HGHARNESS_FIXTURE_DIR", self.fixture_dir), ("HGHARNESS_FRONT", self.front),
+                           ("HGHARNESS_REPOS", ",".join(self.repos))):
+            if value:
+                env[key] = value
+        if self.password:
+            env["HGHARNESS_PASSWORD"] = self.password.reveal()
+        if self.api_key:
+            env["HGHARNESS_API_KEY"] = self.api_key.reveal()
+        return env
+
+    def to_json(self) -> str:
+        return json.dumps(self.describe())
+
+
+def _tri(value) -> bool | None:
+    if value is None or value == "":
+        return None
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+__all__ = ["Target", "KNOWN_SITES", "is_loopback_host", "normalize_url", "load_config"]
