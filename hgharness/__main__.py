@@ -1,0 +1,5 @@
+import sys
+
+from hgharness.cli import main
+
+sys.exit(main())

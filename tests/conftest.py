@@ -1,0 +1,88 @@
+"""Fixtures for the harness's own tests: fixture repositories, embedded targets (healthy and broken), the CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def seed_repos(tmp_path_factory) -> Path:
+    """The default fixture set, built once per test session. Treat as read-only: copy it to push into it."""
+    from fixtures.sets import DEFAULT_SET, build_set
+
+    dest = tmp_path_factory.mktemp("fixture-set") / "repos"
+    build_set(DEFAULT_SET, dest)
+    return dest
+
+
+def copy_repos(src: Path, dest: Path) -> Path:
+    shutil.copytree(src, dest, symlinks=True)
+    return dest
+
+
+@contextmanager
+def hgweb(repos_dir: Path, check_tracebacks: bool = True, **kwargs):
+    """An embedded hgweb target; asserts at the end that its error log holds no traceback."""
+    from hgharness.embedded import EmbeddedHgweb
+
+    env_pp = os.environ.get("PYTHONPATH", "")
+    os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + env_pp if env_pp else "")
+    server = EmbeddedHgweb(repos_dir, **kwargs)
+    try:
+        server.start()
+        yield server
+        if check_tracebacks:
+            assert not server.tracebacks(), "server error log has tracebacks:\n" + "\n".join(server.tracebacks())
+    finally:
+        server.stop()
+        if env_pp:
+            os.environ["PYTHONPATH"] = env_pp
+        else:
+            os.environ.pop("PYTHONPATH", None)
+
+
+@pytest.fixture(scope="session")
+def hgweb_server(seed_repos):
+    """A healthy embedded target shared by read-only tests."""
+    with hgweb(seed_repos) as server:
+        yield server
+
+
+@pytest.fixture
+def writable_hgweb(seed_repos, tmp_path):
+    """A healthy embedded target on a private copy of the fixture set, for tests that push."""
+    repos = copy_repos(seed_repos, tmp_path / "repos")
+    with hgweb(repos) as server:
+        yield server
+
+
+def target_for(server, **overrides):
+    from hgharness.target import Target
+
+    repos = sorted(p.name for p in Path(server.repos_dir).iterdir() if (p / ".hg").is_dir())
+    kw = dict(url=server.url, username=server.username, password=server.password,
+              fixture_dir=str(server.repos_dir), repos=repos, allow_load=True, embedded=True)
+    kw.update(overrides)
+    return Target(**kw)
+
+
+def clean_env(**extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_cli(*args, env: dict | None = None, timeout: float = 600, cwd: Path | None = None):
+    """Run `hgharness ARGS` as a user would; returns the CompletedProcess (text)."""
+    return subprocess.run([sys.executable, "-m", "hgharness", *map(str, args)], cwd=cwd or ROOT,
+                          env=env if env is not None else clean_env(), capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
