@@ -104,6 +104,9 @@ class BasicAuth:
 
 
 def make_app():
+    from hgharness.hg import init_mercurial
+
+    init_mercurial()  # without it Mercurial 7 cannot unbundle a push ("missing support for replycaps")
     from mercurial.hgweb import hgwebdir_mod
 
     config = os.environ["HGHARNESS_HGWEB_CONFIG"]

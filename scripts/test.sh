@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# README command 2: set up, then the harness's own tests (they start embedded targets, healthy and broken).
+# Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/ruff check .
+exec .venv/bin/python -m pytest tests -n 2 --dist loadgroup "$@"

@@ -1,0 +1,136 @@
+"""The CLI as a user meets it: bad input gives one line and exit 2; serve, push, run; nothing left behind."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+
+from hgharness.procs import wait_until
+from tests.conftest import ROOT, clean_env, run_cli
+
+pytestmark = pytest.mark.integration
+
+
+def assert_one_line_error(proc, *words):
+    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
+    err = proc.stderr.strip()
+    assert "Traceback" not in proc.stderr + proc.stdout
+    assert len(err.splitlines()) == 1, err
+    for w in words:
+        assert w in err, err
+
+
+def test_unreachable_target_exits_2_naming_it():
+    p = run_cli("run", "--target", "http://127.0.0.1:9", timeout=60)
+    assert_one_line_error(p, "http://127.0.0.1:9/", "unreachable", "connection refused")
+
+
+def test_bad_scheme_exits_2():
+    assert_one_line_error(run_cli("run", "--target", "ftp://x"), "ftp://x", "http or https")
+
+
+def test_malformed_config_exits_2_naming_the_line(tmp_path):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.prod]\nurl = "http://127.0.0.1:9/"\n\nallow_load = yes please\n')
+    assert_one_line_error(run_cli("run", "--config", cfg, "--target", "prod"), str(cfg), "line 4")
+
+
+def test_unknown_site_exits_2_listing_known_ones():
+    assert_one_line_error(run_cli("run", "--site", "gitlab"), "gitlab", "hgweb", "kallithea")
+    assert_one_line_error(run_cli("run", "--target", "http://127.0.0.1:9/", "--site", "gitlab"), "hgweb, kallithea")
+
+
+def test_unknown_option_exits_2():
+    p = run_cli("run", "--no-such-option")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+
+
+def _hg(*args, cwd=None, check=True):
+    env = clean_env(HGRCPATH=os.devnull, HGPLAIN="1", HGUSER="tester <t@example.org>")
+    return subprocess.run([str(ROOT / ".venv/bin/hg") if (ROOT / ".venv/bin/hg").exists() else "hg", *args],
+                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=check)
+
+
+def _start_serve(tmp_path, *extra):
+    env = clean_env(HGHARNESS_PASSWORD="serve-secret-42")
+    out = tmp_path / "serve.out"
+    f = open(out, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "hgharness", "serve", "--workdir", str(tmp_path / "w"), *extra],
+                            cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT, text=True)
+    url = wait_until(lambda: (m := re.search(r"URL=(\S+)", out.read_text())) and m.group(1),
+                     timeout=120, what="hgharness serve to print its URL")
+    return proc, url, out
+
+
+def test_serve_push_needs_the_right_credentials(tmp_path):
+    proc, url, out = _start_serve(tmp_path)
+    try:
+        repo = re.search(r"repositories: ([^,\s]+)", out.read_text()).group(1)
+        clone = tmp_path / "clone"
+        _hg("clone", url + repo, str(clone))
+        (clone / "new-file.txt").write_text("pushed by the test\n")
+        _hg("add", "new-file.txt", cwd=clone)
+        _hg("commit", "-m", "test push", cwd=clone)
+        auth = lambda user, pw: ["--config", f"auth.t.prefix={url}", "--config", f"auth.t.username={user}",  # noqa
+                                 "--config", f"auth.t.password={pw}"]
+        anon = _hg("push", url + repo, cwd=clone, check=False)
+        assert anon.returncode != 0 and ("authorization" in anon.stderr or "401" in anon.stderr), anon.stderr
+        wrong = _hg("push", url + repo, *auth("hgharness", "wrong"), cwd=clone, check=False)
+        assert wrong.returncode != 0, wrong.stdout
+        ok = _hg("push", url + repo, *auth("hgharness", "serve-secret-42"), cwd=clone, check=False)
+        assert ok.returncode == 0, ok.stderr
+        check = tmp_path / "check"
+        _hg("clone", "-U", url + repo, str(check))
+        assert "test push" in _hg("log", "-r", "tip", "-T", "{desc}", cwd=check).stdout
+        assert "serve-secret-42" not in out.read_text()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0
+    assert "stopping" in out.read_text()
+
+
+def _children(pid):
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_no_process_behind(tmp_path, sig):
+    env = clean_env()
+    proc = subprocess.Popen([sys.executable, "-m", "hgharness", "run", "--stages", "headless",
+                             "--runs-dir", str(tmp_path / "runs")], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    servers = wait_until(lambda: [c for c in _children(proc.pid) if "gunicorn" in " ".join(c.cmdline())],
+                         timeout=120, what="the embedded server to start")
+    pids = {c.pid for c in _children(proc.pid)} | {s.pid for s in servers}
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode != 0
+    wait_until(lambda: not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"],
+               timeout=30, what="every server process to be gone")
+    assert "Traceback" not in out
+
+
+def test_main_job_writes_a_run_directory_without_secrets(tmp_path):
+    secret = "run-secret-%d" % os.getpid()
+    env = clean_env(HGHARNESS_PASSWORD=secret)
+    p = run_cli("run", "--runs-dir", tmp_path / "runs", "--run-id", "r1", env=env)
+    run_dir = tmp_path / "runs" / "r1"
+    assert p.returncode == 0, p.stdout + p.stderr
+    for name in ("summary.json", "junit.xml"):
+        assert (run_dir / name).is_file()
+    import json
+
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["verdict"] == "passed" and summary["exit_code"] == 0
+    assert summary["target"]["embedded"] and summary["target"]["password"] == "set"
+    assert sum(s["counts"].get("passed", 0) for s in summary["stages"]) > 0
+    assert secret not in p.stdout + p.stderr
+    leaks = [str(f) for f in run_dir.rglob("*") if f.is_file() and secret.encode() in f.read_bytes()]
+    assert not leaks, leaks

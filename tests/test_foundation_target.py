@@ -1,0 +1,98 @@
+"""Target resolution: URLs, targets.toml, site flavours, secrets, load permission."""
+
+import pytest
+
+from hgharness.errors import HarnessError
+from hgharness.secrets import MASK, redact
+from hgharness.target import Target
+
+
+def test_url_is_normalized_and_keeps_its_prefix():
+    t = Target.from_options(target="https://code.example.com/hg", env={})
+    assert t.url == "https://code.example.com/hg/"
+    assert t.prefix == "/hg/"
+    assert t.url_for("/repo/log") == "https://code.example.com/hg/repo/log"
+
+
+@pytest.mark.parametrize("url, words", [
+    ("ftp://x", "scheme must be http or https"),
+    ("http://", "no host"),
+    ("http://u:pw@host/", "credentials"),
+    ("http://host:99999/", "bad target URL"),
+])
+def test_bad_urls_are_refused_with_one_line(url, words):
+    with pytest.raises(HarnessError) as e:
+        Target.from_options(target=url, env={})
+    assert words in str(e.value) and "\n" not in str(e.value)
+    assert "pw" not in str(e.value)
+
+
+def test_unknown_site_lists_known_ones():
+    with pytest.raises(HarnessError, match="unknown site flavour 'gitea' .known: hgweb, kallithea"):
+        Target.from_options(target="http://127.0.0.1:1/", site="gitea", env={})
+
+
+def test_malformed_config_names_the_line(tmp_path):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.a]\nurl = "http://127.0.0.1:1/"\nsite = hgweb\n')
+    with pytest.raises(HarnessError, match="line 3"):
+        Target.from_options(target="a", config=str(cfg), env={})
+
+
+def test_unknown_config_key_is_named(tmp_path):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.a]\nurl = "http://127.0.0.1:1/"\npasword = "x"\n')
+    with pytest.raises(HarnessError, match="unknown key.*pasword"):
+        Target.from_options(target="a", config=str(cfg), env={})
+
+
+def test_named_target_from_config_with_password_env(tmp_path):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.stage]\nurl = "https://hg.example.com/"\nusername = "qa"\n'
+                   'password_env = "STAGE_PW"\nallow_load = true\n')
+    t = Target.from_options(target="stage", config=str(cfg), env={"STAGE_PW": "s3cret-value"})
+    assert t.name == "stage" and t.username == "qa" and t.password.reveal() == "s3cret-value"
+    assert t.allow_load and t.allow_load_explicit
+    for text in (repr(t), str(t.describe()), t.to_json(), f"{t.password}", str(t.password)):
+        assert "s3cret-value" not in text
+    assert redact("the password is s3cret-value") == f"the password is {MASK}"
+
+
+def test_name_not_in_config_lists_known_names(tmp_path):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.one]\nurl = "http://127.0.0.1:1/"\n')
+    with pytest.raises(HarnessError, match=r"known: one"):
+        Target.from_options(target="two", config=str(cfg), env={})
+
+
+@pytest.mark.parametrize("url, allowed", [
+    ("http://127.0.0.1:8000/", True), ("http://localhost/", True), ("http://[::1]:8/", True),
+    ("http://127.3.4.5/", True), ("https://hg.example.com/", False), ("http://10.0.0.5/", False),
+])
+def test_load_is_allowed_only_on_loopback_by_default(url, allowed):
+    t = Target.from_options(target=url, env={})
+    assert t.allow_load is allowed
+    if not allowed:
+        with pytest.raises(HarnessError, match="refusing load traffic"):
+            t.require_load_allowed()
+
+
+def test_load_on_remote_needs_explicit_opt_in():
+    assert Target.from_options(target="https://hg.example.com/", allow_load=True, env={}).allow_load
+    assert Target.from_options(target="https://hg.example.com/", env={"HGHARNESS_ALLOW_LOAD": "1"}).allow_load
+    assert not Target.from_options(target="http://127.0.0.1/", allow_load=False, env={}).allow_load
+
+
+def test_tls_verification_is_on_by_default(tmp_path):
+    t = Target.from_options(target="https://hg.example.com/", env={})
+    assert t.verify is True
+    ca = tmp_path / "ca.pem"
+    ca.write_text("x")
+    assert Target.from_options(target="https://hg.example.com/", ca_bundle=str(ca), env={}).verify == str(ca)
+    assert Target.from_options(target="https://hg.example.com/", insecure=True, env={}).verify is False
+
+
+def test_environment_round_trip_keeps_everything():
+    t = Target.from_options(target="http://127.0.0.1:5/", username="u", env={"HGHARNESS_PASSWORD": "pw-round"})
+    t2 = Target.from_options(env=t.to_env())
+    assert (t2.url, t2.username, t2.password.reveal(), t2.site_name) == (t.url, "u", "pw-round", "hgweb")
