@@ -171,8 +171,11 @@ def _target_or_none(config):
     return t if t is not None and not isinstance(t, HarnessError) else _Unknown()
 
 
+_config = None  # the session's config, for the logreport hook (which gets no config argument)
+
+
 def pytest_runtest_logreport(report):
-    config = getattr(pytest_runtest_logreport, "_config", None)
+    config = _config
     if config is None:
         return
     props = dict(report.user_properties)
@@ -202,7 +205,8 @@ def _short_message(report) -> str:
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionstart(session):
-    pytest_runtest_logreport._config = session.config
+    global _config
+    _config = session.config
 
 
 def pytest_sessionfinish(session, exitstatus):
