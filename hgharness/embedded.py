@@ -39,7 +39,8 @@ class EmbeddedHgweb:
 
     def __init__(self, repos_dir: str | Path, workdir: str | Path | None = None, port: int = 0, workers: int = 2,
                  username: str = DEFAULT_USER, password: str | None = None, wrap: str | None = None,
-                 host: str = "127.0.0.1", extra_web_config: dict | None = None, prefix: str = ""):
+                 host: str = "127.0.0.1", extra_web_config: dict | None = None, prefix: str = "",
+                 base_url: str | None = None):
         self.repos_dir = Path(repos_dir).resolve()
         if not self.repos_dir.is_dir():
             raise HarnessError(f"repository directory {self.repos_dir} does not exist")
@@ -57,6 +58,8 @@ class EmbeddedHgweb:
         self.wrap = wrap
         self.extra_web_config = extra_web_config or {}
         self.prefix = prefix.strip("/")
+        # The URL clients reach hgweb at when a front sits before it (hgweb writes it into feeds): web.baseurl
+        self.base_url = base_url
         self.error_log = self.workdir / "gunicorn-error.log"
         self.access_log = self.workdir / "gunicorn-access.log"
         self.proc: ManagedProcess | None = None
@@ -77,8 +80,9 @@ class EmbeddedHgweb:
             "staticurl": "",
         }
         web.update(self.extra_web_config)
-        if self.prefix:
-            web["prefix"] = self.prefix
+        # No web.prefix: hgwebdir ignores it (it is `hg serve`'s); the prefix reaches hgweb as SCRIPT_NAME.
+        if self.base_url:
+            web["baseurl"] = self.base_url
         lines = ["[paths]", f"/ = {self.repos_dir}/*", "", "[web]"]
         lines += [f"{k} = {v}" for k, v in web.items() if v != ""]
         path = self.workdir / "hgweb.config"
@@ -98,6 +102,10 @@ class EmbeddedHgweb:
                    HGHARNESS_USERS_FILE=str(users), PYTHONUNBUFFERED="1")
         if self.wrap:
             env["HGHARNESS_WRAP"] = self.wrap
+        # gunicorn takes SCRIPT_NAME from its environment: PATH_INFO loses the prefix and hgweb's links keep it
+        env.pop("SCRIPT_NAME", None)
+        if self.prefix:
+            env["SCRIPT_NAME"] = "/" + self.prefix
         attempts = 1 if self.port else 3
         for attempt in range(attempts):
             port = self.port or free_port(self.host)
@@ -126,7 +134,9 @@ class EmbeddedHgweb:
         if not self.proc.alive():
             raise _Exited()
         try:
-            return requests.get(self.url, timeout=2).status_code == 200
+            s = requests.Session()
+            s.trust_env = False  # loopback: a proxy from the environment must not be asked
+            return s.get(self.url, timeout=2).status_code == 200
         except requests.RequestException:
             return False
 

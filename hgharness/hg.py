@@ -1,7 +1,11 @@
 """Mercurial client operations, in-process through Mercurial's API (no `hg` process per operation).
 
 Credentials reach Mercurial through its [auth] config, never through a URL; a private CA through
-`web.cacerts`; `--insecure` through `insecure` on the peer-level config.
+`hostsecurity.<host>:verifycertsfile` and `web.cacerts`; `--insecure` through the ui's insecureconnections
+(what `hg --insecure` sets), never by emptying the CA settings.
+Proxies: Mercurial reads `http_proxy` only (not https_proxy), skips localhost and 127.0.0.1 on its own and
+honours `no_proxy`; it tunnels https through that proxy with CONNECT. A loopback target is added to
+`http_proxy.no`, so no proxy is ever asked for it.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ def make_ui(target=None, quiet: bool = True, auth: bool = True):
     if target is not None:
         for section, key, value in hg_config(target, auth=auth):
             u.setconfig(b(section), b(key), b(value), b"hgharness")
+        if target.insecure and target.url.startswith("https://"):
+            # `hg --insecure`: ui copies (peers, repositories opened with this ui) inherit it
+            u.insecureconnections = True
     return u
 
 
@@ -56,12 +63,16 @@ def hg_config(target, auth: bool = True) -> list[tuple[str, str, str]]:
     if auth and target.has_credentials():
         out += [("auth", "hgharness.prefix", target.url), ("auth", "hgharness.username", target.username),
                 ("auth", "hgharness.password", target.password.reveal())]
-    if target.url.startswith("https://"):
-        if target.insecure:
-            out.append(("web", "cacerts", ""))
-            out.append(("hostsecurity", f"{target.host}:verifycertsfile", ""))
-        elif target.ca_bundle:
-            out.append(("web", "cacerts", str(Path(target.ca_bundle).resolve())))
+    from hgharness.http import tls_verify
+
+    verify = tls_verify(target) if target.url.startswith("https://") else None
+    if isinstance(verify, str):  # the same CA file requests uses: --ca-bundle, else REQUESTS_CA_BUNDLE
+        ca = str(Path(verify).resolve())
+        # per host first (it wins over web.cacerts for that host); web.cacerts for a client that drops it
+        out.append(("hostsecurity", f"{target.host}:verifycertsfile", ca))
+        out.append(("web", "cacerts", ca))
+    if target.is_loopback:  # Mercurial bypasses its proxy for localhost and 127.0.0.1 only (not ::1, *.localhost)
+        out.append(("http_proxy", "no", target.host))
     return out
 
 
@@ -70,15 +81,32 @@ def clone_url(target, repo: str) -> str:
 
 
 @contextmanager
-def quiet_ui_errors(what: str):
+def quiet_ui_errors(what: str, target=None):
+    import ssl
+    import urllib.error
+
     from mercurial import error
 
     try:
         yield
     except error.Abort as e:
-        raise HarnessError(f"{what}: {e.message.decode(errors='replace')}") from None
+        text = e.message.decode(errors="replace")
+        raise HarnessError(_tls_line(target, text) or f"{what}: {text}") from None
     except error.RepoError as e:
         raise HarnessError(f"{what}: {e}") from None
+    except (urllib.error.URLError, ssl.SSLError) as e:
+        # the TLS handshake fails inside urllib: same one line as requests gives (hgharness.http)
+        reason = getattr(e, "reason", e)
+        raise HarnessError(_tls_line(target, str(reason)) or f"{what}: {reason}") from None
+
+
+def _tls_line(target, text: str) -> str | None:
+    if target is None:
+        return None
+    from hgharness.http import tls_problem
+
+    line = tls_problem(target, text)
+    return line and line + " (from Mercurial's client)"
 
 
 def clone(target, repo: str, dest: str | Path, auth: bool = True, update: bool = False):
@@ -86,9 +114,7 @@ def clone(target, repo: str, dest: str | Path, auth: bool = True, update: bool =
     from mercurial import hg
 
     u = make_ui(target, auth=auth)
-    if target.insecure:
-        u.setconfig(b"web", b"cacerts", b"", b"hgharness")
-    with quiet_ui_errors(f"clone of {repo} from {target.url} failed"):
+    with quiet_ui_errors(f"clone of {repo} from {target.url} failed", target):
         _src, dst = hg.clone(u, {"insecure": target.insecure}, b(clone_url(target, repo)), b(str(dest)),
                              update=update)
     return dst.local()
@@ -104,7 +130,7 @@ def peer(target, repo: str, auth: bool = True):
     from mercurial import hg
 
     u = make_ui(target, auth=auth)
-    with quiet_ui_errors(f"cannot reach {repo} on {target.url}"):
+    with quiet_ui_errors(f"cannot reach {repo} on {target.url}", target):
         return hg.peer(u, {"insecure": target.insecure}, b(clone_url(target, repo)))
 
 
