@@ -1,6 +1,7 @@
 """One run directory per command: reports/runs/<id>/ holding summary.json, junit.xml and the raw results.
 
-summary.json schema ("hgharness.run/1"):
+summary.json schema ("hgharness.run/1"; the full, versioned definition is reports/summary.schema.json, checked by
+`hgharness report validate RUN_DIR`; raw latency samples go to samples/*.jsonl, see reports/samples.py):
   schema, harness_version, run_id, command, started, ended, duration_s,
   target        Target.describe() (no secrets), plus front/tls/warnings
   verdict       "passed" | "failed" | "error"   (exit code 0 | 1 | 2)
