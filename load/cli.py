@@ -1,0 +1,203 @@
+"""Run a Locust load profile against a target and judge it by SLO gates (load/slo.toml).
+
+A mix of simulated users (load/mixes.toml: browse-heavy, push-storm, ci-polling, mixed) requests only pages
+that exist in the target's fixture repositories, following a bounded shape (constant, ramp, step, spike, soak).
+At the end every gate (per action and aggregate: p50/p95/p99, error rate, achieved vs target rate) is one
+JUnit testcase; exit 1 when any is breached. Without --target the embedded hgweb target is started on loopback.
+A target whose allow_load is false (any non-loopback target, unless targets.toml or --allow-load says
+otherwise) is refused before anything is sent.
+
+    hgharness load --mix mixed --shape ramp --users 20 --spawn-rate 5 --duration 2m
+    hgharness load -t staging --allow-load --mix ci-polling --workers 2 --duration 10m
+    # workers on other hosts: on the master host
+    hgharness load -t URL --remote-workers 2 --master-bind-host 0.0.0.0 --master-port 5557 ...
+    # and on each worker host (same target options; the fixture repos are cloned when not local)
+    hgharness load -t URL --worker --master-host MASTER --master-port 5557
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from hgharness.cli import add_run_dir_arguments, add_target_arguments
+from hgharness.errors import HarnessError
+from load import mixes, shapes
+from load.runner import DEFAULT_MASTER_PORT, LoadSpec, run_load, run_worker
+
+STAGE_DEFAULTS = {"mix": "mixed", "shape": "constant", "users": 8, "spawn_rate": 4.0, "duration_s": 25}
+
+
+def add_arguments(p):
+    add_target_arguments(p)
+    add_run_dir_arguments(p)
+    g = p.add_argument_group("load profile")
+    g.add_argument("--mix", default=mixes.DEFAULT_MIX, help="user mix from the mixes file (default mixed)")
+    g.add_argument("--shape", default="constant", choices=shapes.SHAPES, help="load shape (default constant)")
+    g.add_argument("--users", "-u", type=int, default=10, help=f"peak simulated users (default 10, at most "
+                   f"{shapes.MAX_USERS})")
+    g.add_argument("--spawn-rate", "-r", type=float, default=2.0, help="users started per second (default 2)")
+    g.add_argument("--duration", "-d", default=None, help="run time: 90, 90s, 5m, 1h (default 60s; soak 1h; "
+                   f"at most {shapes.MAX_DURATION_S // 3600}h)")
+    g.add_argument("--slo", help="SLO gates file (default load/slo.toml)")
+    g.add_argument("--mixes", help="mixes file (default load/mixes.toml)")
+    d = p.add_argument_group("distributed")
+    d.add_argument("--workers", type=int, default=0, help="Locust worker processes on this machine (default 0: "
+                   "one process)")
+    d.add_argument("--remote-workers", type=int, default=0, help="also wait for this many workers from other hosts")
+    d.add_argument("--master-bind-host", help="interface the master listens on (default 127.0.0.1; with "
+                   "--remote-workers: all)")
+    d.add_argument("--master-port", type=int, default=0, help=f"master port (default: a free one; with "
+                   f"--remote-workers {DEFAULT_MASTER_PORT})")
+    d.add_argument("--workers-wait", type=int, default=60, help="seconds to wait for workers to join (default 60)")
+    d.add_argument("--worker", action="store_true", help="run as a worker of a master on another host")
+    d.add_argument("--master-host", help="with --worker: the master's host name or address")
+    e = p.add_argument_group("embedded target (when no --target)")
+    e.add_argument("--set", dest="fixture_set", default=None, help="fixture set to serve")
+    e.add_argument("--repos-dir", help="serve these repositories instead of a fixture set")
+    e.add_argument("--server-workers", type=int, default=4, help="gunicorn workers (default 4)")
+    from hgharness.front import add_front_arguments
+
+    add_front_arguments(p)  # --front nginx, --tls, --prefix /hg, as for `hgharness run`
+
+
+def spec_from_args(args) -> LoadSpec:
+    duration = shapes.parse_duration(args.duration) if args.duration else shapes.default_duration(args.shape)
+    return LoadSpec(mix=args.mix, shape=args.shape, users=args.users, spawn_rate=args.spawn_rate,
+                    duration_s=duration, workers=args.workers, remote_workers=args.remote_workers,
+                    master_bind_host=args.master_bind_host, master_port=args.master_port,
+                    workers_wait_s=args.workers_wait, slo_path=args.slo, mixes_path=args.mixes)
+
+
+def main(args) -> int:
+    from hgharness.front import check_front_arguments
+    from hgharness.options import target_from_namespace
+
+    embedded = not (args.target or os.environ.get("HGHARNESS_TARGET"))
+    check_front_arguments(args, embedded)
+    target = None
+    if not embedded:
+        target = target_from_namespace(args)
+        target.require_load_allowed()  # before anything else: no traffic, no process
+    spec = spec_from_args(args)
+    if args.worker:
+        return _worker(args, target, spec)
+    spec.validate()
+    if embedded:
+        return _with_embedded(args, spec)
+    from hgharness.http import probe
+
+    probe(target)
+    return _run(args, target, spec)
+
+
+def _worker(args, target, spec) -> int:
+    if target is None:
+        raise HarnessError("--worker needs the target the master loads (--target or HGHARNESS_TARGET)")
+    if not args.master_host:
+        raise HarnessError("--worker needs --master-host (the host running `hgharness load --remote-workers N`)")
+    from hgharness.http import probe
+
+    probe(target)
+    workdir = Path(tempfile.mkdtemp(prefix="hgharness-load-worker-"))
+    return run_worker(target, args.master_host, args.master_port or DEFAULT_MASTER_PORT, workdir,
+                      timeout_s=spec.duration_s + args.workers_wait + 600)
+
+
+def _with_embedded(args, spec) -> int:
+    from hgharness.commands.serve import start_embedded
+    from hgharness.front import target_options
+    from hgharness.options import target_from_namespace
+
+    # --workers here means Locust workers; the embedded server takes its own count
+    ns = argparse.Namespace(**{**vars(args), "workers": args.server_workers, "port": 0, "user": "hgharness",
+                               "password_file": None})
+    server, names, repos_dir = start_embedded(ns)
+    try:
+        target = target_from_namespace(args, target=server.url, username=server.username,
+                                       fixture_dir=str(repos_dir), repos=names, **target_options(args, server))
+        target.password = server.password
+        target.api_key = getattr(server, "api_key", None)  # Kallithea: the ApiClient calls its API
+        target.embedded = True
+        print(f"embedded {target.site_name} target at {target.url} ({len(names)} repositories)", flush=True)
+        code = _run(args, target, spec)
+        tracebacks = server.tracebacks()
+        if tracebacks:
+            print(f"hgharness load: FAILED: {len(tracebacks)} traceback(s) in the server's logs")
+            code = 1 if code == 0 else code
+        return code
+    finally:
+        server.stop()
+
+
+def _run(args, target, spec) -> int:
+    from reports.rundir import base_summary, merge_junit, new_run_dir, now_iso, write_json
+
+    started = time.monotonic()
+    run_dir = new_run_dir(args.runs_dir, args.run_id)
+    print(f"run directory {run_dir}", flush=True)
+    summary = base_summary(run_dir, "load", target.describe())
+    if target.insecure:
+        summary["warnings"].append("TLS verification disabled (--insecure): the certificate was not checked")
+    stage = run_load(target, run_dir, spec, progress=lambda m: print(m, flush=True))
+    summary["tests"] = stage.pop("tests")
+    summary["slo"] = stage.pop("slo")
+    summary["actions"] = stage.pop("actions")
+    summary["warnings"] += stage.pop("warnings", [])
+    summary["stages"].append(stage)
+    code = stage["exit_code"]
+    summary.update(ended=now_iso(), duration_s=round(time.monotonic() - started, 3), exit_code=code,
+                   verdict={0: "passed", 1: "failed", 2: "error"}[code])
+    merge_junit(run_dir, [Path(stage["junit"])])
+    write_json(run_dir / "summary.json", summary)
+    print_report(summary, stage, run_dir)
+    return code
+
+
+def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
+    print(f"\n{'action':<16} {'requests':>8} {'failed':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>7}")
+    for name, a in sorted(summary["actions"].items()):
+        print(f"{name:<16} {a['count']:>8} {a['failures']:>7} {_ms(a.get('p50_ms'))} {_ms(a.get('p95_ms'))} "
+              f"{_ms(a.get('p99_ms'))} {a.get('rps') or 0:>7.2f}")
+    for g in summary["slo"]:
+        if g["status"] == "failed":
+            print(f"  BREACHED {g['gate']}: {g['message']}")
+    rate = next((g for g in summary["slo"] if g["gate"] == "aggregate.rate_ratio"), None)
+    if rate and rate["status"] != "failed":
+        print(f"  {rate['message']}")
+    for w in summary["warnings"]:
+        print(f"  WARNING: {w}")
+    print(f"hgharness load {summary['verdict'].upper()}: {stage['detail']}")
+    print(f"  run directory: {run_dir}  (slo.json, junit.xml, locust.html, locust_stats.csv)")
+
+
+def _ms(v) -> str:
+    return f"{v:>8.0f}" if isinstance(v, (int, float)) else f"{'-':>8}"
+
+
+def stage_load(ctx) -> dict:
+    """The load stage of `hgharness run`: a short `mixed` run against the target, judged by the default gates.
+
+    HGHARNESS_LOAD_DURATION (seconds) shortens or lengthens it; a target that does not allow load is skipped.
+    """
+    if not ctx.target.allow_load:
+        ctx.progress("[load] skipped: the target does not allow load traffic (allow_load = false)")
+        return {"name": "load", "status": "skipped", "exit_code": 0,
+                "counts": {"passed": 0, "failed": 0, "error": 0, "skipped": 1}, "duration_s": 0.0,
+                "detail": "the target does not allow load traffic (allow_load = false)", "files": []}
+    kw = dict(STAGE_DEFAULTS)
+    if os.environ.get("HGHARNESS_LOAD_DURATION"):
+        kw["duration_s"] = shapes.parse_duration(os.environ["HGHARNESS_LOAD_DURATION"])
+    if kw["mix"] == "mixed" and not mixes.developer_available():
+        kw["mix"] = "browse-heavy"  # this build has no Developer user
+    started = time.monotonic()
+    try:
+        return run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress)
+    except HarnessError as e:
+        ctx.progress(f"[load] error: {e}")
+        return {"name": "load", "status": "error", "exit_code": 2,
+                "counts": {"passed": 0, "failed": 0, "error": 1, "skipped": 0},
+                "duration_s": round(time.monotonic() - started, 3), "detail": str(e), "files": []}

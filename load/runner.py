@@ -1,0 +1,234 @@
+"""Run a load profile: Locust as child processes (one local runner, or a master and K workers), then the gates.
+
+Everything Locust writes stays in the run directory:
+    locust_stats.csv, locust_stats_history.csv, locust_failures.csv, locust_exceptions.csv, locust.html
+    locust.log (and locust-worker-N.log)   the processes' own logs
+    catalog.json                            every URL the users could request (from the fixture repositories)
+    load-result.json                        per-action counts, failures, exact percentiles, target vs achieved
+    samples/locust-<pid>.jsonl              every request's latency (reports/samples.py format)
+    slo.json, junit-load.xml                one verdict per gate
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from hgharness.errors import HarnessError
+from hgharness.procs import ManagedProcess
+from hgharness.secrets import redact
+from load import mixes, shapes, slo
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")
+DEFAULT_MASTER_PORT = 5557  # Locust's own default, for workers on other hosts to find
+GRACE_S = 120               # startup, catalog and shutdown on top of the run's duration
+LAG_WARN_MS = 50            # event-loop lag (p95) of the load generator above which its timings are suspect
+
+
+@dataclass
+class LoadSpec:
+    mix: str = mixes.DEFAULT_MIX
+    shape: str = "constant"
+    users: int = 10
+    spawn_rate: float = 2.0
+    duration_s: int = 60
+    workers: int = 0               # local worker processes (0: one local runner, unless remote workers come)
+    remote_workers: int = 0        # workers expected from other hosts
+    master_bind_host: str | None = None
+    master_port: int = 0
+    workers_wait_s: int = 60
+    slo_path: str | None = None
+    mixes_path: str | None = None
+
+    def validate(self) -> dict:
+        """Check everything before any process starts; returns the mix."""
+        if self.workers < 0 or self.remote_workers < 0:
+            raise HarnessError("--workers and --remote-workers must be >= 0")
+        if self.workers > 64:
+            raise HarnessError("--workers must be at most 64 on one machine")
+        shapes.plan(self.shape, self.users, self.spawn_rate, self.duration_s)
+        slo.read_gates(self.slo_path)
+        return mixes.get_mix(self.mix, self.mixes_path)
+
+    @property
+    def distributed(self) -> bool:
+        return bool(self.workers or self.remote_workers)
+
+
+def child_env(target, extra: dict | None = None) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
+    env.update(target.to_env())
+    pp = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + pp if pp else "")
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update({k: str(v) for k, v in (extra or {}).items()})
+    return env
+
+
+def prepare_catalog(target, run_dir: Path, progress=print) -> Path:
+    from load.catalog import catalog_for, write_catalog
+
+    catalog = catalog_for(target, workdir=run_dir / "clones" if not target.fixture_dir else None, progress=progress)
+    n = sum(len(v) for v in catalog["actions"].values())
+    progress(f"[load] {n} URLs from {len(catalog['repos'])} fixture repositories ({', '.join(catalog['actions'])})")
+    return write_catalog(catalog, run_dir / "catalog.json")
+
+
+def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> dict:
+    """Run the profile against `target`; returns the stage dict (reports/rundir.py schema)."""
+    target.require_load_allowed()  # first: nothing is sent to a target that may not take load
+    started = time.monotonic()
+    mix = spec.validate()
+    run_dir = Path(run_dir)
+    catalog = prepare_catalog(target, run_dir, progress)
+    env = child_env(target, {"HGHARNESS_LOAD_MIX": mix["name"], "HGHARNESS_LOAD_SHAPE": spec.shape,
+                             "HGHARNESS_LOAD_CATALOG": catalog,
+                             "HGHARNESS_LOAD_MIXES": spec.mixes_path or mixes.DEFAULT_MIXES})
+    argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
+            "-u", str(spec.users), "-r", str(spec.spawn_rate), "-t", f"{spec.duration_s}s", "--host", target.url,
+            "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+            "--exit-code-on-error", "0", "--loglevel", "INFO"]
+    workers: list[ManagedProcess] = []
+    wait_s = spec.duration_s + GRACE_S
+    if spec.distributed:
+        from hgharness.embedded import free_port
+
+        bind = spec.master_bind_host or ("*" if spec.remote_workers else "127.0.0.1")
+        port = spec.master_port or (DEFAULT_MASTER_PORT if spec.remote_workers else free_port())
+        argv += ["--master", "--master-bind-host", bind, "--master-bind-port", str(port),
+                 "--expect-workers", str(spec.workers + spec.remote_workers),
+                 "--expect-workers-max-wait", str(spec.workers_wait_s)]
+        wait_s += spec.workers_wait_s
+    argv += list(mix["users"])
+    desc = (f"mix {mix['name']}, shape {spec.shape}, {spec.users} users at {spec.spawn_rate}/s for "
+            f"{spec.duration_s}s" + (f", {spec.workers} local + {spec.remote_workers} remote workers"
+                                     if spec.distributed else ""))
+    progress(f"[load] {desc} against {target.url}")
+    master = ManagedProcess(argv, "locust", env={**env, "HGHARNESS_LOAD_OUT": str(run_dir)},
+                            cwd=str(PROJECT_ROOT), stdout_path=run_dir / "locust.log",
+                            stderr_path=run_dir / "locust.log")
+    try:
+        for i in range(spec.workers):
+            workers.append(ManagedProcess(
+                worker_argv("127.0.0.1", port), f"locust worker {i + 1}", env=env, cwd=str(PROJECT_ROOT),
+                stdout_path=run_dir / f"locust-worker-{i + 1}.log", stderr_path=run_dir / f"locust-worker-{i + 1}.log"))
+        try:
+            code = master.proc.wait(wait_s)
+        except Exception as e:  # TimeoutExpired: a bound, not a verdict on the target
+            raise HarnessError(f"Locust did not finish within {wait_s}s; see {run_dir / 'locust.log'}") from e
+    finally:
+        master.stop()
+        for w in workers:
+            w.stop()
+        _redact_logs(run_dir)
+    result_path = run_dir / "load-result.json"
+    if not result_path.exists():
+        raise HarnessError(f"Locust exited with status {code} before the test ran: {_last_error(run_dir)}")
+    result = json.loads(result_path.read_text())
+    return finish(result, run_dir, spec, time.monotonic() - started, progress)
+
+
+def worker_argv(master_host: str, master_port: int) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker", "--master-host", master_host,
+            "--master-port", str(master_port), "--loglevel", "INFO"]
+
+
+def run_worker(target, master_host: str, master_port: int, workdir: Path, timeout_s: int, progress=print) -> int:
+    """Join a master on another host as one Locust worker; returns when the master ends the test (exit code)."""
+    target.require_load_allowed()
+    workdir = Path(workdir)
+    catalog = prepare_catalog(target, workdir, progress)
+    env = child_env(target, {"HGHARNESS_LOAD_CATALOG": catalog})
+    log = workdir / "locust-worker.log"
+    progress(f"[load] worker joining master {master_host}:{master_port} (log {log})")
+    proc = ManagedProcess(worker_argv(master_host, master_port), "locust worker", env=env, cwd=str(PROJECT_ROOT),
+                          stdout_path=log, stderr_path=log)
+    try:
+        code = proc.proc.wait(timeout_s)
+    except Exception:
+        raise HarnessError(f"the worker was still running after {timeout_s}s; stopped it (see {log})") from None
+    finally:
+        proc.stop()
+        _redact_logs(workdir)
+    if code != 0:
+        raise HarnessError(f"the Locust worker exited with status {code}: {_last_error(workdir, log.name)}")
+    progress("[load] worker done: the master has the results")
+    return 0
+
+
+def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progress=print) -> dict:
+    """Evaluate the gates on a load result; the stage dict."""
+    gates = slo.evaluate(result, slo.read_gates(spec.slo_path))
+    slo_json, junit = slo.write_results(run_dir, gates, result)
+    counts = {k: sum(1 for g in gates if g["status"] == k) for k in ("passed", "failed", "skipped")}
+    counts["error"] = 0
+    failed = [g for g in gates if g["status"] == "failed"]
+    problems = []
+    if spec.distributed and result.get("workers", 0) < spec.workers + spec.remote_workers:
+        problems.append(f"only {result.get('workers')} of {spec.workers + spec.remote_workers} workers took part")
+    if not result["aggregate"]["count"]:
+        problems.append("no request was made")
+    if result.get("exceptions"):
+        e = result["exceptions"][0]
+        problems.append(f"{sum(x['count'] for x in result['exceptions'])} exception(s) in the load users, "
+                        f"e.g. {e['msg']} ({e['where']})")
+    if problems:
+        exit_code, status, detail = 2, "error", "; ".join(problems)
+        counts["error"] = 1
+    elif failed:
+        exit_code, status = 1, "failed"
+        detail = "breached: " + ", ".join(g["gate"] for g in failed)
+    else:
+        exit_code, status = 0, "passed"
+        detail = f"{counts['passed']} gates passed"
+    warnings = []
+    lag = result.get("generator_lag_ms") or {}
+    if (lag.get("p95") or 0) > LAG_WARN_MS:
+        warnings.append(f"the load generator itself ran late (event-loop lag p95 {lag['p95']:.0f} ms, max "
+                        f"{lag['max']:.0f} ms): measured latencies include up to that much of its own delay; "
+                        "use --workers or fewer users per process")
+    for w in warnings:
+        progress(f"[load] WARNING: {w}")
+    agg = result["aggregate"]
+    progress(f"[load] {status}: {agg['count']} requests, {agg['failures']} failed, "
+             f"{counts['passed']} gates passed, {counts['failed']} failed, {counts['skipped']} skipped"
+             + (f" ({detail})" if exit_code else ""))
+    tests = [{"id": f"load::{g['gate']}", "stage": "load", "outcome": g["status"], "duration_s": 0.0,
+              "message": g["message"], "artifacts": []} for g in gates]
+    if problems:
+        tests.append({"id": "load::run", "stage": "load", "outcome": "error", "duration_s": 0.0,
+                      "message": detail, "artifacts": [], "harness_error": detail})
+    files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")
+                   if p.is_file() and (p.name.startswith(("locust", "load-result", "catalog")) or
+                                       p in (slo_json, junit) or p.parent.name == "samples" and
+                                       p.name.startswith("locust")))
+    return {"name": "load", "status": status, "exit_code": exit_code, "counts": counts,
+            "duration_s": round(duration_s, 3), "detail": detail, "files": files, "junit": str(junit),
+            "tests": tests, "slo": gates, "actions": result["actions"], "warnings": warnings,
+            "profile": {k: result.get(k) for k in ("mix", "shape", "peak_users", "elapsed_s", "workers",
+                                                 "web_requests", "target_web_requests", "generator_lag_ms")}}
+
+
+def _last_error(run_dir: Path, name: str = "locust.log") -> str:
+    try:
+        lines = [ln.strip() for ln in (run_dir / name).read_text(errors="replace").splitlines()
+                 if ln.strip()]
+    except OSError:
+        return "no log"
+    for ln in reversed(lines):
+        if "ERROR" in ln or "Error" in ln or "error" in ln:
+            return redact(ln)[:300]
+    return redact(lines[-1])[:300] if lines else "no output"
+
+
+def _redact_logs(run_dir: Path) -> None:
+    for p in run_dir.glob("locust*.log"):
+        text = p.read_text(errors="replace")
+        clean = redact(text)
+        if clean != text:
+            p.write_text(clean)

@@ -1,0 +1,153 @@
+"""SLO gates (load/slo.toml) evaluated on a load run's result: one verdict per gate, JSON and JUnit.
+
+A gate is (scope, metric, threshold): scope is an action name or "aggregate"; metrics are p50_ms, p95_ms, p99_ms
+(latency of successful requests, at most), error_rate (failures / requests, at most) and, for the aggregate,
+rate_ratio (achieved / target request rate, at least: GitLab Performance Tool's "0.8x the target rate").
+Percentiles come from every recorded latency (exact), counts and failures from Locust's statistics.
+A percentile is gated only when there are enough samples for it to mean something (min_samples); otherwise
+the gate is reported as skipped with the reason, never silently dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from pathlib import Path
+
+from hgharness.errors import HarnessError
+
+DEFAULT_SLO = Path(__file__).with_name("slo.toml")
+LATENCY = ("p50_ms", "p95_ms", "p99_ms")
+METRICS = LATENCY + ("error_rate", "rate_ratio")
+QUANTILE = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
+
+
+def quantile(sorted_values: list[float], q: float) -> float:
+    """Linear interpolation between order statistics (numpy's default)."""
+    pos = (len(sorted_values) - 1) * q
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(sorted_values) - 1)
+    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
+
+
+def summarize(latencies: list[float], count: int, elapsed_s: float) -> dict:
+    """Latency figures of one action (successful requests) plus its request rate."""
+    out = {"samples": len(latencies), "rps": round(count / elapsed_s, 3) if elapsed_s > 0 else None}
+    if latencies:
+        xs = sorted(latencies)
+        out.update({m: round(quantile(xs, q), 2) for m, q in QUANTILE.items()})
+        out.update(mean_ms=round(sum(xs) / len(xs), 2), max_ms=round(xs[-1], 2))
+    return out
+
+
+def read_gates(path: str | Path | None = None) -> dict:
+    path = Path(path or DEFAULT_SLO)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError(f"SLO file {path} not found") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise HarnessError(f"malformed SLO file {path}: {e}") from None
+    unknown = set(data) - {"min_samples", "defaults", "aggregate", "actions"}
+    if unknown:
+        raise HarnessError(f"malformed SLO file {path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
+                           "(known: min_samples, defaults, aggregate, actions)")
+    for section in ("defaults", "aggregate"):
+        _check(path, section, data.get(section, {}))
+    for name, table in data.get("actions", {}).items():
+        _check(path, f"actions.{name}", table)
+    for metric, n in data.get("min_samples", {}).items():
+        if metric not in LATENCY or not isinstance(n, int) or n < 1:
+            raise HarnessError(f"malformed SLO file {path}: min_samples.{metric} must be a latency metric "
+                               "with a whole number >= 1")
+    return data
+
+
+def _check(path, where: str, table) -> None:
+    if not isinstance(table, dict):
+        raise HarnessError(f"malformed SLO file {path}: {where} must be a table")
+    for metric, value in table.items():
+        if metric not in METRICS:
+            raise HarnessError(f"malformed SLO file {path}: {where}.{metric} is not a metric "
+                               f"(known: {', '.join(METRICS)})")
+        if value is False:
+            continue  # switched off
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise HarnessError(f"malformed SLO file {path}: {where}.{metric} must be a number >= 0 or false")
+        if metric == "rate_ratio" and where != "aggregate":
+            raise HarnessError(f"malformed SLO file {path}: rate_ratio is an aggregate gate, not {where}'s")
+
+
+def evaluate(result: dict, gates: dict) -> list[dict]:
+    """[{gate, scope, metric, status: passed|failed|skipped, observed, threshold, message}] for a load result."""
+    min_samples = {"p50_ms": 5, "p95_ms": 20, "p99_ms": 100}
+    min_samples.update(gates.get("min_samples", {}))
+    defaults = gates.get("defaults", {})
+    out = []
+    for name in sorted(result["actions"]):
+        table = dict(defaults)
+        table.update(gates.get("actions", {}).get(name, {}))
+        out += _scope(name, result["actions"][name], table, min_samples)
+    out += _scope("aggregate", result["aggregate"], gates.get("aggregate", {}), min_samples)
+    if gates.get("aggregate", {}).get("rate_ratio", False) is not False:
+        out.append(_rate_gate(result, gates["aggregate"]["rate_ratio"]))
+    return out
+
+
+def _scope(scope: str, stats: dict, table: dict, min_samples: dict) -> list[dict]:
+    out = []
+    for metric in LATENCY + ("error_rate",):
+        threshold = table.get(metric, False)
+        if threshold is False:
+            continue
+        gate = {"gate": f"{scope}.{metric}", "scope": scope, "metric": metric, "threshold": threshold}
+        if metric == "error_rate":
+            count = stats.get("count", 0)
+            if not count:
+                out.append({**gate, "status": "skipped", "observed": None, "message": "no requests"})
+                continue
+            observed = stats.get("failures", 0) / count
+            ok = observed <= threshold
+            msg = (f"{scope}: error rate {observed:.2%} ({stats.get('failures', 0)}/{count}) "
+                   f"{'<=' if ok else '>'} {threshold:.2%}")
+            out.append({**gate, "status": "passed" if ok else "failed", "observed": round(observed, 5),
+                        "message": msg})
+            continue
+        n = stats.get("samples", 0)
+        if n < min_samples[metric] or metric not in stats:
+            out.append({**gate, "status": "skipped", "observed": stats.get(metric),
+                        "message": f"{scope}: {n} successful requests, too few to judge {metric[:3]} "
+                                   f"(needs {min_samples[metric]})"})
+            continue
+        observed = stats[metric]
+        ok = observed <= threshold
+        out.append({**gate, "status": "passed" if ok else "failed", "observed": observed,
+                    "message": f"{scope}: {metric[:3]} {observed:.0f} ms {'<=' if ok else '>'} {threshold} ms"})
+    return out
+
+
+def _rate_gate(result: dict, threshold: float) -> dict:
+    gate = {"gate": "aggregate.rate_ratio", "scope": "aggregate", "metric": "rate_ratio", "threshold": threshold}
+    target, achieved = result.get("target_web_requests"), result.get("web_requests", 0)
+    if not target:
+        return {**gate, "status": "skipped", "observed": None,
+                "message": "no target rate: the HTTP users are unpaced or absent"}
+    ratio = achieved / target
+    elapsed = result.get("elapsed_s") or 0
+    rates = (f" ({achieved / elapsed:.1f} of {target / elapsed:.1f} req/s)" if elapsed > 0 else "")
+    ok = ratio >= threshold
+    return {**gate, "status": "passed" if ok else "failed", "observed": round(ratio, 3),
+            "message": f"achieved {ratio:.2f}x the target request rate{rates} {'>=' if ok else '<'} {threshold}x"}
+
+
+def write_results(run_dir: Path, gates: list[dict], result: dict) -> tuple[Path, Path]:
+    """run_dir/slo.json and run_dir/junit-load.xml (one testcase per gate)."""
+    from reports.rundir import write_json, write_junit_suite
+
+    slo_json = run_dir / "slo.json"
+    write_json(slo_json, {"schema": "hgharness.slo/1", "mix": result.get("mix"), "shape": result.get("shape"),
+                          "gates": gates, "passed": not any(g["status"] == "failed" for g in gates)})
+    cases = [{"name": g["gate"], "classname": "load.slo", "status": g["status"], "message": g["message"]}
+             for g in gates]
+    junit = write_junit_suite(run_dir / "junit-load.xml", "load", cases)
+    return slo_json, junit

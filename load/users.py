@@ -1,0 +1,125 @@
+"""The simulated users: plain FastHttpUsers with weighted actions, every URL drawn from the fixture catalog.
+
+Each task is exactly one request, named by its action (`name=`), so templated URLs group in Locust's statistics
+under the same names the headless checks and Selenium steps use, and users x pace is the target request rate.
+The target, its TLS settings and the catalog are set by `configure()` (load/collect.py calls it at Locust's init).
+"""
+
+from __future__ import annotations
+
+import random
+
+from locust import FastHttpUser, task
+from locust.exception import StopUser
+
+
+class CatalogUser(FastHttpUser):
+    """Picks an action by weight, then one of the catalog's URLs for that action, and GETs it."""
+
+    abstract = True
+    actions: dict[str, int] = {}
+    network_timeout = 60.0
+    connection_timeout = 30.0
+    _deck: list[str] = []          # action names repeated by weight: one random.choice per task
+    _paths: dict[str, list[str]] = {}
+
+    def on_start(self):
+        if not self._deck:
+            raise StopUser()  # the site has none of this user's pages (e.g. no JSON views)
+
+    @task
+    def act(self):
+        self.fetch(random.choice(self._deck))
+
+    def fetch(self, name: str) -> None:
+        self.client.get(random.choice(self._paths[name]), name=name)
+
+
+class AnonymousBrowser(CatalogUser):
+    """A person reading the site without logging in: front pages, history, changesets, files, archives."""
+
+    actions = {"index": 2, "summary": 4, "log": 5, "shortlog": 2, "graph": 2, "changeset": 6, "manifest": 3,
+               "file": 5, "raw_file": 2, "annotate": 1, "tags": 1, "branches": 1, "archive": 1}
+
+
+class ApiClient(CatalogUser):
+    """A script reading the JSON views and, on a site with an API (Kallithea's JSON-RPC), calling it."""
+
+    actions = {"json_index": 1, "json_log": 4, "json_rev": 4, "json_tags": 1, "json_branches": 1,
+               "json_bookmarks": 1, "api_get_repos": 1, "api_get_repo": 3, "api_get_changesets": 3}
+    _api_path = ""
+    _api_calls: dict[str, list[dict]] = {}
+    _api_key = None
+
+    def fetch(self, name: str) -> None:
+        calls = self._api_calls.get(name)
+        if calls is None:
+            super().fetch(name)
+            return
+        call = random.choice(calls)
+        body = {"id": 1, "api_key": self._api_key.reveal(), "method": call["method"], "args": call["args"]}
+        with self.client.post(self._api_path, json=body, name=name, catch_response=True) as r:
+            if r.status_code != 200:
+                r.failure(f"HTTP {r.status_code}")
+                return
+            try:
+                error = r.json().get("error")
+            except ValueError:
+                r.failure("the API did not answer JSON")
+                return
+            if error:  # JSON-RPC errors come with HTTP 200
+                r.failure(f"API error: {str(error)[:200]}")
+
+
+class CIBot(CatalogUser):
+    """A build machine: polls json-log and feeds for new changesets, fetches build files, downloads archives."""
+
+    actions = {"json_log": 6, "atom_log": 2, "raw_file": 3, "archive": 1}
+
+
+try:
+    from load.hguser import HgUser
+except ImportError:  # the push-traffic user is not in this build: mixes naming Developer are refused
+    HgUser = None
+
+if HgUser is not None:
+    class Developer(HgUser):
+        """A developer cloning, pulling and pushing over the wire protocol (request_type "hg")."""
+
+    USER_CLASSES = (AnonymousBrowser, ApiClient, CIBot, Developer)
+else:
+    Developer = None
+    USER_CLASSES = (AnonymousBrowser, ApiClient, CIBot)
+
+
+def configure(target, catalog: dict | None) -> None:
+    """Point every user class at the target (base URL, TLS) and give the HTTP users their URL deck."""
+    from load.tls import fast_http_tls
+
+    tls = fast_http_tls(target)
+    for cls in (AnonymousBrowser, ApiClient, CIBot):
+        cls.host = target.url
+        cls.insecure = tls["insecure"]
+        cls.ssl_context_factory = tls["ssl_context_factory"]
+        paths = dict((catalog or {}).get("actions", {}))
+        api = (catalog or {}).get("api")
+        if cls is ApiClient and api and target.api_key:
+            cls._api_path, cls._api_calls, cls._api_key = api["path"], api["calls"], target.api_key
+            paths.update(api["calls"])  # the deck only needs to know the action has something to request
+        cls._paths = paths
+        set_actions(cls, {})
+    if Developer is not None and not getattr(Developer, "host", None):
+        Developer.host = target.url
+
+
+def set_actions(cls, overrides: dict[str, int]) -> None:
+    """The class's deck: its action weights (a mix may override some) for the actions the catalog has."""
+    weights = {**cls.actions, **overrides}
+    cls._deck = [name for name, weight in weights.items() if cls._paths.get(name) for _ in range(weight)]
+
+
+def set_pace(cls, tasks_per_second: float) -> None:
+    """Locust's constant_throughput: a user runs at most this many tasks per second; 0: no pause."""
+    from locust import constant, constant_throughput
+
+    cls.wait_time = constant_throughput(tasks_per_second) if tasks_per_second > 0 else constant(0)

@@ -1,0 +1,38 @@
+"""The load stage of `hgharness run`: a short mixed run on the embedded target, judged by the default gates."""
+
+import argparse
+
+import pytest
+
+from hgharness.commands.run import STAGES, Context
+from load.cli import stage_load
+from tests.conftest import copy_repos, hgweb, target_for
+
+pytestmark = [pytest.mark.load, pytest.mark.integration]
+
+
+def test_stage_is_registered():
+    assert STAGES["load"][0] == "load.cli:stage_load"
+
+
+def test_load_stage_passes_default_gates_on_the_healthy_target(tmp_path, seed_repos, monkeypatch):
+    monkeypatch.setenv("HGHARNESS_LOAD_DURATION", "10")
+    repos = copy_repos(seed_repos, tmp_path / "repos")
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    with hgweb(repos, workers=4) as server:
+        ctx = Context(target_for(server), run_dir, argparse.Namespace(), lambda m: None, server)
+        stage = stage_load(ctx)
+    assert stage["status"] == "passed" and stage["exit_code"] == 0, stage["detail"]
+    assert stage["counts"]["passed"] > 0 and stage["counts"]["failed"] == 0
+    assert {"index", "summary", "log", "changeset", "file"} <= set(stage["actions"])
+    assert all(g["status"] in ("passed", "skipped") for g in stage["slo"])
+    assert {"slo.json", "junit-load.xml", "locust.html", "locust_stats.csv", "load-result.json"} <= set(stage["files"])
+    assert any(f.startswith("samples/locust-") for f in stage["files"])
+
+
+def test_load_stage_skips_a_target_that_does_not_allow_load(tmp_path, hgweb_server):
+    ctx = Context(target_for(hgweb_server, allow_load=False), tmp_path, argparse.Namespace(), lambda m: None)
+    stage = stage_load(ctx)
+    assert stage["status"] == "skipped" and "allow_load" in stage["detail"]
+    assert not list(tmp_path.iterdir())

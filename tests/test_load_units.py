@@ -1,0 +1,137 @@
+"""Shapes are bounded, gates judge what they say, mixes are validated, the catalog names only real pages."""
+
+import random
+
+import pytest
+import requests
+
+from hgharness.errors import HarnessError
+from load import mixes, shapes, slo
+from load.catalog import catalog_for
+from tests.conftest import target_for
+
+pytestmark = [pytest.mark.load]
+
+
+@pytest.mark.parametrize("shape", shapes.SHAPES)
+def test_every_shape_is_bounded_by_users_and_duration(shape):
+    stages = shapes.plan(shape, users=40, spawn_rate=4, duration_s=100)
+    ticks = [shapes.at(stages, t / 2) for t in range(0, 200)]
+    assert all(t is not None and 1 <= t[0] <= 40 and t[1] > 0 for t in ticks), ticks
+    assert shapes.at(stages, 100) is None and shapes.at(stages, 10_000) is None
+    assert max(t[0] for t in ticks) == 40
+
+
+def test_shapes_have_their_form():
+    assert [shapes.at(shapes.plan("step", 40, 4, 100), t)[0] for t in (0, 30, 60, 90)] == [10, 20, 30, 40]
+    spike = shapes.plan("spike", 50, 2, 100)
+    assert [shapes.at(spike, t)[0] for t in (10, 50, 90)] == [10, 50, 10]
+    assert shapes.at(spike, 50)[1] >= 50, "a spike arrives within about a second"
+    ramp = shapes.plan("ramp", 30, 1, 60)
+    assert shapes.at(ramp, 0) == (30, 1.0) and shapes.at(ramp, 45) == (30, 1)
+
+
+def test_caps_and_durations():
+    with pytest.raises(HarnessError, match="--users must be between"):
+        shapes.plan("constant", shapes.MAX_USERS + 1, 1, 10)
+    with pytest.raises(HarnessError, match="--duration must be between"):
+        shapes.plan("soak", 10, 1, shapes.MAX_DURATION_S + 1)
+    assert shapes.parse_duration("1h30m") == 5400 and shapes.parse_duration("90") == 90
+    assert shapes.default_duration("soak") == 3600
+
+
+def _result(**actions):
+    agg_lat = []
+    out = {"actions": {}, "web_requests": 0, "target_web_requests": 100.0, "elapsed_s": 10.0}
+    for name, (latencies, failures) in actions.items():
+        count = len(latencies) + failures
+        out["actions"][name] = {"count": count, "failures": failures, **slo.summarize(latencies, count, 10.0)}
+        out["web_requests"] += count
+        agg_lat += latencies
+    total = sum(a["count"] for a in out["actions"].values())
+    fails = sum(a["failures"] for a in out["actions"].values())
+    out["aggregate"] = {"count": total, "failures": fails, **slo.summarize(agg_lat, total, 10.0)}
+    return out
+
+
+def test_gates_fail_exactly_where_the_threshold_is_crossed():
+    gates = slo.read_gates()
+    log_limit = gates["defaults"]["p50_ms"]
+    result = _result(log=([log_limit + 1] * 30, 0), file=([log_limit - 1] * 30, 0))
+    verdict = {g["gate"]: g for g in slo.evaluate(result, gates)}
+    assert verdict["log.p50_ms"]["status"] == "failed" and "log: p50" in verdict["log.p50_ms"]["message"]
+    assert verdict["file.p50_ms"]["status"] == "passed"
+    assert verdict["log.p99_ms"]["status"] == "skipped", "30 samples cannot say what p99 is"
+
+
+def test_error_rate_and_rate_ratio_gates():
+    gates = {"aggregate": {"error_rate": 0.01, "rate_ratio": 0.8}}
+    ok = _result(log=([10.0] * 99, 1))
+    ok["web_requests"] = 80
+    verdict = {g["gate"]: g for g in slo.evaluate(ok, gates)}
+    assert verdict["aggregate.error_rate"]["status"] == "passed"
+    assert verdict["aggregate.rate_ratio"]["status"] == "passed"
+    bad = _result(log=([10.0] * 98, 2))
+    bad["web_requests"] = 79
+    verdict = {g["gate"]: g for g in slo.evaluate(bad, gates)}
+    assert verdict["aggregate.error_rate"]["status"] == "failed"
+    assert verdict["aggregate.rate_ratio"]["status"] == "failed"
+    bad["target_web_requests"] = None
+    assert {g["gate"]: g for g in slo.evaluate(bad, gates)}["aggregate.rate_ratio"]["status"] == "skipped"
+
+
+def test_exact_percentiles():
+    xs = list(range(1, 101))
+    random.Random(1).shuffle(xs)
+    s = slo.summarize(xs, 100, 10.0)
+    assert (s["p50_ms"], s["p95_ms"], s["p99_ms"], s["rps"]) == (50.5, 95.05, 99.01, 10.0)
+
+
+def test_every_named_mix_is_valid_and_paced(tmp_path):
+    for name in mixes.read_mixes()["mixes"]:
+        mix = mixes.get_mix(name, check_available=False)
+        assert sum(mix["users"].values()) > 0 and all(p > 0 for p in mix["pace"].values())
+    broken = tmp_path / "mixes.toml"
+    broken.write_text(mixes.DEFAULT_MIXES.read_text().replace("CIBot = 7", "Robot = 7"))
+    with pytest.raises(HarnessError, match="unknown user class 'Robot'"):
+        mixes.get_mix("ci-polling", broken)
+    broken.write_text(mixes.DEFAULT_MIXES.read_text() + "[mixes.mixed.actions.CIBot]\narchive = -1\n")
+    with pytest.raises(HarnessError, match="actions.CIBot.archive must be a whole number"):
+        mixes.get_mix("mixed", broken)
+
+
+@pytest.mark.integration
+def test_every_catalog_url_is_a_real_page(hgweb_server):
+    target = target_for(hgweb_server)
+    catalog = catalog_for(target)
+    assert "hostile" not in catalog["repos"] and catalog["repos"]
+    urls = [(name, p) for name, paths in catalog["actions"].items() for p in paths]
+    assert {"index", "summary", "log", "changeset", "file", "raw_file", "archive", "graph", "annotate",
+            "json_log"} <= set(catalog["actions"])
+    rng = random.Random(3)
+    sample = [(name, p) for name, paths in catalog["actions"].items() for p in rng.sample(paths, min(len(paths), 4))]
+    assert len(sample) < len(urls) or len(urls) < 80
+    with requests.Session() as s:
+        bad = [(name, p, r.status_code) for name, p in sample
+               if (r := s.get(target.url_for(p), timeout=60)).status_code != 200]
+    assert not bad, bad
+
+
+def test_harness_problems_are_exit_2_never_a_target_verdict(tmp_path):
+    from load.runner import LoadSpec, finish
+
+    def run(spec=None, **extra):
+        spec = spec or LoadSpec()
+        d = tmp_path / str(len(list(tmp_path.iterdir())))
+        d.mkdir()
+        result = {**_result(log=([10.0] * 30, 0)), "workers": 0, "target_web_requests": 30, **extra}
+        return finish(result, d, spec, 1.0, progress=lambda m: None)
+
+    healthy = run()
+    assert healthy["exit_code"] == 0 and not healthy["warnings"]
+    crashed = run(exceptions=[{"count": 3, "msg": "KeyError: 'x'", "where": 'File "users.py", line 1'}])
+    assert crashed["exit_code"] == 2 and "3 exception(s) in the load users" in crashed["detail"]
+    missing = run(LoadSpec(workers=2), workers=1)
+    assert missing["exit_code"] == 2 and "only 1 of 2 workers" in missing["detail"]
+    late = run(generator_lag_ms={"ticks": 100, "p50": 80.0, "p95": 200.0, "p99": 250.0, "max": 300.0})
+    assert late["exit_code"] == 0 and "load generator itself ran late" in late["warnings"][0]
