@@ -1,0 +1,124 @@
+"""Benchmark of the fixture generator, measured side by side in one run (issue 3, "Must show").
+
+    .venv/bin/python bench/bench_generate.py [--commits 10000] [--cli-commits 200] [--big 100000] [--profile medium]
+
+Prints, for `--commits` commits of the profile:
+  - the generator's commits/s (fixtures.generate, in its own process);
+  - `hg debugbuilddag '+N'` commits/s: a bare DAG, no files, the cost floor of Mercurial's commit path;
+  - a loop of `hg commit` subprocesses in a working directory, commits/s extrapolated from `--cli-commits`;
+  - the ratios (targets: generator >= 0.5x debugbuilddag and >= 100x the CLI loop);
+and the peak RSS of one process generating `--big` commits (target: under 1 GiB).
+
+Each measurement is a whole child process (interpreter start included, as for `hg`), timed by wall clock and
+by CPU time (user + system, from the child's rusage). On a shared machine the CPU figures are the steadier
+ones; both are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+HG = str(Path(sys.executable).with_name("hg"))
+GEN = ("import sys; from fixtures.generate import generate; "
+       "r = generate(sys.argv[1], int(sys.argv[2]), 1, sys.argv[3]); print(r['tip'])")
+
+
+def run_child(argv, cwd=None, env=None) -> tuple[float, float, int, str]:
+    """(wall seconds, CPU seconds, peak RSS in KiB, stdout) of one child process, from its own rusage."""
+    t0 = time.perf_counter()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        os.close(r)
+        os.dup2(w, 1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        if cwd:
+            os.chdir(cwd)
+        os.execvpe(argv[0], argv, env or os.environ)
+    os.close(w)
+    chunks = []
+    while True:
+        b = os.read(r, 65536)
+        if not b:
+            break
+        chunks.append(b)
+    os.close(r)
+    _pid, status, ru = os.wait4(pid, 0)
+    wall = time.perf_counter() - t0
+    if os.waitstatus_to_exitcode(status):
+        raise SystemExit(f"{' '.join(map(str, argv))} failed (exit {os.waitstatus_to_exitcode(status)})")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss, b"".join(chunks).decode()
+
+
+def bench_generator(profile: str, n: int, work: Path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    return run_child([sys.executable, "-c", GEN, profile, str(n), str(work / "gen")], env=env)
+
+
+def bench_builddag(n: int, work: Path):
+    repo = work / "dag"
+    subprocess.run([HG, "init", str(repo)], check=True)
+    return run_child([HG, "debugbuilddag", f"+{n}"], cwd=str(repo))
+
+
+def bench_cli_loop(n: int, work: Path) -> tuple[float, float]:
+    """n `hg commit` processes, each after a small edit; returns (wall, cpu) of the whole loop."""
+    repo = work / "cli"
+    subprocess.run([HG, "init", str(repo)], check=True)
+    f = repo / "file.txt"
+    wall = cpu = 0.0
+    for i in range(n):
+        with open(f, "a") as fh:
+            fh.write(f"line {i}\n")
+        w, c, _rss, _out = run_child([HG, "commit", "-A", "-q", "-m", f"commit {i}", "-u", "bench <b@example.org>",
+                                      "-d", f"{1700000000 + i} 0"], cwd=str(repo))
+        wall += w
+        cpu += c
+    return wall, cpu
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--profile", default="medium")
+    ap.add_argument("--commits", type=int, default=10000)
+    ap.add_argument("--cli-commits", type=int, default=200)
+    ap.add_argument("--big", type=int, default=100000, help="commits for the peak-RSS run (0: skip)")
+    args = ap.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="hgharness-bench-"))
+    n = args.commits
+    try:
+        print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
+              f"Python {sys.version.split()[0]}; {HG}", flush=True)
+        gw, gc, grss, tip = bench_generator(args.profile, n, work)
+        print(f"generator ({args.profile}, {n} commits): {n / gw:8.0f} commits/s wall, {n / gc:8.0f} commits/s CPU"
+              f"   (tip {tip.strip()[:12]}, peak RSS {grss / 1024:.0f} MiB)", flush=True)
+        dw, dc, _, _ = bench_builddag(n, work)
+        print(f"hg debugbuilddag '+{n}':           {n / dw:8.0f} commits/s wall, {n / dc:8.0f} commits/s CPU",
+              flush=True)
+        cw, cc = bench_cli_loop(args.cli_commits, work)
+        print(f"hg commit loop ({args.cli_commits}, extrapolated): {args.cli_commits / cw:8.1f} commits/s wall, "
+              f"{args.cli_commits / cc:8.1f} commits/s CPU", flush=True)
+        print(f"ratio generator / debugbuilddag: {dw / gw:6.2f}x wall, {dc / gc:6.2f}x CPU   (target >= 0.5x)")
+        print(f"ratio generator / hg commit loop: {(n / gw) / (args.cli_commits / cw):6.0f}x wall, "
+              f"{(n / gc) / (args.cli_commits / cc):6.0f}x CPU   (target >= 100x)", flush=True)
+        shutil.rmtree(work / "gen", ignore_errors=True)
+        if args.big:
+            bw, bc, brss, _ = bench_generator(args.profile, args.big, work / "big")
+            print(f"generator ({args.profile}, {args.big} commits): peak RSS {brss / 1024:.0f} MiB "
+                  f"(target < 1024 MiB); {args.big / bw:.0f} commits/s wall, {args.big / bc:.0f} commits/s CPU")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

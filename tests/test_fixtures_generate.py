@@ -1,0 +1,148 @@
+"""The generator: deterministic, valid repositories (hg verify), the features the model promises, hostile content,
+and single realistic changes for push traffic."""
+
+from __future__ import annotations
+
+import os
+import re
+
+import pytest
+
+from fixtures import hostile
+from fixtures.generate import ChangeMaker, generate
+from tests.conftest import clean_env, run_cli
+
+
+def _verify(path) -> int:
+    from mercurial import verify
+
+    from hgharness.hg import open_repo
+
+    return verify.verify(open_repo(path))
+
+
+def _tip(result) -> str:
+    m = re.search(r"^tip ([0-9a-f]{40})$", result.stdout, re.M)
+    assert m, result.stdout + result.stderr
+    return m.group(1)
+
+
+def test_same_profile_seed_and_commits_give_the_same_tip_in_any_process(tmp_path):
+    """Two processes with different hash randomization; then a different seed must give another history."""
+    args = ["fixtures", "generate", "--profile", "hostile", "--commits", "60", "--seed", "7", "-q"]
+    one = run_cli(*args, tmp_path / "one", env=clean_env(PYTHONHASHSEED="1"))
+    two = run_cli(*args, tmp_path / "two", env=clean_env(PYTHONHASHSEED="2"))
+    assert one.returncode == 0 and two.returncode == 0, one.stderr + two.stderr
+    assert _tip(one) == _tip(two)
+    other = run_cli(*args[:-2], "8", "-q", tmp_path / "three")
+    assert _tip(other) != _tip(one)
+
+
+@pytest.fixture(scope="module")
+def small_repo(tmp_path_factory):
+    path = tmp_path_factory.mktemp("gen") / "small"
+    result = generate("small", 500, 11, path)
+    assert result["commits"] == 500
+    return path
+
+
+def test_many_small_transactions_write_the_same_history(small_repo, tmp_path, monkeypatch):
+    """Transactions cut every few commits append to filelogs written by earlier ones: same bytes, same hash."""
+    import fixtures.generate as G
+    from hgharness.hg import open_repo
+
+    monkeypatch.setattr(G, "COMMITS_PER_TRANSACTION", 37)
+    generate("small", 500, 11, tmp_path / "chunked")
+    assert open_repo(tmp_path / "chunked")[b"tip"].hex() == open_repo(small_repo)[b"tip"].hex()
+    assert _verify(tmp_path / "chunked") == 0
+
+
+def test_generated_repository_verifies_and_has_the_promised_features(small_repo):
+    from hgharness.hg import open_repo
+
+    assert _verify(small_repo) == 0
+    repo = open_repo(small_repo)
+    assert len(repo) == 500
+    revs = lambda spec: list(repo.revs(spec))  # noqa: E731
+    assert revs("merge()"), "no merges"
+    assert len({repo[r].branch() for r in repo}) >= 2, "no named branch"
+    assert [t for t in repo.tags() if t != b"tip"], "no tags"
+    assert len(repo._bookmarks) >= 1
+    assert len({repo[r].user() for r in repo}) >= 5, "authors"
+    assert len({repo[r].date()[1] for r in repo}) >= 2, "time zones"
+    tip = repo[b"tip"]
+    flags = {tip.manifest().flags(f) for f in tip.manifest()}
+    assert b"x" in flags, "no executable file"
+    copied = [f for r in repo for f in repo[r].files() if f in repo[r] and repo[r][f].renamed()]
+    assert copied, "no copy or rename"
+    dates = [repo[r].date()[0] for r in repo]
+    assert dates == sorted(dates), "dates go forward"
+    assert not list(repo.revs("draft()")), "fixture history is public, as on a server"
+
+
+def test_hostile_repository_carries_every_hostile_item(tmp_path):
+    from hgharness.hg import open_repo
+
+    path = tmp_path / "hostile"
+    generate("hostile", 150, 1, path)
+    assert _verify(path) == 0
+    repo = open_repo(path)
+    files = set(repo[0].manifest())
+    for name in hostile.FILE_NAMES + [hostile.DEEP_PATH]:
+        b = name.encode("utf-8")
+        assert any(f == b or f.endswith(b"/" + b) for f in files), name
+    dirs = {part for f in files for part in f.split(b"/")[:-1]}
+    assert all(d.replace("/", "_").encode("utf-8") in dirs for d in hostile.DIR_NAMES)
+    by_name = {f.rsplit(b"/", 1)[-1]: f for f in files}
+    assert repo[0][by_name[b"crlf.txt"]].data() == hostile.CONTENTS["crlf.txt"]
+    assert repo[0][by_name[b"link-outside"]].flags() == b"l"
+    assert len(repo[0][by_name[hostile.LARGE_BINARY[0].encode()]].data()) == hostile.LARGE_BINARY[1]
+    users = {repo[r].user().decode("utf-8") for r in repo}
+    assert any(hostile.SCRIPT in u for u in users)
+    branches = {repo[r].branch().decode("utf-8") for r in repo}
+    assert any(hostile.SCRIPT in b for b in branches) and any(hostile.RTL in b for b in branches)
+    tags = {t.decode("utf-8") for t in repo.tags()}
+    assert any("<svg" in t for t in tags) or any(hostile.SCRIPT in t for t in tags)
+    marks = {m.decode("utf-8") for m in repo._bookmarks}
+    assert any(hostile.SCRIPT in m for m in marks)
+    assert [r for r in repo if not repo[r].files() and len(repo[r].parents()) == 1], "no empty commit"
+
+
+def test_change_maker_makes_a_realistic_commit(small_repo, tmp_path):
+    import shutil
+
+    from hgharness.hg import open_repo
+
+    path = tmp_path / "work"
+    shutil.copytree(small_repo, path, symlinks=True)
+    repo = open_repo(path)
+    maker = ChangeMaker("small", seed=3)
+    parent = repo[b"tip"]
+    change = maker.make(parent)
+    assert change.files and change.message
+    node = maker.commit(repo, change, parent=parent)
+    new = repo[node]
+    assert new.p1() == parent and set(new.files()) == set(change.files)
+    for path_, v in change.files.items():
+        if v is None:
+            assert path_ not in new
+        else:
+            assert new[path_].data() == v[0]
+    assert _verify(path) == 0
+    # deterministic for a seed
+    assert ChangeMaker("small", seed=3).make(parent).files == change.files
+
+
+def test_generate_refuses_what_it_must(tmp_path):
+    from hgharness.errors import HarnessError
+
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(HarnessError, match="not empty"):
+        generate("tiny", 10, 1, tmp_path / "busy")
+    with pytest.raises(HarnessError, match="not a Mercurial repository"):
+        generate("tiny", 10, 1, tmp_path / "busy", force=True)
+    assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
+    generate("tiny", 10, 1, tmp_path / "repo")
+    generate("tiny", 12, 1, tmp_path / "repo", force=True)
+    assert len(os.listdir(tmp_path / "repo")) == 1

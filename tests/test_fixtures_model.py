@@ -1,0 +1,102 @@
+"""The fixture model: profile validation names the bad field, sampling follows the distribution, statistics."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+
+import pytest
+
+from fixtures import model as M
+from hgharness.errors import HarnessError
+
+
+@pytest.fixture
+def profile():
+    return M.load_profile("small")
+
+
+def test_every_shipped_profile_validates_and_has_every_distribution():
+    names = M.known_profiles()
+    assert {"tiny", "small", "medium", "large", "monorepo", "hostile"} <= set(names)
+    for name in names:
+        p = M.load_profile(name)
+        assert p["version"] == M.VERSION and set(p["distributions"]) == set(M.DISTRIBUTIONS)
+    assert M.load_profile("hostile")["hostile"] is True
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda p: p.update(version=99), "version"),
+    (lambda p: p.update(format="x"), "format"),
+    (lambda p: p.pop("initial_files"), "initial_files"),
+    (lambda p: p["distributions"].pop("hunks"), "distributions.hunks"),
+    (lambda p: p["distributions"].update(bogus={"p": 0.1}), "distributions.bogus"),
+    (lambda p: p["distributions"].update(merge={"p": 1.5}), "distributions.merge"),
+    (lambda p: p["distributions"]["hunks"].update(weights=[1]), "distributions.hunks.weights"),
+    (lambda p: p["distributions"]["text_size"].update(edges=[5, 3, 9]), "distributions.text_size.edges"),
+    (lambda p: p["distributions"]["files_modified"].update(values=[-1, 2]), "distributions.files_modified.values"),
+    (lambda p: p["distributions"]["hunk_kind"]["mix"].update(rename=1), "distributions.hunk_kind.mix"),
+    (lambda p: p["distributions"]["timezones"]["mix"].update(CET=1), "distributions.timezones.mix"),
+    (lambda p: p["distributions"].update(authors={"zipf": 1.1}), "distributions.authors"),
+    (lambda p: p.update(surprise=1), "surprise"),
+])
+def test_validation_names_the_bad_field(profile, mutate, field):
+    bad = copy.deepcopy(profile)
+    mutate(bad)
+    with pytest.raises(HarnessError) as e:
+        M.validate(bad, "p.json")
+    assert f"invalid profile p.json: {field}" in str(e.value)
+
+
+def test_load_profile_errors(tmp_path):
+    with pytest.raises(HarnessError, match="unknown profile 'nope' .*known: .*medium"):
+        M.load_profile("nope")
+    f = tmp_path / "broken.json"
+    f.write_text("{not json")
+    with pytest.raises(HarnessError, match="not JSON"):
+        M.load_profile(str(f))
+    with pytest.raises(HarnessError, match="not found"):
+        M.load_profile(str(tmp_path / "missing.json"))
+
+
+def test_dump_and_load_round_trip(tmp_path, profile):
+    path = tmp_path / "copy.json"
+    M.dump_profile(profile, path)
+    assert M.load_profile(str(path)) == json.loads(json.dumps(profile))
+
+
+def test_sampler_follows_the_distribution():
+    rng = random.Random(1)
+    for d in ({"values": [1, 2, 5], "weights": [6, 3, 1]}, {"edges": [0, 10, 100, 1000], "weights": [5, 3, 2]},
+              {"zipf": 1.2, "count": 30}):
+        s = M.Sampler(d)
+        draws = [s(rng) for _ in range(20000)]
+        assert M.ks(d, M.int_dist(draws, max_values=5000)) < 0.02, d
+        assert abs(sum(draws) / len(draws) - M.mean(d)) / M.mean(d) < 0.05
+
+
+def test_statistics_catch_a_different_distribution():
+    a = {"values": [1, 2, 3], "weights": [8, 1, 1]}
+    assert M.ks(a, a) == 0
+    assert M.ks(a, {"values": [1, 2, 3], "weights": [1, 1, 8]}) == pytest.approx(0.7)
+    assert M.tv({"mix": {"a": 1}}, {"mix": {"b": 1}}) == 1.0
+    # a histogram and the discrete samples drawn from it agree
+    h = {"edges": [0, 4, 16], "weights": [1, 1]}
+    assert M.ks(h, {"values": list(range(16)), "weights": [3] * 4 + [1] * 12}) < 1e-9
+
+
+def test_compare_flags_what_is_out_of_tolerance(profile):
+    other = copy.deepcopy(profile)
+    other["distributions"]["merge"] = {"p": 0.5}
+    other["distributions"]["files_modified"] = {"values": [40], "weights": [1]}
+    bad = {r["name"] for r in M.compare(profile, other) if not r["ok"]}
+    assert bad == {"merge", "files_modified"}
+    assert all(r["ok"] for r in M.compare(profile, profile))
+
+
+def test_expected_at_rescales_churn_and_authors(profile):
+    short = M.expected_at(profile, 200)
+    long = M.expected_at(profile, 20000)
+    assert M.mean(short["distributions"]["file_revisions"]) < M.mean(long["distributions"]["file_revisions"])
+    assert len(short["distributions"]["authors"]["values"]) <= 12
