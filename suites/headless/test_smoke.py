@@ -15,8 +15,10 @@ def test_index_lists_every_repository(target, http, fixture_repos):
 
 
 @pytest.mark.parametrize("kind", ["summary", "log", "shortlog", "graph", "tags", "branches"])
-def test_repository_pages_show_tip(target, http, fixture_repos, kind):
-    for name, path in fixture_repos.items():
+def test_repository_pages_show_tip(target, http, checked_repos, kind):
+    if kind not in target.site.ROUTES:  # e.g. Kallithea has no tags/branches pages
+        pytest.skip(f"site {target.site_name!r} has no page kind {kind!r}")
+    for name, path in checked_repos.items():  # not the push repository: its tip moves during the run
         tip = hg.open_repo(path)[b"tip"].hex().decode()
         r = http.get(target.url_for(target.site.route(kind, name)), timeout=30)
         assert r.status_code == 200, f"{kind} of {name}: HTTP {r.status_code}"
@@ -26,15 +28,17 @@ def test_repository_pages_show_tip(target, http, fixture_repos, kind):
 
 def test_wire_protocol_capabilities(target, http, fixture_repos):
     for name in fixture_repos:
-        r = http.get(target.url_for(target.site.route("capabilities", name)), timeout=30)
+        # the media type hg itself sends: some sites (Kallithea) serve the wire protocol only to it
+        r = http.get(target.url_for(target.site.route("capabilities", name)), timeout=30,
+                     headers={"Accept": "application/mercurial-0.1"})
         assert r.status_code == 200, f"capabilities of {name}: HTTP {r.status_code}"
         caps = r.text.split()
         for cap in ("batch", "unbundle=HG10GZ,HG10BZ,HG10UN", "getbundle"):
             assert any(c == cap or c.startswith(cap.split("=")[0]) for c in caps), f"{name} lacks {cap}"
 
 
-def test_clone_has_every_changeset(target, fixture_repos, tmp_path):
-    for name, path in fixture_repos.items():
+def test_clone_has_every_changeset(target, checked_repos, tmp_path):
+    for name, path in checked_repos.items():
         expected = hg.nodes(hg.open_repo(path))
         clone = hg.clone(target, name, tmp_path / name.replace("/", "_"), auth=False)
         got = hg.nodes(clone)

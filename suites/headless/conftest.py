@@ -1,0 +1,25 @@
+"""Headless suite plugin: the check plan, the crawler's page budget, marker discipline, the count of checks."""
+
+from __future__ import annotations
+
+from suites.headless.crawler import DEFAULT_PAGES
+from suites.headless.suite_plugin import (  # noqa: F401  (fixtures, hooks)
+    check_markers,
+    checked_repos,
+    plan,
+    pytest_runtest_call,
+    terminal_summary,
+)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--crawl-pages", type=int, default=None,
+                     help=f"pages the crawler visits at most (env HGHARNESS_CRAWL_PAGES; default {DEFAULT_PAGES})")
+
+
+def pytest_collection_modifyitems(config, items):
+    check_markers(items)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    terminal_summary(terminalreporter, config)

@@ -1,0 +1,194 @@
+"""JSON views and feeds, compared with the repository: nodes, authors, descriptions, branches, tags,
+bookmarks and parents in json-log/json-rev; every tag, branch and bookmark in their JSON lists; atom and rss
+parse as XML and carry the newest changesets in order."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from suites.headless.http_checks import fetch
+from suites.headless.sitefacts import fact
+from suites.headless.suite_plugin import parametrize
+
+pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
+
+JSON_LOG_PAGE = 20
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def get_json(c, kind, **kw):
+    r = fetch(c.http, c.target, c.target.site.route(kind, c.name, **kw))
+    ctype = r.headers.get("Content-Type", "")
+    assert "json" in ctype, f"{kind} of {c.name}: Content-Type {ctype!r}, expected JSON"
+    try:
+        return json.loads(r.text)
+    except ValueError as e:
+        pytest.fail(f"{kind} of {c.name} is not JSON: {e}")
+
+
+def _entry_diff(got: dict, info: dict, parents: list[str]) -> list[str]:
+    diffs = []
+    for key in ("node", "desc", "user", "branch"):
+        if "\ufffd" not in info[key] and got.get(key) != info[key]:
+            diffs.append(f"{key} {got.get(key)!r} != {info[key]!r}")
+    for key in ("tags", "bookmarks"):
+        if sorted(got.get(key, [])) != info[key]:
+            diffs.append(f"{key} {sorted(got.get(key, []))} != {info[key]}")
+    if got.get("parents") != parents:
+        diffs.append(f"parents {got.get('parents')} != {parents}")
+    return diffs
+
+
+def check_json_log(c):
+    data = get_json(c, "json_log", **{fact(c.target, "page_param", "revcount"): JSON_LOG_PAGE})
+    revs = c.repo.revs_desc[:JSON_LOG_PAGE]
+    assert data.get("changeset_count") == len(c.repo), \
+        f"json-log of {c.name}: changeset_count {data.get('changeset_count')}, repository has {len(c.repo)}"
+    got = data.get("changesets", [])
+    want_nodes = [c.repo.hex(r) for r in revs]
+    got_nodes = [e.get("node") for e in got]
+    assert got_nodes == want_nodes, f"json-log of {c.name}: nodes {[n[:12] for n in got_nodes if n]} != " \
+                                    f"{[n[:12] for n in want_nodes]}"
+    for e, r in zip(got, revs, strict=True):
+        info = c.repo.info(r)
+        diffs = _entry_diff(e, info, info["parents"])
+        assert not diffs, f"json-log of {c.name}, {info['short']}: {'; '.join(diffs)}"
+
+
+def check_json_rev(c):
+    for s in c.plan.samples(c.name):
+        info = c.repo.info(s.rev)
+        data = get_json(c, "json_rev", rev=info["node"])
+        diffs = _entry_diff(data, info, info["parents"])
+        files = [f.get("file") for f in data.get("files", [])]
+        want = info["files"]
+        if files != want:
+            diffs.append(f"files {files[:5]} != {want[:5]}")
+        assert not diffs, f"json-rev {s.id} ({info['short']}): {'; '.join(diffs)}"
+
+
+def check_json_tags(c):
+    data = get_json(c, "json_tags")
+    got = {t.get("tag"): t.get("node") for t in data.get("tags", [])}
+    assert got == c.repo.tags(), f"json-tags of {c.name}: {_dict_diff(got, c.repo.tags())}"
+
+
+def check_json_bookmarks(c):
+    data = get_json(c, "json_bookmarks")
+    got = {b.get("bookmark"): b.get("node") for b in data.get("bookmarks", [])}
+    assert got == c.repo.bookmarks(), f"json-bookmarks of {c.name}: {_dict_diff(got, c.repo.bookmarks())}"
+
+
+def check_json_branches(c):
+    data = get_json(c, "json_branches")
+    got = {b.get("branch"): {"node": b.get("node"), "status": b.get("status")} for b in data.get("branches", [])}
+    want = c.repo.branches()
+    assert got == want, f"json-branches of {c.name}: {_dict_diff(got, want)}"
+
+
+def _dict_diff(got: dict, want: dict) -> str:
+    missing = sorted(set(want) - set(got))
+    extra = sorted(set(got) - set(want))
+    wrong = sorted(k for k in set(got) & set(want) if got[k] != want[k])
+    parts = []
+    if missing:
+        parts.append(f"missing {missing[:5]}")
+    if extra:
+        parts.append(f"unexpected {extra[:5]}")
+    if wrong:
+        parts.append("wrong " + ", ".join(f"{k}: {got[k]} != {want[k]}" for k in wrong[:3]))
+    return "; ".join(parts)
+
+
+def _feed(c, kind):
+    r = fetch(c.http, c.target, c.target.site.route(kind, c.name))
+    ctype = r.headers.get("Content-Type", "")
+    assert "xml" in ctype, f"{kind} of {c.name}: Content-Type {ctype!r}, expected an XML type"
+    try:
+        return ET.fromstring(r.content)
+    except ET.ParseError as e:
+        pytest.fail(f"{kind} of {c.name} is not XML: {e}")
+
+
+def _check_feed_order(c, kind, ids: list[str]):
+    revs = c.repo.revs_desc
+    n = min(len(revs), fact(c.target, "feed_entries", len(ids)) or len(ids))
+    want = [c.repo.hex(r) for r in revs[:n]]
+    short = [next((w[:12] for w in want if w[:12] in i), "?") for i in ids]
+    assert short == [w[:12] for w in want], f"{kind} of {c.name}: entries {short} != newest {[w[:12] for w in want]}"
+
+
+def check_atom(c):
+    root = _feed(c, "atom_log")
+    assert root.tag == ATOM + "feed", f"atom-log of {c.name}: root element {root.tag!r}, expected an Atom feed"
+    entries = root.findall(ATOM + "entry")
+    ids = [(e.findtext(ATOM + "id") or "") + " " + " ".join(x.get("href", "") for x in e.findall(ATOM + "link"))
+           for e in entries]
+    _check_feed_order(c, "atom-log", ids)
+
+
+def check_rss(c):
+    root = _feed(c, "rss_log")
+    assert root.tag == "rss", f"rss-log of {c.name}: root element {root.tag!r}, expected rss"
+    items = root.findall("./channel/item")
+    ids = [(i.findtext("guid") or "") + " " + (i.findtext("link") or "") for i in items]
+    _check_feed_order(c, "rss-log", ids)
+
+
+def check_capabilities(c):
+    # the media type hg itself sends: some sites (Kallithea) serve the wire protocol only to it
+    r = fetch(c.http, c.target, c.target.site.route("capabilities", c.name),
+              headers={"Accept": "application/mercurial-0.1"})
+    caps = r.text.split()
+    names = {cap.split("=", 1)[0] for cap in caps}
+    missing = {"lookup", "branchmap", "pushkey", "known", "getbundle", "unbundle", "batch"} - names
+    assert not missing, f"wire protocol capabilities of {c.name} lack {sorted(missing)} (got {sorted(names)})"
+
+
+REPO_ROWS = {
+    "json_log": ("json", check_json_log),
+    "json_rev": ("json", check_json_rev),
+    "json_tags": ("json", check_json_tags),
+    "json_branches": ("json", check_json_branches),
+    "json_bookmarks": ("json", check_json_bookmarks),
+    "atom_log": ("feeds", check_atom),
+    "rss_log": ("feeds", check_rss),
+    "capabilities": ("browse", check_capabilities),
+}
+
+
+class RepoCase:
+    def __init__(self, target, http, plan, name):
+        self.target, self.http, self.plan, self.name = target, http, plan, name
+        self.repo = plan.repo(name)
+
+
+def pytest_generate_tests(metafunc):
+    from suites.headless.plan import get_plan
+
+    if "data_kind" in metafunc.fixturenames:
+        plan = get_plan(metafunc.config)
+        rows, ids = [], []
+        if plan.error is None:
+            for kind, (cap, _check) in REPO_ROWS.items():
+                for name in plan.checked:
+                    rows.append(pytest.param(kind, name, marks=pytest.mark.needs(cap)))
+                    ids.append(f"{kind}-{name}")
+        parametrize(metafunc, "data_kind,repo_name", rows, ids)
+
+
+def test_data_view(target, http, plan, data_kind, repo_name):
+    if data_kind not in target.site.ROUTES:
+        pytest.skip(f"site {target.site_name!r} has no page kind {data_kind!r}")
+    REPO_ROWS[data_kind][1](RepoCase(target, http, plan, repo_name))
+
+
+@pytest.mark.needs("json")
+def test_json_index_lists_every_repository(target, http, plan):
+    r = fetch(http, target, target.site.route("json_index"))
+    names = {e.get("name", "").strip("/") for e in json.loads(r.text).get("entries", [])}
+    missing = sorted(set(plan.paths) - names)
+    assert not missing, f"the JSON index does not list {missing}"

@@ -1,0 +1,163 @@
+"""Table-driven checks of the pages of a whole repository (and of the site index): history pages have the
+right entries in the right order and paginate; tag, branch and bookmark lists match the repository."""
+
+from __future__ import annotations
+
+import urllib.parse
+
+import pytest
+
+from hgharness.errors import HarnessError
+from suites.headless import pagetext
+from suites.headless.http_checks import page
+from suites.headless.sitefacts import fact
+from suites.headless.suite_plugin import parametrize
+
+pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
+
+PAGE = 5        # entries per page asked of history pages
+MAX_PAGES = 4   # pages followed through the site's own "next" links
+MAX_NAMES = 50  # tags, branches, bookmarks compared on their pages
+
+
+def check_history(c, kind):
+    """The first page has the newest PAGE changesets in order; the site's link to the next page leads to the
+    next PAGE, and so on for a few pages."""
+    expected = [c.repo.hex(r)[:12] for r in c.repo.revs_desc]
+    param = fact(c.target, "page_param", "revcount")
+    path = c.target.site.route(kind, c.name, **{param: PAGE})
+    for n in range(MAX_PAGES):
+        want = expected[n * PAGE:(n + 1) * PAGE]
+        if not want:
+            return
+        _, p = page(c.http, c.target, path)
+        got = pagetext.changeset_links(p, c.target, c.name)
+        assert pagetext.contiguous(want, got), f"{kind} of {c.name}, page {n + 1}: expected {want}, lists {got}"
+        after = expected[(n + 1) * PAGE:(n + 1) * PAGE + 1]
+        if not after:
+            return
+        assert after[0] not in got[got.index(want[0]):], (
+            f"{kind} of {c.name}, page {n + 1}: shows more than {PAGE} entries ({param}={PAGE})")
+        if fact(c.target, "page_link", "node") == "number":  # ?page=N (Kallithea keeps the size in the session)
+            nxt = _numbered_link(p, n + 2, param)
+        else:
+            nxt = _next_link(p, after[0], param)
+        assert nxt, f"{kind} of {c.name}, page {n + 1}: no link to the next page (starting at {after[0]})"
+        assert nxt.startswith(c.target.url), f"{kind} of {c.name}: next-page link {nxt} leaves the site"
+        path = nxt[len(c.target.url):]
+
+
+def _next_link(p, node12: str, param: str) -> str | None:
+    """A link on the page to a history page starting at `node12` with the same page size."""
+    for url in p.hrefs():
+        parts = urllib.parse.urlsplit(url)
+        q = urllib.parse.parse_qs(parts.query)
+        if node12 in parts.path and q.get(param) == [str(PAGE)]:
+            return url
+    return None
+
+
+def _numbered_link(p, number: int, param: str) -> str | None:
+    """A link on the page to page `number` of the same history, for sites that number their pages."""
+    here = urllib.parse.urlsplit(p.url).path
+    for url in p.hrefs():
+        parts = urllib.parse.urlsplit(url)
+        q = urllib.parse.parse_qs(parts.query)
+        if parts.path == here and q.get("page") == [str(number)] and q.get(param, [str(PAGE)]) == [str(PAGE)]:
+            return url
+    return None
+
+
+def check_log(c):
+    check_history(c, "log")
+
+
+def check_shortlog(c):
+    check_history(c, "shortlog")
+
+
+def check_graph(c):
+    expected = [c.repo.hex(r)[:12] for r in c.repo.revs_desc][:PAGE]
+    param = fact(c.target, "page_param", "revcount")
+    _, p = page(c.http, c.target, c.target.site.route("graph", c.name, **{param: PAGE}))
+    got = pagetext.changeset_links(p, c.target, c.name)
+    assert pagetext.contiguous(expected, got), f"graph of {c.name}: expected {expected}, lists {got}"
+
+
+def check_summary(c):
+    _, p = page(c.http, c.target, c.target.site.route("summary", c.name))
+    tip = c.repo.hex(c.repo.revs_desc[0])[:12]
+    got = pagetext.changeset_links(p, c.target, c.name)
+    assert tip in got or tip in p.text, f"front page of {c.name} does not show tip {tip}"
+
+
+def _check_names(c, kind, names: dict[str, str]):
+    _, p = page(c.http, c.target, c.target.site.route(kind, c.name))
+    for name, node in sorted(names.items())[:MAX_NAMES]:
+        assert name in p.text, f"{kind} page of {c.name} does not list {name!r}"
+        assert node[:12] in p.text, f"{kind} page of {c.name} does not show {node[:12]} for {name!r}"
+
+
+def check_tags(c):
+    _check_names(c, "tags", c.repo.tags())
+
+
+def check_bookmarks(c):
+    _check_names(c, "bookmarks", c.repo.bookmarks())
+
+
+def check_branches(c):
+    _check_names(c, "branches", {n: b["node"] for n, b in c.repo.branches().items()})
+
+
+REPO_ROWS = {
+    "summary": ("browse", check_summary),
+    "log": ("browse", check_log),
+    "shortlog": ("browse", check_shortlog),
+    "graph": ("graph", check_graph),
+    "tags": ("browse", check_tags),
+    "branches": ("browse", check_branches),
+    "bookmarks": ("bookmarks", check_bookmarks),
+}
+
+
+class RepoCase:
+    def __init__(self, target, http, plan, name):
+        self.target, self.http, self.plan, self.name = target, http, plan, name
+        self.repo = plan.repo(name)
+
+
+def pytest_generate_tests(metafunc):
+    from suites.headless.plan import get_plan
+
+    if "repo_kind" in metafunc.fixturenames:
+        plan = get_plan(metafunc.config)
+        rows, ids = [], []
+        if plan.error is None:
+            for kind, (cap, _check) in REPO_ROWS.items():
+                for name in plan.checked:
+                    rows.append(pytest.param(kind, name, marks=pytest.mark.needs(cap)))
+                    ids.append(f"{kind}-{name}")
+        parametrize(metafunc, "repo_kind,repo_name", rows, ids)
+
+
+def test_repository_page(target, http, plan, repo_kind, repo_name):
+    if repo_kind not in target.site.ROUTES:
+        pytest.skip(f"site {target.site_name!r} has no page kind {repo_kind!r}")
+    REPO_ROWS[repo_kind][1](RepoCase(target, http, plan, repo_name))
+
+
+def test_index_links_every_repository(target, http, plan):
+    r, p = page(http, target, target.site.route("index"))
+    listed = getattr(target.site, "index_listed", None)
+    if listed is not None:  # the site lists repositories as script data, not links (Kallithea): read that
+        try:
+            names = set(listed(r.text))
+        except HarnessError as e:  # no readable list on the page: the target's fault, not the harness's
+            pytest.fail(f"the index lists no repositories: {e}")
+        missing = [n for n in plan.paths if n not in names]
+        assert not missing, f"the index does not list {missing}"
+        return
+    linked = {u.split("?", 1)[0].rstrip("/") for u in p.hrefs()}
+    missing = [n for n in plan.paths if target.url_for(target.site.route("summary", n)).rstrip("/") not in linked]
+    assert not missing, f"the index does not link to {missing}"

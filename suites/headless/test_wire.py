@@ -1,0 +1,92 @@
+"""The wire protocol: heads, bookmarks, lookup and `known` match the fixture (a clone's hashes are compared by
+test_smoke); a push is seen by a pull from another clone; push permissions follow the target's policy.
+
+Pushes go to the push repository only (see suites/headless/plan.py): its history changes, so the content
+checks leave it out.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from suites.headless import wire
+from suites.headless.suite_plugin import parametrize
+
+pytestmark = [pytest.mark.headless]
+
+
+def pytest_generate_tests(metafunc):
+    from suites.headless.plan import get_plan
+
+    if "wire_repo" in metafunc.fixturenames:
+        plan = get_plan(metafunc.config)
+        names = plan.checked if plan.error is None else []
+        parametrize(metafunc, "wire_repo", names, names)
+
+
+@pytest.mark.nondestructive
+def test_heads_and_bookmarks_match_fixture(target, plan, wire_repo):
+    """What a clone or pull negotiates from (a clone's hashes: test_smoke.test_clone_has_every_changeset)."""
+    repo = plan.repo(wire_repo)
+    remote = wire.peer(target, wire_repo)
+    try:
+        heads = sorted(h.hex() for h in remote.heads())
+        bookmarks = {k.decode(): v.decode() for k, v in remote.listkeys(b"bookmarks").items()}
+    finally:
+        remote.close()
+    want = sorted(h.hex() for h in repo.repo.heads())
+    assert heads == want, f"{wire_repo}: remote heads {[h[:12] for h in heads]} != fixture {[h[:12] for h in want]}"
+    assert bookmarks == repo.bookmarks(), f"{wire_repo}: remote bookmarks {bookmarks} != {repo.bookmarks()}"
+
+
+@pytest.mark.nondestructive
+def test_lookup_and_known(target, plan, wire_repo):
+    repo = plan.repo(wire_repo)
+    remote = wire.peer(target, wire_repo)
+    try:
+        tip = remote.lookup(b"tip").hex()
+        assert tip == repo.hex(repo.revs_desc[0]), f"{wire_repo}: remote tip {tip[:12]} != fixture tip"
+        nodes = [repo.ctx(s.rev).node() for s in plan.samples(wire_repo)] + [b"\xde\xad" * 10]
+        flags = remote.known(nodes)
+        assert list(flags) == [True] * (len(nodes) - 1) + [False], f"{wire_repo}: `known` answered {flags}"
+    finally:
+        remote.close()
+
+
+@pytest.fixture
+def push_repo(plan):
+    if not plan.push_repo:
+        pytest.skip("no push repository: set HGHARNESS_PUSH_REPO or serve a repository named 'scratch'")
+    return plan.push_repo
+
+
+@pytest.mark.destructive
+def test_push_then_pull_sees_new_head(target, push_repo, tmp_path):
+    if not target.has_credentials():
+        pytest.skip("needs the target's user: set HGHARNESS_USERNAME and HGHARNESS_PASSWORD")
+    observer = wire.clone(target, push_repo, tmp_path / "observer")
+    pusher = wire.clone(target, push_repo, tmp_path / "pusher", auth=True)
+    node = wire.commit_new_head(pusher, "pull-after-push")
+    result = wire.push(target, pusher, push_repo, node, "user")
+    assert result.accepted, f"push by {target.username} to {push_repo} was refused: {result.message}"
+    wire.pull(target, observer, push_repo)
+    assert node in observer, f"pull from {push_repo} after the push does not bring {node.hex()[:12]}"
+    assert node in observer.heads(), f"pushed {node.hex()[:12]} is not a head after the pull"
+
+
+@pytest.mark.destructive
+@pytest.mark.parametrize("who", ["anonymous", "wrong-password"])
+def test_push_permissions(target, plan, who, tmp_path):
+    """Anonymous push is refused unless the target's policy allows it; a wrong password is always refused."""
+    repo = plan.push_repo or plan.checked[0]
+    local = wire.clone(target, repo, tmp_path / "clone")
+    node = wire.commit_new_head(local, who)
+    result = wire.push(target, local, repo, node, who)
+    stored = wire.known(target, repo, node)
+    if who == "anonymous" and target.anonymous_push:
+        assert result.accepted and stored, f"anonymous push to {repo} refused, but the policy allows it: " \
+                                           f"{result.message}"
+        return
+    assert not result.accepted and not stored, (
+        f"{who} push to {repo} was accepted (changeset {result.node[:12]} is on the server)"
+        + ("" if who != "anonymous" else "; the target's policy refuses anonymous pushes"))

@@ -1,0 +1,279 @@
+"""Deliberately broken targets: WSGI middlewares around the embedded hgweb, each injecting ONE defect.
+
+Used as EmbeddedHgweb(wrap="tests.broken_targets:NAME"); gunicorn imports this module (tests/conftest.py's
+hgweb() puts the project root on PYTHONPATH). `app` is the embedded application: hgwebdir behind the basic
+auth layer (its `.app` is hgwebdir itself).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import tarfile
+import urllib.parse
+import zipfile
+
+# --- plumbing -------------------------------------------------------------------------------------------------
+
+
+def _rewrite(app, when, edit):
+    """Call the app; for requests where when(environ) holds, hand (status, headers, body) to edit()."""
+
+    def wrapped(environ, start_response):
+        if not when(environ):
+            return app(environ, start_response)
+        captured, written = {}, []
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, list(headers)
+            return written.append  # hgweb streams archives through write()
+
+        result = app(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        body = b"".join(written) + body
+        status, headers, body = edit(captured["status"], captured["headers"], body, environ)
+        headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
+        headers.append(("Content-Length", str(len(body))))
+        start_response(status, headers)
+        return [body]
+
+    return wrapped
+
+
+def _path(environ) -> str:
+    return environ.get("PATH_INFO", "")
+
+
+def _ok(status) -> bool:
+    return status.startswith("200")
+
+
+def _set_header(headers, name, value):
+    return [(k, v) for k, v in headers if k.lower() != name.lower()] + [(name, value)]
+
+
+# --- the defects ----------------------------------------------------------------------------------------------
+
+def error_500_annotate(app):
+    """Annotate pages fail with a 500."""
+    def wrapped(environ, start_response):
+        if "/annotate/" in _path(environ):
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b"internal error\n"]
+        return app(environ, start_response)
+    return wrapped
+
+
+def unescaped_description(app):
+    """Changeset pages print the description without HTML escaping."""
+    def edit(status, headers, body, environ):
+        def unescape(m):
+            text = m.group(2)
+            for a, b in ((b"&lt;", b"<"), (b"&gt;", b">"), (b"&quot;", b'"'), (b"&#39;", b"'"), (b"&amp;", b"&")):
+                text = text.replace(a, b)
+            return m.group(1) + text + m.group(3)
+        return status, headers, re.sub(rb'(<div class="description">)(.*?)(</div>)', unescape, body, flags=re.S)
+    return _rewrite(app, lambda e: "/rev/" in _path(e), edit)
+
+
+def truncated_raw_file(app):
+    """Raw files lose their last byte."""
+    return _rewrite(app, lambda e: "/raw-file/" in _path(e),
+                    lambda s, h, b, e: (s, h, b[:-1] if _ok(s) and b else b))
+
+
+def wrong_archive_member(app):
+    """Archives carry one member whose content differs from the repository's."""
+    def edit(status, headers, body, environ):
+        if not _ok(status):
+            return status, headers, body
+        path = _path(environ)
+        if path.endswith(".zip"):
+            src, out = zipfile.ZipFile(io.BytesIO(body)), io.BytesIO()
+            with zipfile.ZipFile(out, "w") as dst:
+                changed = False
+                for info in src.infolist():
+                    data = src.read(info)
+                    if not changed and not info.filename.endswith(".hg_archival.txt"):
+                        data, changed = data + b"!", True
+                    dst.writestr(info, data)
+            return status, headers, out.getvalue()
+        mode = "gz" if path.endswith(".tar.gz") else "bz2"
+        src, out = tarfile.open(fileobj=io.BytesIO(body), mode="r:*"), io.BytesIO()
+        with tarfile.open(fileobj=out, mode=f"w:{mode}") as dst:
+            changed = False
+            for m in src.getmembers():
+                data = src.extractfile(m).read() if m.isfile() else None
+                if data is not None and not changed and not m.name.endswith(".hg_archival.txt"):
+                    data, changed = data + b"!", True
+                    m.size = len(data)
+                dst.addfile(m, io.BytesIO(data) if data is not None else None)
+        return status, headers, out.getvalue()
+    return _rewrite(app, lambda e: "/archive/" in _path(e), edit)
+
+
+def archive_drops_exec_bit(app):
+    """tar archives lose the executable bit of their files."""
+    def edit(status, headers, body, environ):
+        if not _ok(status):
+            return status, headers, body
+        mode = "gz" if _path(environ).endswith(".tar.gz") else "bz2"
+        src, out = tarfile.open(fileobj=io.BytesIO(body), mode="r:*"), io.BytesIO()
+        with tarfile.open(fileobj=out, mode=f"w:{mode}") as dst:
+            for m in src.getmembers():
+                data = src.extractfile(m).read() if m.isfile() else None
+                m.mode &= ~0o111
+                dst.addfile(m, io.BytesIO(data) if data is not None else None)
+        return status, headers, out.getvalue()
+    return _rewrite(app, lambda e: "/archive/" in _path(e) and ".tar." in _path(e), edit)
+
+
+def changeset_wrong_author(app):
+    """Changeset pages show someone else as the author."""
+    return _rewrite(app, lambda e: "/rev/" in _path(e), lambda s, h, b, e: (
+        s, h, re.sub(rb'(<td class="author">)&#[^<]*(</td>)', rb"\1Nobody &lt;nobody@example.org&gt;\2", b, count=1)))
+
+
+def search_ignores_query(app):
+    """The keyword search returns the whole history instead of the matches."""
+    def wrapped(environ, start_response):
+        if re.search(r"/(log|shortlog)$", _path(environ)):
+            qs = urllib.parse.parse_qsl(environ.get("QUERY_STRING", ""))
+            environ["QUERY_STRING"] = urllib.parse.urlencode([(k, v) for k, v in qs if k != "rev"])
+        return app(environ, start_response)
+    return wrapped
+
+
+def dead_link(app):
+    """Every repository page links to a page that does not exist."""
+    def edit(status, headers, body, environ):
+        repo = _path(environ).strip("/").split("/", 1)[0]
+        link = f'<a href="{environ.get("SCRIPT_NAME", "")}/{repo}/no-such-page-hgharness">more</a>'.encode()
+        return status, headers, body.replace(b"<body>", b"<body>" + link, 1)
+    return _rewrite(app, lambda e: _path(e).strip("/") != "" and "static" not in _path(e), edit)
+
+
+def anonymous_push_accepted(app):
+    """Pushes without credentials are accepted (as if the front had authenticated them)."""
+    inner = getattr(app, "app", app)
+
+    def wrapped(environ, start_response):
+        if "HTTP_AUTHORIZATION" not in environ and "cmd=" in environ.get("QUERY_STRING", ""):
+            environ["REMOTE_USER"] = "hgharness"
+            return inner(environ, start_response)
+        return app(environ, start_response)
+    return wrapped
+
+
+def wrong_password_accepted(app):
+    """Any password is accepted for a known user name."""
+    inner = getattr(app, "app", app)
+
+    def wrapped(environ, start_response):
+        if environ.get("HTTP_AUTHORIZATION"):
+            environ.pop("HTTP_AUTHORIZATION")
+            environ["REMOTE_USER"] = "hgharness"
+            return inner(environ, start_response)
+        return app(environ, start_response)
+    return wrapped
+
+
+def log_drops_entry(app):
+    """History pages silently drop their second entry."""
+    def edit(status, headers, body, environ):
+        m = re.search(rb'<tbody class="stripes2">\s*(<tr>.*?</tr>\s*)(<tr>.*?</tr>)', body, flags=re.S)
+        return status, headers, (body[:m.start(2)] + body[m.end(2):]) if m else body
+    return _rewrite(app, lambda e: re.search(r"/(shortlog|log)(/|$)", _path(e)) is not None, edit)
+
+
+def pagination_link_broken(app):
+    """History pages have no navigation to the next page."""
+    return _rewrite(app, lambda e: re.search(r"/(shortlog|log)(/|$)", _path(e)) is not None,
+                    lambda s, h, b, e: (s, h, re.sub(rb'<div class="navigate">.*?</div>', b"", b, flags=re.S)))
+
+
+def raw_served_as_html(app):
+    """Raw files are served as text/html, inline: a hostile .html file runs in the site's origin."""
+    return _rewrite(app, lambda e: "/raw-file/" in _path(e),
+                    lambda s, h, b, e: (s, _set_header([x for x in h if x[0].lower() != "content-disposition"],
+                                                        "Content-Type", "text/html; charset=UTF-8"), b))
+
+
+def file_view_byte_changed(app):
+    """File pages show a wrong character in their first line."""
+    def edit(status, headers, body, environ):
+        return status, headers, re.sub(rb'(<span id="l1">)(\s*)([^<\s])', lambda m: m.group(1) + m.group(2) + (
+            b"#" if m.group(3) != b"#" else b"%"), body, count=1)
+    return _rewrite(app, lambda e: "/file/" in _path(e), edit)
+
+
+def json_tags_missing_tag(app):
+    """json-tags leaves out one tag."""
+    def edit(status, headers, body, environ):
+        return status, headers, re.sub(rb'\{\s*"tag":[^}]*\}(,\s*)?', b"", body, count=1)
+    return _rewrite(app, lambda e: _path(e).endswith("/json-tags"), edit)
+
+
+def feed_not_xml(app):
+    """The atom feed is not well-formed XML."""
+    return _rewrite(app, lambda e: "/atom-log" in _path(e),
+                    lambda s, h, b, e: (s, h, b.replace(b"</feed>", b"<entry>&broken</feed>")))
+
+
+def traceback_in_body(app):
+    """Graph pages carry a Python traceback."""
+    tb = b"<pre>Traceback (most recent call last):\n  File \"hgweb.py\", line 1, in graph\nKeyError: 'x'</pre>"
+    return _rewrite(app, lambda e: "/graph" in _path(e), lambda s, h, b, e: (s, h, b.replace(b"</body>", tb + b"</body>")))
+
+
+def unknown_rev_200(app):
+    """An unknown revision gives 200 instead of 404."""
+    return _rewrite(app, lambda e: "/rev/" in _path(e),
+                    lambda s, h, b, e: ("200 Script output follows" if s.startswith("404") else s, h, b))
+
+
+def traversal_leak(app):
+    """A '..' in a path serves the server's hgweb configuration."""
+    def wrapped(environ, start_response):
+        raw = environ.get("RAW_URI", "") + _path(environ)
+        if ".." in raw or "%2e%2e" in raw.lower():
+            with open(os.environ["HGHARNESS_HGWEB_CONFIG"], "rb") as f:
+                data = f.read()
+            start_response("200 OK", [("Content-Type", "application/binary"), ("Content-Length", str(len(data)))])
+            return [data]
+        return app(environ, start_response)
+    return wrapped
+
+
+def capabilities_broken(app):
+    """The wire protocol answers `capabilities` with nothing."""
+    return _rewrite(app, lambda e: "cmd=capabilities" in e.get("QUERY_STRING", ""), lambda s, h, b, e: (s, h, b""))
+
+
+SECURE_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'"),
+]
+
+
+def secure_headers(app):
+    """A HEALTHY variant: every response carries the security headers (passes header_policy=strict)."""
+    return _rewrite(app, lambda e: True, lambda s, h, b, e: (s, h + SECURE_HEADERS, b))
+
+
+def secure_headers_without_nosniff(app):
+    """Security headers, but no X-Content-Type-Options: nosniff."""
+    return _rewrite(app, lambda e: True,
+                    lambda s, h, b, e: (s, h + [x for x in SECURE_HEADERS if x[0] != "X-Content-Type-Options"], b))
+
+
+def link_escapes_prefix(app):
+    """Pages link to a path on the same host outside the site's prefix."""
+    return _rewrite(app, lambda e: True, lambda s, h, b, e: (
+        s, h, b.replace(b"<body>", b'<body><a href="/outside-the-prefix/page">elsewhere</a>', 1)))

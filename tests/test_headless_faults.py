@@ -1,0 +1,137 @@
+"""The headless and security suites catch defects: each broken target (tests/broken_targets.py) injects one
+defect into the embedded hgweb, the relevant part of the suites runs against it, and the run must exit 1 with
+a failing check that names the defect. The healthy target passes the whole suite; an unreachable one is a
+harness error (exit 2), not a target failure."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import clean_env, copy_repos, hgweb, run_cli, target_for
+from tests.headless_helpers import build_suite_repos
+
+pytestmark = [pytest.mark.integration]
+
+H = "suites/headless/"
+S = "suites/security/"
+
+# defect -> (suite files, -k expression or None, failing check id contains, its message contains, options)
+DEFECTS = {
+    "error_500_annotate": ([H + "test_pages.py"], "annotate", "test_file_page[annotate-", "HTTP 500", {}),
+    "unescaped_description": ([S + "test_escaping.py"], "changesets", "[hostile-changesets]", "unescaped", {}),
+    "truncated_raw_file": ([H + "test_pages.py"], "raw_file", "test_file_page[raw_file-", "differ", {}),
+    "wrong_archive_member": ([H + "test_archives.py"], None, "test_archive_equals_manifest[",
+                             "member(s) wrong", {}),
+    "archive_drops_exec_bit": ([H + "test_archives.py"], "tar", "test_archive_equals_manifest[tar.",
+                               "expected exec", {}),
+    "changeset_wrong_author": ([H + "test_pages.py"], "revision_page", "test_revision_page[rev-",
+                               "does not show the author", {}),
+    "search_ignores_query": ([H + "test_pages.py"], "search", "test_revision_page[search-", "search for", {}),
+    "dead_link": ([H + "test_crawl.py"], None, "test_crawl_from_root", "broken link", {}),
+    "anonymous_push_accepted": ([H + "test_wire.py"], "permissions", "[anonymous]", "was accepted",
+                                {"destructive": True}),
+    "wrong_password_accepted": ([H + "test_wire.py"], "permissions", "[wrong-password]", "was accepted",
+                                {"destructive": True}),
+    "log_drops_entry": ([H + "test_repo_pages.py"], "log", "test_repository_page[shortlog-", "expected", {}),
+    "pagination_link_broken": ([H + "test_repo_pages.py"], "log", "test_repository_page[log-",
+                               "no link to the next page", {}),
+    "raw_served_as_html": ([S + "test_raw_origin.py"], "raw_file", "test_raw_file_cannot_run_script[hostile]",
+                           "could run script", {}),
+    "file_view_byte_changed": ([H + "test_pages.py"], "file_page and not raw and not annotate and not log and not "
+                               "diff and not comparison and not manifest", "test_file_page[file-",
+                               "missing or out of order", {}),
+    "json_tags_missing_tag": ([H + "test_json_feeds.py"], "json_tags", "test_data_view[json_tags-", "missing", {}),
+    "feed_not_xml": ([H + "test_json_feeds.py"], "atom", "test_data_view[atom_log-", "not XML", {}),
+    "traceback_in_body": ([H + "test_repo_pages.py"], "graph", "test_repository_page[graph-", "traceback", {}),
+    "unknown_rev_200": ([H + "test_not_found.py"], "revision", "test_unknown_gives_404[revision-rev-",
+                        "HTTP 200", {}),
+    "traversal_leak": ([S + "test_traversal.py"], "raw_file", "test_traversal_does_not_leak[raw_file-dotdot]",
+                       "an hgweb config", {}),
+    "capabilities_broken": ([H + "test_json_feeds.py"], "capabilities", "test_data_view[capabilities-", "lack", {}),
+    "secure_headers_without_nosniff": ([S + "test_headers.py"], None, "test_security_header[nosniff]",
+                                       "header_policy=strict", {"header_policy": "strict"}),
+    "link_escapes_prefix": ([H + "test_crawl.py"], None, "test_crawl_from_root", "leaves the site's base",
+                            {"prefix": "hg"}),
+}
+
+
+@pytest.fixture(scope="session")
+def suite_repos(tmp_path_factory):
+    """seed `demo`, a hostile repository and a `scratch` push repository; read-only: copy to push."""
+    return build_suite_repos(tmp_path_factory.mktemp("suite-set") / "repos")
+
+
+CRAWL_PAGES = "60"  # the injected links are on every page: a short crawl finds them
+
+
+def run_suite(server, run_dir, paths, k=None, **target_overrides):
+    from hgharness.suite_runner import run_pytest_stage
+
+    target = target_for(server, **target_overrides)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_pytest_stage("headless", paths, target, run_dir, extra_args=["-k", k] if k else [],
+                            extra_env={"HGHARNESS_CRAWL_PAGES": CRAWL_PAGES}, progress=lambda msg: None)
+
+
+def failing(stage) -> list[dict]:
+    return [t for t in stage["tests"] if t["outcome"] in ("failed", "error")]
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_defect_is_caught(suite_repos, tmp_path, defect):
+    paths, k, check_id, message, opts = DEFECTS[defect]
+    repos = copy_repos(suite_repos, tmp_path / "repos") if opts.get("destructive") else suite_repos
+    overrides = {"header_policy": opts["header_policy"]} if "header_policy" in opts else {}
+    with hgweb(repos, wrap=f"tests.broken_targets:{defect}", prefix=opts.get("prefix", "")) as server:
+        stage = run_suite(server, tmp_path / "run", paths, k, **overrides)
+    failed = failing(stage)
+    named = [t for t in failed if check_id in t["id"] and message in t["message"]]
+    assert stage["exit_code"] == 1, f"{defect}: exit {stage['exit_code']} ({stage['detail']}), expected 1"
+    assert named, (f"{defect}: no failing check {check_id!r} saying {message!r}; failures: "
+                   + "; ".join(f"{t['id']}: {t['message'][:150]}" for t in failed[:5]))
+
+
+def test_healthy_target_passes_everything(suite_repos, tmp_path):
+    """The whole headless + security suite, through the CLI, with pushes into a private copy."""
+    repos = copy_repos(suite_repos, tmp_path / "repos")
+    with hgweb(repos) as server:
+        env = clean_env(HGHARNESS_FIXTURE_DIR=repos, HGHARNESS_USERNAME=server.username,
+                        HGHARNESS_PASSWORD=server.password.reveal(), HGHARNESS_EMBEDDED="1",
+                        HGHARNESS_CRAWL_PAGES="100")
+        r = run_cli("check", "--target", server.url, "-n", "2", "--runs-dir", tmp_path / "runs", env=env)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, f"healthy target: exit {r.returncode}\n{out[-3000:]}"
+    assert "PASSED" in out and "0 failed" in out, out[-2000:]
+
+
+@pytest.mark.parametrize("wrap,prefix,paths", [
+    ("secure_headers", "", [S + "test_headers.py"]),
+    (None, "hg", [H + "test_crawl.py", H + "test_repo_pages.py"]),
+], ids=["strict-headers", "path-prefix"])
+def test_healthy_variants_pass(suite_repos, tmp_path, wrap, prefix, paths):
+    """Controls for two defects: the same checks pass on a target that has the headers under the strict
+    policy, and on a healthy target under a path prefix."""
+    overrides = {"header_policy": "strict"} if wrap else {}
+    kw = {"wrap": f"tests.broken_targets:{wrap}"} if wrap else {}
+    with hgweb(suite_repos, prefix=prefix, **kw) as server:
+        stage = run_suite(server, tmp_path / "run", paths, **overrides)
+    assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
+
+
+def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):
+    from hgharness.embedded import free_port
+
+    url = f"http://127.0.0.1:{free_port()}/"
+    r = run_cli("check", "--target", url, "--runs-dir", tmp_path / "runs", env=clean_env())
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert "unreachable" in r.stderr and "Traceback" not in r.stderr, r.stderr
+    # straight into the suite (no probe first): the checks report a harness error, not a target failure
+    from hgharness.suite_runner import run_pytest_stage
+    from hgharness.target import Target
+
+    target = Target(url=url, fixture_dir=str(suite_repos))
+    (tmp_path / "run").mkdir()
+    stage = run_pytest_stage("headless", [H + "test_pages.py", H + "test_wire.py"], target, tmp_path / "run",
+                             extra_args=["-k", "revision_page or heads"], progress=lambda m: None)
+    assert stage["exit_code"] == 2, stage
+    assert "unreachable" in stage["detail"], stage["detail"]

@@ -1,0 +1,95 @@
+"""The pieces the headless and security checks are built from, on inputs whose answer is known."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+
+from suites.headless import pagetext
+from suites.headless.test_archives import read_members, strip_prefix
+from suites.security.escaping import Hostile, problems, split_known
+from suites.security.test_raw_origin import protection
+
+SITE_SCRIPT = '<script src="/static/app.js"></script><script>process_dates()</script>'
+
+
+def test_page_text_decodes_obfuscated_author_and_finds_lines_in_order():
+    p = pagetext.parse("<td>&#65;&#100;&#97; &lt;ada@x&gt;</td><pre><span>one</span>\n<span>two</span></pre>",
+                       "http://h/r/")
+    assert p.contains("Ada <ada@x>")
+    assert pagetext.lines_in_order(["one", "two"], p.flat) is None
+    assert pagetext.lines_in_order(["two", "one"], p.flat) == "one"
+
+
+def test_changeset_links_in_order_and_contiguous_runs():
+    from hgharness.target import Target
+
+    t = Target(url="http://h/")
+    body = ('<a href="/r/rev/aaaaaaaaaaaa">x</a><a href="/r/rev/11">menu</a><a href="/r/rev/bbbbbbbbbbbb?x=1">y</a>'
+            '<a href="/r/rev/aaaaaaaaaaaa">again</a><a href="/r/file/cccccccccccc">file</a>')
+    links = pagetext.changeset_links(pagetext.parse(body, "http://h/r/log"), t, "r")
+    assert links == ["aaaaaaaaaaaa", "bbbbbbbbbbbb"]
+    assert pagetext.contiguous(["bbbbbbbbbbbb"], links)
+    assert not pagetext.contiguous(["aaaaaaaaaaaa", "cccccccccccc"], links)
+
+
+def _hostile(*strings):
+    return Hostile(strings=set(strings))
+
+
+def test_escaped_metadata_passes_and_injections_are_named():
+    h = _hostile("<script>alert('x')</script>", 'a" onmouseover="alert(1)', "Ada <ada@example.org>")
+    safe = (SITE_SCRIPT + "<div>&lt;script&gt;alert('x')&lt;/script&gt;</div><a title=\"a&quot; onmouseover="
+            "&quot;alert(1)\">f</a><td>Ada &lt;ada@example.org&gt;</td>")
+    assert problems(safe, pagetext.parse(safe, "http://h/"), h.strings, h.verbatim) == []
+    bad = SITE_SCRIPT + "<div><script>alert('x')</script></div><a title=\"a\" onmouseover=\"alert(1)\">f</a>"
+    found = problems(bad, pagetext.parse(bad, "http://h/"), h.strings, h.verbatim)
+    assert any("unescaped" in f for f in found)
+    assert any("injected" in f and "onmouseover" in f for f in found)
+    assert any("injected" in f and "script" in f for f in found)
+
+
+def test_known_issue_is_set_apart_but_other_problems_still_count():
+    h = _hostile('x"><img src=y onerror=alert(1)>.txt', "<b>desc</b>")
+    known = [{"id": "k", "kinds": ("filelog",), "span": r'<link title="feed:[^\n]*" />', "why": "w"}]
+    page = '<link title="feed:x"><img src=y onerror=alert(1)>.txt" />\n<div>&lt;b&gt;desc&lt;/b&gt;</div>'
+    rest, found = split_known(page, pagetext.parse(page, "http://h/"), h.strings, h.verbatim, known, "filelog")
+    assert rest == [] and found
+    worse = page + "<div><b>desc</b></div>"
+    rest, found = split_known(worse, pagetext.parse(worse, "http://h/"), h.strings, h.verbatim, known, "filelog")
+    assert rest and found
+
+
+def test_raw_response_protection_grades():
+    assert protection({"Content-Type": "application/binary"}) == ["inert type application/binary"]
+    assert protection({"Content-Type": "text/html"}) == []
+    assert protection({"Content-Type": "image/svg+xml", "Content-Disposition": "inline"}) == []
+    assert protection({"Content-Type": "text/html", "Content-Disposition": "attachment; filename=x"})
+    assert protection({"Content-Type": "text/html", "Content-Security-Policy": "sandbox"})
+    assert protection({}) == []  # no type and no nosniff: the browser guesses
+    assert protection({"X-Content-Type-Options": "nosniff"}) == ["inert type (none) + nosniff"]
+
+
+def test_archive_members_with_prefix_exec_bits_and_symlinks():
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as t:
+        for name, data, mode in (("r-1/run.sh", b"#!/bin/sh\n", 0o755), ("r-1/a.txt", b"a", 0o644)):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            t.addfile(info, io.BytesIO(data))
+        link = tarfile.TarInfo("r-1/link")
+        link.type, link.linkname = tarfile.SYMTYPE, "a.txt"
+        t.addfile(link)
+    top, members = strip_prefix(read_members(buf.getvalue(), "tar.gz"))
+    assert top == "r-1"
+    assert members == {"run.sh": ("x", b"#!/bin/sh\n"), "a.txt": ("", b"a"), "link": ("l", b"a.txt")}
+    zbuf = io.BytesIO()
+    with zipfile.ZipFile(zbuf, "w") as z:
+        info = zipfile.ZipInfo("r-1/run.sh")
+        info.external_attr = 0o100755 << 16
+        z.writestr(info, b"x")
+        info = zipfile.ZipInfo("r-1/link")
+        info.external_attr = 0o120777 << 16
+        z.writestr(info, b"a.txt")
+    assert strip_prefix(read_members(zbuf.getvalue(), "zip"))[1] == {"run.sh": ("x", b"x"), "link": ("l", b"a.txt")}
