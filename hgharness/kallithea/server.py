@@ -1,0 +1,285 @@
+"""The embedded Kallithea target: Kallithea 0.7.0 under waitress (gearbox serve) on loopback, in a temp dir.
+
+start(): the cached venv (built once, see venv.py) -> config (`config-create`: loopback, a free port, several
+waitress threads) and database (`db-create`: an admin with a random password) -> gearbox serve -> wait until the
+index answers -> the push user (API) -> the fixture repositories (API create + hg push, downloads enabled).
+Same surface as EmbeddedHgweb: .url, .username, .password (Secret), .stop(), .tracebacks(), .pids(), .workdir,
+plus .api_key (the admin's, a Secret) and .api (a KallitheaAPI client).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import sqlite3
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from hgharness.embedded import free_port
+from hgharness.errors import HarnessError
+from hgharness.kallithea import venv as kvenv
+from hgharness.kallithea_api import KallitheaAPI
+from hgharness.procs import BASE_TIMEOUT, ManagedProcess, wait_until
+from hgharness.secrets import Secret
+
+ADMIN = "admin"
+DEFAULT_USER = "hgharness"
+
+# config-create then db-create, in the venv's python, in one process. The admin password comes through the
+# environment so that it never shows in a process list.
+SETUP = r"""
+import os, sys
+from kallithea.bin.kallithea_cli import cli
+ini, host, port, threads, repos = sys.argv[1:6]
+def run(args):
+    try:
+        cli.main(args, prog_name="kallithea-cli", standalone_mode=False)
+    except SystemExit as e:
+        if e.code:
+            raise
+run(["config-create", ini, "host=" + host, "port=" + port,
+     "[server:main]", "threads=" + threads, "[logger_root]", "level=WARN"])
+run(["db-create", "-c", ini, "--user", "admin", "--password", os.environ.pop("HGHARNESS_KALLITHEA_ADMIN"),
+     "--email", "admin@example.org", "--repos", repos, "--force-yes"])
+"""
+
+_ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[.,]\d+ ", re.M)
+_BARE_TB = re.compile(r"^Traceback \(most recent call last\):", re.M)
+# Kallithea logs a traceback, then answers 404 or redirects, when a client asks for a file or revision that does
+# not exist: the client's mistake, not the server's. Any other traceback counts.
+CLIENT_ERRORS = ("NodeDoesNotExistError", "ChangesetDoesNotExistError", "EmptyRepositoryError",
+                 "webob.exc.HTTPFound", "webob.exc.HTTPNotFound", "webob.exc.HTTPBadRequest")
+
+
+class EmbeddedKallithea:
+    site = "kallithea"
+
+    def __init__(self, repos: dict[str, Path] | None = None, workdir: str | Path | None = None, port: int = 0,
+                 threads: int = 8, username: str = DEFAULT_USER, password: str | None = None,
+                 host: str = "127.0.0.1", progress=None):
+        self.fixtures = dict(repos or {})
+        self._tmp = None
+        if workdir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="hgharness-kallithea-")
+            workdir = self._tmp.name
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.host, self.port, self.threads = host, port, max(2, threads)
+        self.username = username
+        self.password = Secret(password or secrets.token_urlsafe(18))
+        self.admin_username = ADMIN
+        self.admin_password = Secret(secrets.token_urlsafe(18))
+        self.api_key: Secret | None = None
+        self.api: KallitheaAPI | None = None
+        self.repos_dir = self.workdir / "repos"  # where Kallithea keeps the repositories it serves
+        self.ini = self.workdir / "my.ini"
+        self.error_log = self.workdir / "kallithea.log"
+        self.access_log = self.workdir / "access.log"  # waitress keeps none; kept for EmbeddedHgweb's surface
+        self.proc: ManagedProcess | None = None
+        self.progress = progress or (lambda msg: None)
+        self.timings: dict[str, float] = {}
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}/"
+
+    # --- lifecycle ---
+    def start(self, timeout: float = BASE_TIMEOUT) -> "EmbeddedKallithea":
+        try:
+            return self._start(timeout)
+        except BaseException:
+            if self.proc:  # the logs stay in workdir for the error message's reader
+                self.proc.stop()
+            raise
+
+    def _start(self, timeout: float) -> "EmbeddedKallithea":
+        t0 = time.monotonic()
+        venv = kvenv.ensure_venv(progress=self.progress)
+        self.python = str(venv / "bin" / "python")
+        t1 = time.monotonic()
+        self.port = self.port or free_port(self.host)
+        self._setup()
+        t2 = time.monotonic()
+        self._serve(timeout)
+        t3 = time.monotonic()
+        self.api_key = Secret(self.user_api_key(ADMIN))
+        self.api = KallitheaAPI(self.url, self.api_key)
+        self.api.create_user(self.username, self.password, email=f"{self.username}@example.org")
+        if self.fixtures:
+            from hgharness.kallithea.provision import provision
+
+            provision(self.target(), self.api, self.fixtures, progress=self.progress)
+        t4 = time.monotonic()
+        self.timings = {"venv_s": t1 - t0, "setup_s": t2 - t1, "serve_s": t3 - t2, "provision_s": t4 - t3}
+        return self
+
+    def _setup(self) -> None:
+        repos = self.repos_dir
+        repos.mkdir(exist_ok=True)
+        self._home().mkdir(exist_ok=True)
+        env = self._env()
+        env["HGHARNESS_KALLITHEA_ADMIN"] = self.admin_password.reveal()
+        r = subprocess.run([self.python, "-c", SETUP, str(self.ini), self.host, str(self.port), str(self.threads),
+                            str(repos)], cwd=str(self.workdir), env=env, capture_output=True, text=True,
+                           timeout=300, stdin=subprocess.DEVNULL)
+        (self.workdir / "setup.log").write_text(r.stdout + r.stderr)
+        if r.returncode != 0 or not (self.workdir / "kallithea.db").exists():
+            last = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()][-1:] or ["no output"]
+            raise HarnessError(f"Kallithea setup (config-create/db-create) failed: {last[0].strip()}")
+
+    def _serve(self, timeout: float) -> None:
+        for attempt in range(3):
+            self.proc = ManagedProcess([self.python, "-c", kvenv.GEARBOX, "serve", "-c", str(self.ini)],
+                                       "kallithea", env=self._env(), cwd=str(self.workdir),
+                                       stdout_path=self.workdir / "gearbox-stdout.log", stderr_path=self.error_log)
+            try:
+                wait_until(self._ready, timeout=timeout * 2, what=f"Kallithea at {self.url}")
+                return
+            except (TimeoutError, _Exited):
+                log = self.proc.tail()
+                self.proc.stop()
+                if "Address already in use" in log and attempt < 2:
+                    self.port = free_port(self.host)
+                    self.ini.write_text(re.sub(r"(?m)^port = \d+$", f"port = {self.port}", self.ini.read_text()))
+                    continue
+                last = [ln for ln in log.splitlines() if ln.strip()][-1:] or ["no output"]
+                raise HarnessError(f"embedded Kallithea did not start at {self.url}: {last[0].strip()}") from None
+
+    def _ready(self) -> bool:
+        if not self.proc.alive():
+            raise _Exited()
+        try:
+            return requests.get(self.url, timeout=5).status_code == 200
+        except requests.RequestException:
+            return False
+
+    def _home(self) -> Path:
+        return self.workdir / "home"
+
+    def _env(self) -> dict:
+        # Nothing of the harness's environment (its venv, HG* settings, HGHARNESS_* secrets) reaches the server.
+        drop = ("HGHARNESS_", "HG", "VIRTUAL_ENV", "PYTHON")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
+        hgrc = self.workdir / "server.hgrc"
+        if not hgrc.exists():
+            hgrc.write_text("[ui]\ninteractive = false\n")
+        env.update(HOME=str(self._home()), HGRCPATH=str(hgrc), HGENCODING="UTF-8", PYTHONUNBUFFERED="1",
+                   LANG="C.UTF-8")
+        return env
+
+    def stop(self) -> None:
+        if self.proc:
+            self.proc.stop()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # --- facts ---
+    def user_api_key(self, username: str) -> str:
+        """A user's API key, read from the database (the API does not hand keys out)."""
+        with sqlite3.connect(f"file:{self.workdir / 'kallithea.db'}?mode=ro", uri=True) as db:
+            row = db.execute("SELECT api_key FROM users WHERE username = ?", (username,)).fetchone()
+        if not row:
+            raise HarnessError(f"Kallithea has no user {username!r}")
+        return row[0]
+
+    def target(self, **overrides):
+        """A Target for this server (the push user, the admin API key, the fixture repositories)."""
+        from hgharness.target import Target
+
+        kw = dict(url=self.url, site_name="kallithea", username=self.username, password=self.password,
+                  api_key=self.api_key, repos=sorted(self.fixtures), allow_load=True, embedded=True)
+        if self.fixtures:
+            kw["fixture_dir"] = str(Path(next(iter(self.fixtures.values()))).parent)
+        kw.update(overrides)
+        return Target(**kw)
+
+    def pids(self) -> list[int]:
+        if not self.proc:
+            return []
+        import psutil
+
+        try:
+            main = psutil.Process(self.proc.pid)
+            return [main.pid] + [c.pid for c in main.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
+    def tracebacks(self) -> list[str]:
+        """Tracebacks in the server log, except those Kallithea logs for a client's request of a missing path."""
+        try:
+            text = self.error_log.read_text(errors="replace")
+        except OSError:
+            return []
+        out = []
+        for entry in _split_entries(text):
+            if "Traceback (most recent call last)" not in entry:
+                continue
+            last = [ln for ln in entry.splitlines() if ln.strip()][-1]
+            if not any(last.startswith(e) or f".{e}" in last.split(":")[0] for e in CLIENT_ERRORS):
+                out.append(entry)
+        return out
+
+
+def _split_entries(text: str) -> list[str]:
+    """Log entries: each starts at a timestamped line, or at a bare traceback (printed by the web framework)
+    that is not the continuation of a chained one."""
+    starts = [m.start() for m in _ENTRY.finditer(text)]
+    for m in _BARE_TB.finditer(text):
+        before = text[max(0, m.start() - 120):m.start()]
+        if "During handling of the above exception" not in before and "direct cause" not in before:
+            starts.append(m.start())
+    starts = sorted(set(starts) | {0})
+    return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
+
+
+class _Exited(Exception):
+    pass
+
+
+def start_for_cli(args, progress=print, workdir: Path | None = None):
+    """`hgharness serve|run --site kallithea`: the fixture set (or --repos-dir) on a fresh embedded Kallithea.
+
+    Returns (server, repository names, local fixture directory), like the hgweb branch of start_embedded.
+    """
+    from fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.commands.serve import _password
+
+    shaped = [f"--{o}" for o in ("front", "tls", "prefix") if getattr(args, o, None)]
+    if shaped:
+        raise HarnessError(f"{', '.join(shaped)}: the embedded Kallithea serves on plain loopback HTTP only "
+                           "(these options shape the embedded hgweb)")
+    kvenv.ensure_venv(progress=progress)  # first: no suitable Python is a one-line error before any other work
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="hgharness-serve-"))
+    repos_dir = getattr(args, "repos_dir", None)
+    if repos_dir:
+        names = sorted(p.name for p in Path(repos_dir).iterdir() if (p / ".hg").is_dir())
+        if not names:
+            raise HarnessError(f"no Mercurial repositories in {repos_dir}")
+    else:
+        repos_dir = workdir / "repos"
+        names = build_set(getattr(args, "fixture_set", None) or DEFAULT_SET, repos_dir, progress=progress)
+    workers = getattr(args, "workers", 2) or 2
+    server = EmbeddedKallithea({n: Path(repos_dir) / n for n in names}, workdir=workdir / "server",
+                               port=getattr(args, "port", 0) or 0, threads=max(8, 4 * workers),
+                               username=getattr(args, "user", None) or DEFAULT_USER, password=_password(args),
+                               progress=progress)
+    progress(f"starting Kallithea (waitress, {server.threads} threads) ...")
+    try:
+        server.start()
+    except BaseException:
+        server.stop()
+        raise
+    progress("Kallithea ready: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in server.timings.items()))
+    return server, names, Path(repos_dir)

@@ -1,0 +1,217 @@
+"""Kallithea 0.7.0: a hosting site with accounts, permissions, private repositories, forks, pull requests and a
+JSON-RPC API. Its pages map onto the same page kinds as hgweb where they exist; Kallithea-only pages get their own.
+
+Quirks worth knowing (see also hgharness/kallithea/):
+- the wire protocol answers only requests with `Accept: application/mercurial-0.1` (what hg sends); without it
+  `?cmd=capabilities` is the summary page, so checks send WIRE_HEADERS;
+- no tags/branches/bookmarks pages (so no such page kinds): `refs` (JSON, for the ref switcher) lists all three;
+- the changelog lists changesets in graph (topological) order, not revision order;
+- annotate does not follow copies and renames (hgweb does): see ANNOTATE_FOLLOWS_COPIES;
+- the index's repository list is a JS data blob, not links (index_repo_names() reads it);
+- the changelog page is also the graph; a file's history is `changelog/REV/PATH`;
+- archives answer "Downloads disabled" until the repository's enable_downloads is set (update_repo);
+- private repositories: anonymous users are redirected (302) to the login page, logged-in users without
+  permission get 403; web pages need a session (form login with `_session_csrf_secret_token`), not basic auth,
+  while the wire protocol takes basic auth only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from hgharness.errors import HarnessError
+from hgharness.sites.base import Site
+
+ANONYMOUS = "default"  # Kallithea's user for anonymous visitors
+LEVELS = ("none", "read", "write", "admin")
+
+
+class KallitheaSite(Site):
+    name = "kallithea"
+    capabilities = frozenset({"browse", "archives", "feeds", "graph", "annotate", "bookmarks", "push_auth",
+                              "accounts", "permissions", "forks", "pull_requests", "comments", "api",
+                              "create_repo"})
+    WIRE_HEADERS = {"Accept": "application/mercurial-0.1"}
+    # facts the headless checks read (suites/headless/sitefacts.py looks for these attributes first)
+    PAGE_PARAM = "size"  # changelog entries per page (hgweb: revcount)
+    FEED_ENTRIES = 10  # rss_items_per_page in the generated config
+    ARCHIVE_META = ".hg_archival.txt"  # archives carry it, naming the node
+    ANNOTATE_FOLLOWS_COPIES = False
+    PAGE_LINK = "number"  # history pages link the next page as ?page=N (hgweb: a link starting at a node)
+    FULL_NODE_LINKS = True  # entries link full nodes; a short-hash link is a hash autolinked in a description
+    LOG_ORDER = "graph"
+    OWN_MARKUP = ("<b>",)  # tags its templates emit around metadata (the escaping check cannot tell them apart)
+    # a changeset page over cut_off_limit says so and lists only the files before the cut (?fulldiff=1 shows all,
+    # but takes minutes on the fixtures' big root changesets)
+    REV_CUT_OFF_TEXT = "too big and was cut off"
+    DESC_BY_LINE = True  # a changeset page renders each description line in its own element
+    FILE_SHOWS_COPY_SOURCE = False  # the file page does not say a file was copied or renamed
+    FILELOG_SCOPE = "file"  # changelog/REV/PATH lists the whole filelog of PATH, newest first, whatever REV
+
+    @staticmethod
+    def author_name(author: str) -> str:
+        """The author's name as pages show it (vcs.utils.author_name): with an '@' in it, the string without
+        its email address and without '<' and '>'."""
+        if "@" not in author:
+            return author
+        inner = author  # the email is looked for between the first '<' and the next '>', if any
+        left = author.find("<") + 1
+        if left and author.find(">", left) != -1:
+            inner = author[left:author.find(">", left)]
+        m = _EMAIL.search(inner)
+        return author.replace(m.group(0) if m else "", "").replace("<", "").replace(">", "").strip()  # hgweb: "revision"
+    ROUTES = {
+        # kinds shared with hgweb
+        "index": "",
+        "summary": "{repo}",
+        "log": "{repo}/changelog",
+        "shortlog": "{repo}/changelog?size=10",
+        "graph": "{repo}/changelog",  # the changelog draws the DAG
+        "rev": "{repo}/changeset/{rev}",
+        "raw_rev": "{repo}/changeset-patch/{rev}",
+        "manifest": "{repo}/files/{rev}/{path}",
+        "file": "{repo}/files/{rev}/{path}",
+        "raw_file": "{repo}/raw/{rev}/{path}",
+        "annotate": "{repo}/annotate/{rev}/{path}",
+        "filelog": "{repo}/changelog/{rev}/{path}",
+        "log_from": "{repo}/changelog/{rev}/",  # the changelog up to REV (no path): revisions <= REV, newest first
+        "archive": "{repo}/archive/{rev}.{fmt}",
+        "atom_log": "{repo}/feed/atom",
+        "rss_log": "{repo}/feed/rss",
+        "capabilities": "{repo}?cmd=capabilities",
+        # Kallithea-only kinds
+        "refs": "{repo}/refs-data",
+        "download_file": "{repo}/rawfile/{rev}/{path}",
+        "raw_diff": "{repo}/changeset-diff/{rev}",
+        "file_diff": "{repo}/diff/{path}",  # with diff1=REV&diff2=REV
+        "login": "_admin/login",
+        "logout": "_admin/logout",
+        "register": "_admin/register",
+        "my_account": "_admin/my_account",
+        "my_pull_requests": "my_pullrequests",
+        "repo_create": "_admin/create_repository",
+        "repos_post": "_admin/repos",  # the create-repository form posts here
+        "repo_settings": "{repo}/settings",
+        "repo_permissions": "{repo}/settings/permissions",
+        "fork": "{repo}/fork",
+        "forks": "{repo}/forks",
+        "followers": "{repo}/followers",
+        "statistics": "{repo}/statistics",
+        "compare": "{repo}/compare",
+        "pull_requests": "{repo}/pull-request",
+        "pull_request_new": "{repo}/pull-request/new",
+        "pull_request": "{repo}/pull-request/{rev}",  # rev = the pull request id
+        "pull_request_comment": "{repo}/pull-request-comment/{rev}",
+        "changeset_comment": "{repo}/changeset-comment/{rev}",
+        "admin": "_admin",
+        "admin_repos": "_admin/repos",
+        "admin_users": "_admin/users",
+        "admin_settings": "_admin/settings",
+        "admin_permissions": "_admin/permissions",
+        "journal": "_admin/journal",
+        "public_journal": "_admin/public_journal",
+        "site_search": "_admin/search",
+        "api": "_admin/api",
+    }
+    HTML_PAGES = ("index", "summary", "log", "shortlog", "rev", "manifest", "file", "annotate", "filelog",
+                  "login", "forks", "followers", "pull_requests", "compare", "statistics", "public_journal")
+    ARCHIVE_FORMATS = ("tar.gz", "zip", "tar.bz2")
+
+    def route(self, kind: str, repo: str | None = None, rev: str | None = None, path: str | None = None,
+              **params) -> str:
+        # hgweb's page size parameter is revcount; Kallithea's changelog calls it size
+        if "revcount" in params:
+            params["size"] = params.pop("revcount")
+        if kind == "shortlog" and params.get("size") is not None:  # not size twice
+            kind = "log"  # shortlog is the changelog with size=10: an explicit size replaces it
+        return super().route(kind, repo, rev=rev, path=path, **params)
+
+    @staticmethod
+    def index_listed(html: str) -> list[str]:
+        """Repository names the index page lists (script data, not links: the headless index check reads it)."""
+        return index_repo_names(html)
+
+    def list_repos(self, target, session) -> list[str]:
+        """Repository names: from the API when the target has an API key, else from the index page's data."""
+        if target.api_key:
+            from hgharness.kallithea_api import KallitheaAPI
+
+            return sorted(r["repo_name"] for r in KallitheaAPI.for_target(target).get_repos())
+        r = session.get(target.url_for(self.route("index")), timeout=30)
+        if r.status_code != 200:
+            raise HarnessError(f"cannot list repositories on {target.url}: HTTP {r.status_code} from the index")
+        return index_repo_names(r.text)
+
+    # --- state on the site, through the API (needs target.api_key, an admin's key) ---
+    def api(self, target):
+        from hgharness.kallithea_api import KallitheaAPI
+
+        return KallitheaAPI.for_target(target)
+
+    def web(self, target, session=None):
+        """A web session (logged out; .login(user, password)) for pages that need a logged-in user."""
+        from hgharness.kallithea.web import KallitheaWeb
+
+        return KallitheaWeb(target, session)
+
+    def create_repo(self, target, name: str, private: bool = False, owner: str | None = None) -> None:
+        self.api(target).create_repo(name, owner=owner or target.username, private=private, enable_downloads=True)
+
+    def delete_repo(self, target, name: str) -> None:
+        self.api(target).delete_repo(name)
+
+    def create_user(self, target, name: str, password) -> None:
+        self.api(target).create_user(name, password)
+
+    def delete_user(self, target, name: str) -> None:
+        self.api(target).delete_user(name)
+
+    def set_public(self, target, repo: str, public: bool) -> None:
+        api = self.api(target)
+        api.make_public(repo) if public else api.set_private(repo, True)
+
+    def grant(self, target, repo: str, user: str | None, level: str) -> None:
+        """level: none | read | write | admin; user None means anonymous visitors."""
+        self.api(target).grant_user_permission(repo, user or ANONYMOUS, f"repository.{level}")
+
+    def revoke(self, target, repo: str, user: str) -> None:
+        self.api(target).revoke_user_permission(repo, user)
+
+    @staticmethod
+    def expected_level(access: dict, user: str | None) -> str:
+        """The level a user should have, from access(): Kallithea gives a logged-in user the higher of their own
+        permission and the anonymous one (which private repositories do not pass on); owners are admins."""
+        if user is None:
+            return access["anonymous"]
+        if user == access["owner"]:
+            return "admin"
+        inherited = "none" if access["private"] else access["anonymous"]
+        return max(inherited, access["users"].get(user, "none"), key=LEVELS.index)
+
+    def access(self, target, repo: str) -> dict:
+        """What the site says: {"private": bool, "anonymous": level, "owner": name, "users": {name: level}}."""
+        info = self.api(target).get_repo(repo)
+        levels = {m["name"]: m["permission"].split(".", 1)[1] for m in info.get("members", [])
+                  if m.get("type") == "user"}
+        levels.setdefault(info.get("owner"), "admin")  # the owner is an implicit admin, not a listed member
+        return {"private": bool(info.get("private")), "anonymous": levels.pop(ANONYMOUS, "none"),
+                "owner": info.get("owner"), "users": levels,
+                "tip": (info.get("last_changeset") or {}).get("raw_id")}
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w.-]+")  # close to Kallithea's email_re for the fixtures' addresses
+_INDEX_DATA = re.compile(r"var data = \((\{.*?\})\);\s*$", re.M | re.S)
+
+
+def index_repo_names(html: str) -> list[str]:
+    """The repository list Kallithea's index embeds as a JS object (JSON with \\xNN escapes)."""
+    m = _INDEX_DATA.search(html)
+    if not m:
+        raise HarnessError("cannot list repositories: the index page has no repository data (not Kallithea 0.7?)")
+    text = re.sub(r"\\x([0-9a-fA-F]{2})", r"\\u00\1", m.group(1))
+    try:
+        records = json.loads(text)["records"]
+    except (ValueError, KeyError):
+        raise HarnessError("cannot list repositories: the index page's repository data is not JSON") from None
+    return sorted(r["raw_name"] for r in records)

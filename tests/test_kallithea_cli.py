@@ -1,0 +1,63 @@
+"""`hgharness serve --site kallithea` and `hgharness run --site kallithea` as a user runs them."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+import psutil
+import pytest
+import requests
+
+from hgharness.procs import wait_until
+from tests.conftest import ROOT, clean_env, run_cli
+
+# one server per session (per xdist worker); the group asks `--dist loadgroup` to keep these tests on one worker
+# (pytest 9.2 with xdist 3.8 does not honour it yet: then each worker starts its own server)
+pytestmark = [pytest.mark.kallithea, pytest.mark.integration, pytest.mark.xdist_group("kallithea")]
+
+
+def test_serve_starts_answers_and_stops_cleanly(tmp_path):
+    secret = "kallithea-serve-%d" % os.getpid()
+    out = tmp_path / "serve.out"
+    with open(out, "w") as f:
+        proc = subprocess.Popen([sys.executable, "-m", "hgharness", "serve", "--site", "kallithea",
+                                 "--workdir", str(tmp_path / "w")], cwd=ROOT, env=clean_env(HGHARNESS_PASSWORD=secret),
+                                stdout=f, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a user's Ctrl-C
+    try:
+        url = wait_until(lambda: (m := re.search(r"URL=(\S+)", out.read_text())) and m.group(1),
+                         timeout=600, what="serve --site kallithea to print its URL")  # a cold venv build is slow
+        pids = [proc.pid] + [c.pid for c in psutil.Process(proc.pid).children(recursive=True)]
+        assert requests.get(url, timeout=30).status_code == 200
+        key_file = tmp_path / "w" / "api_key"
+        assert oct(key_file.stat().st_mode & 0o777) == "0o600"
+        api = requests.post(url + "_admin/api", json={"id": 1, "api_key": key_file.read_text().strip(),
+                                                      "method": "get_user", "args": {"userid": "hgharness"}},
+                            timeout=30).json()
+        assert api["error"] is None and not api["result"]["admin"], api  # the push user is an ordinary user
+    finally:
+        proc.send_signal(signal.SIGINT)
+        code = proc.wait(60)
+    text = out.read_text()
+    assert code == 0, text
+    assert "kallithea serving" in text and "stopping" in text and "Traceback" not in text
+    assert secret not in text and key_file.read_text().strip() not in text
+    wait_until(lambda: not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"],
+               timeout=30, what="every Kallithea process to be gone")
+
+
+def test_run_on_kallithea_writes_a_report(tmp_path):
+    """The main job on the embedded Kallithea (its traffic stage: authenticated pushes, verified afterwards)."""
+    secret = "kallithea-run-%d" % os.getpid()
+    p = run_cli("run", "--site", "kallithea", "--stages", "traffic", "--runs-dir", tmp_path / "runs",
+                "--run-id", "k1", env=clean_env(HGHARNESS_PASSWORD=secret), timeout=900)
+    assert p.returncode == 0, p.stdout + p.stderr
+    run_dir = tmp_path / "runs" / "k1"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["target"]["site"] == "kallithea" and summary["target"]["embedded"]
+    assert summary["verdict"] == "passed" and summary["stages"][0]["counts"]["passed"] > 0
+    leaks = [str(f) for f in run_dir.rglob("*") if f.is_file() and secret.encode() in f.read_bytes()]
+    assert not leaks and secret not in p.stdout + p.stderr, leaks
