@@ -211,6 +211,9 @@ def pytest_sessionstart(session):
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
+    tmp_run_dir = getattr(config, "_hgharness_tmp_run_dir", None)
+    if tmp_run_dir and not any(Path(tmp_run_dir).iterdir()):
+        Path(tmp_run_dir).rmdir()  # nothing failed: no artifacts to keep
     if hasattr(config, "workerinput"):
         return  # xdist worker: the controller records everything
     results = config._hgharness_results

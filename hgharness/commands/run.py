@@ -19,6 +19,9 @@ from hgharness.errors import HarnessError
 # stage name -> (callable path, one-line description). Each callable: (ctx) -> stage dict (see reports/rundir).
 STAGES = {
     "headless": ("hgharness.commands.run:stage_headless", "headless HTTP checks"),
+    "functional": ("suites.functional.stage:stage_functional", "browser flows in headless Chromium (or a Grid), -n 2"),
+    "traffic": ("fixtures.traffic_cli:stage_traffic", "concurrent clone/pull/push, then no pushed changeset lost"),
+    "load": ("load.cli:stage_load", "a short mixed Locust load run judged by the default SLO gates"),
 }
 DEFAULT_STAGES = list(STAGES)
 
@@ -34,6 +37,9 @@ def add_arguments(p):
     p.add_argument("--markers", "-m", default=None, help="pytest marker expression for the suites, e.g. "
                    "'smoke and nondestructive' for the production-safe subset")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the final summary")
+    from hgharness.front import add_front_arguments
+
+    add_front_arguments(p)  # --front nginx, --tls, --prefix /hg for the embedded target
 
 
 class Context:
@@ -68,18 +74,27 @@ def main(args) -> int:
     if unknown:
         raise HarnessError(f"unknown stage(s) {', '.join(unknown)} (known: {', '.join(STAGES)})")
     embedded = not (args.target or os.environ.get("HGHARNESS_TARGET"))
+    from hgharness.front import check_front_arguments, target_options
+
+    check_front_arguments(args, embedded)
     server = None
+    workdir = None
     started = time.monotonic()
     try:
         if embedded:
+            import tempfile
+
             from hgharness.commands.serve import start_embedded
 
-            server, names, repos_dir = start_embedded(args, progress=progress)
-            target = target_from_namespace(args, target=server.url, username=server.username, insecure=False,
-                                           fixture_dir=str(repos_dir), repos=names)
+            workdir = Path(tempfile.mkdtemp(prefix="hgharness-run-"))  # repos, server state, CA: removed at the end
+            server, names, repos_dir = start_embedded(args, progress=progress, workdir=workdir)
+            target = target_from_namespace(args, target=server.url, username=server.username,
+                                           fixture_dir=str(repos_dir), repos=names,
+                                           **target_options(args, server))  # CA, --insecure, front
             target.password = server.password
+            target.api_key = getattr(server, "api_key", None)  # Kallithea: the admin's key, for the API checks
             target.embedded = True
-            progress(f"embedded hgweb target at {target.url} ({len(names)} repositories)")
+            progress(f"embedded {target.site_name} target at {target.url} ({len(names)} repositories)")
         else:
             target = target_from_namespace(args)
             from hgharness.http import probe
@@ -90,6 +105,8 @@ def main(args) -> int:
         summary = base_summary(run_dir, "run", target.describe())
         if target.insecure:
             summary["warnings"].append("TLS verification disabled (--insecure): the certificate was not checked")
+            print("hgharness run: WARNING: TLS certificate verification is disabled (--insecure); "
+                  "this run does not prove the site's certificate is valid", file=sys.stderr, flush=True)
         ctx = Context(target, run_dir, args, progress, server)
         for name in stages:
             stage = _load(STAGES[name][0])(ctx)
@@ -127,6 +144,10 @@ def main(args) -> int:
     finally:
         if server is not None:
             server.stop()
+        if workdir is not None:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _keep_server_logs(server, run_dir: Path) -> None:
@@ -134,7 +155,7 @@ def _keep_server_logs(server, run_dir: Path) -> None:
 
     logs = run_dir / "server"
     logs.mkdir(exist_ok=True)
-    for p in (server.error_log, server.access_log):
+    for p in (server.log_files() if hasattr(server, "log_files") else (server.error_log, server.access_log)):
         if p.exists():
             (logs / p.name).write_text(redact(p.read_text(errors="replace")))
 

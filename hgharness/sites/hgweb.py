@@ -32,7 +32,7 @@ class HgwebSite(Site):
         "branches": "{repo}/branches",
         "tags": "{repo}/tags",
         "bookmarks": "{repo}/bookmarks",
-        "search": "{repo}/log",  # with rev=<keyword>
+        "search": "{repo}/log?rev={rev}",  # rev=<keywords or revset>
         "json_log": "{repo}/json-log",
         "json_rev": "{repo}/json-rev/{rev}",
         "json_tags": "{repo}/json-tags",
@@ -42,10 +42,17 @@ class HgwebSite(Site):
         "atom_log": "{repo}/atom-log",
         "rss_log": "{repo}/rss-log",
         "capabilities": "{repo}?cmd=capabilities",
+        "static": "{repo}/static/{path}",  # the style's static files (CSS, JS, images)
     }
     HTML_PAGES = ("index", "summary", "log", "shortlog", "graph", "rev", "manifest", "file", "annotate", "diff",
                   "comparison", "filelog", "branches", "tags", "bookmarks", "search")
     ARCHIVE_FORMATS = ("tar.gz", "zip", "tar.bz2")
+
+    def route(self, kind, repo=None, rev=None, path=None, **params) -> str:
+        if rev is not None and kind != "search":
+            # hgweb's revescape: a '/' in a revision name in a path (bookmark feature/x) travels as %252F
+            rev = rev.replace("/", "%2F")
+        return super().route(kind, repo, rev=rev, path=path, **params)
 
     def list_repos(self, target, session) -> list[str]:
         """Repository names from hgwebdir's JSON index."""
