@@ -18,7 +18,8 @@ from hgharness.secrets import Secret
 from hgharness.wsgiapp import write_users
 
 DEFAULT_USER = "hgharness"
-TRACEBACK_RE = re.compile(r"^Traceback \(most recent call last\)", re.M)
+# a traceback block: from its header up to the next gunicorn log line ("[2026-...") or the end
+TRACEBACK_RE = re.compile(r"^Traceback \(most recent call last\).*?(?=^\[|\Z)", re.M | re.S)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

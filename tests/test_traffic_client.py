@@ -155,6 +155,8 @@ def test_server_verify_blames_only_what_changed_during_the_run(tmp_path):
     assert before["status"] == "warnings" and before["repos"]["demo"]["findings"]
     assert verify_server_repos(tmp_path, ["demo"], baseline=before)["status"] == "warnings"
 
-    (tmp_path / "demo" / ".hg" / "store" / lines[2]).unlink()  # damage "during" the traffic: a failure
+    store = tmp_path / "demo" / ".hg" / "store"
+    victim = next(line for line in lines[1:] if (store / line).exists())  # fncache names are not encoded
+    (store / victim).unlink()  # damage "during" the traffic: a failure
     after = verify_server_repos(tmp_path, ["demo"], baseline=before)
     assert after["status"] == "failed" and after["repos"]["demo"]["new_findings"], after

@@ -58,7 +58,9 @@ def test_a_server_that_silently_drops_pushes_is_caught(seed_repos, tmp_path):
 
     repos = copy_repos(seed_repos, tmp_path / "repos")
     traffic_broken.install(repos / "demo")
-    with hgweb(repos) as server:
+    # This server strips changesets behind concurrent pullers' backs: a reader racing the strip may crash in
+    # the server (a traceback in its log). That is the sabotage working, not a harness fault, so no log check.
+    with hgweb(repos, check_tracebacks=False) as server:
         env = clean_env(HGHARNESS_USERNAME=server.username, HGHARNESS_PASSWORD=server.password.reveal())
         p = run_cli("traffic", "--target", server.url, "--repo", "demo", "--pushers", "2", "--pullers", "1",
                     "--cloners", "0", "--ops", "8", "--retries", "2", "--runs-dir", tmp_path / "runs", "--run-id", "broken",
