@@ -108,9 +108,26 @@ def stop_all() -> None:
 atexit.register(stop_all)
 
 
+GRACE_AFTER_SIGNAL = 30.0
+
+
+def _watchdog(signum: int) -> None:
+    """Whatever happens to the unwinding, the harness is gone GRACE_AFTER_SIGNAL seconds after a signal."""
+    import threading
+
+    def last_resort():
+        stop_all()
+        os._exit(128 + signum)
+
+    t = threading.Timer(GRACE_AFTER_SIGNAL, last_resort)
+    t.daemon = True
+    t.start()
+
+
 def install_signal_handlers() -> None:
     """SIGTERM (and SIGHUP) end the harness like Ctrl-C does: unwinding, so children are stopped."""
     def handler(signum, frame):
+        _watchdog(signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
     for sig in (signal.SIGTERM, signal.SIGHUP):

@@ -110,7 +110,12 @@ def test_interrupted_run_leaves_no_process_behind(tmp_path, sig):
                          timeout=120, what="the embedded server to start")
     pids = {c.pid for c in _children(proc.pid)} | {s.pid for s in servers}
     proc.send_signal(sig)
-    out, _ = proc.communicate(timeout=60)
+    try:
+        out, _ = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        raise AssertionError(f"hgharness run did not end after signal {sig}; its output:\n{out[-3000:]}") from None
     assert proc.returncode != 0
     wait_until(lambda: not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != "zombie"],
                timeout=30, what="every server process to be gone")
