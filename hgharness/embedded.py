@@ -143,15 +143,7 @@ class EmbeddedHgweb:
 
     def pids(self) -> list[int]:
         """The master and worker PIDs (for tests that prove nothing is left behind)."""
-        if not self.proc:
-            return []
-        import psutil
-
-        try:
-            master = psutil.Process(self.proc.pid)
-            return [master.pid] + [c.pid for c in master.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        return self.proc.tree_pids() if self.proc else []
 
     def stop(self) -> None:
         if self.proc:

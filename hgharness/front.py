@@ -238,15 +238,7 @@ class NginxFront:
             return False
 
     def pids(self) -> list[int]:
-        if not self.proc:
-            return []
-        import psutil
-
-        try:
-            master = psutil.Process(self.proc.pid)
-            return [master.pid] + [c.pid for c in master.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        return self.proc.tree_pids() if self.proc else []
 
     def stop(self) -> None:
         if self.proc:

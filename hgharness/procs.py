@@ -70,6 +70,16 @@ class ManagedProcess:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
+    def tree_pids(self) -> list[int]:
+        """This process and all its descendants (for tests that prove nothing is left behind)."""
+        import psutil
+
+        try:
+            top = psutil.Process(self.proc.pid)
+            return [top.pid] + [c.pid for c in top.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            return []
+
     def stop(self, timeout: float = 15) -> int | None:
         """SIGTERM the whole process group, then SIGKILL what is left after `timeout`."""
         if self in _live:

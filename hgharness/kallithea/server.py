@@ -206,15 +206,7 @@ class EmbeddedKallithea:
         return Target(**kw)
 
     def pids(self) -> list[int]:
-        if not self.proc:
-            return []
-        import psutil
-
-        try:
-            main = psutil.Process(self.proc.pid)
-            return [main.pid] + [c.pid for c in main.children(recursive=True)]
-        except psutil.NoSuchProcess:
-            return []
+        return self.proc.tree_pids() if self.proc else []
 
     def tracebacks(self) -> list[str]:
         """Tracebacks in the server log, except those Kallithea logs for a client's request of a missing path."""
