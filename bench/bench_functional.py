@@ -106,6 +106,11 @@ def main() -> int:
     print(f"median wall: serial {s:.1f}s, -n {args.workers} {q:.1f}s: speedup {s / q:.2f}x")
     print(f"median CPU: serial {cs:.1f} CPU-s, -n {args.workers} {cq:.1f} CPU-s (the parallel run does "
           f"{cq / cs:.2f}x the work: a browser, a pytest and the fixture facts per worker)")
+    cores = os.cpu_count() or 1
+    busy = cs / s
+    print(f"serial run keeps {busy:.2f} of {cores} cores busy (browser, server and pytest overlap): with no "
+          f"per-worker overhead at all, -n {args.workers} could be at most {min(args.workers, cores / busy):.2f}x "
+          f"faster; with its measured extra work, at most {min(args.workers, cores / busy / (cq / cs)):.2f}x")
     print(f"(load average {os.getloadavg()[0]:.1f} at end; wall figures mean little when that exceeds "
           f"{os.cpu_count()})")
     return 0

@@ -78,7 +78,10 @@ class EmbeddedHgweb:
             "style": "paper",
             "encoding": "UTF-8",
             "descend": "true",
-            "staticurl": "",
+            # Every page loads its CSS, JS and images from the one top-level /static/ (as a deployment serves
+            # them from one place), which the WSGI layer marks cacheable: a browser then fetches them once,
+            # instead of revalidating per page and per repository (each revalidation opens the repository).
+            "staticurl": f"/{self.prefix}/static/" if self.prefix else "/static/",
         }
         web.update(self.extra_web_config)
         # No web.prefix: hgwebdir ignores it (it is `hg serve`'s); the prefix reaches hgweb as SCRIPT_NAME.

@@ -103,6 +103,26 @@ class BasicAuth:
         return cmd in PUSH_COMMANDS
 
 
+class StaticCache:
+    """Top-level /static/ responses (hgweb's CSS, JS and images) get a cache lifetime, as a deployment's front
+    server would give them; hgweb itself sends none, so a browser revalidates them on every page."""
+
+    def __init__(self, app, max_age: int = 3600):
+        self.app = app
+        self.header = ("Cache-Control", f"public, max-age={max_age}")
+
+    def __call__(self, environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith("/static/") or environ.get("REQUEST_METHOD") != "GET":
+            return self.app(environ, start_response)
+
+        def start(status, headers, exc_info=None):
+            if status.startswith("200") and not any(k.lower() == "cache-control" for k, _ in headers):
+                headers = [*headers, self.header]
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, start)
+
+
 def make_app():
     from hgharness.hg import init_mercurial
 
@@ -110,7 +130,7 @@ def make_app():
     from mercurial.hgweb import hgwebdir_mod
 
     config = os.environ["HGHARNESS_HGWEB_CONFIG"]
-    app = hgwebdir_mod.hgwebdir(config.encode())
+    app = StaticCache(hgwebdir_mod.hgwebdir(config.encode()))
     users_file = os.environ.get("HGHARNESS_USERS_FILE")
     if users_file:
         app = BasicAuth(app, read_users(users_file))
