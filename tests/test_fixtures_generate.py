@@ -146,3 +146,48 @@ def test_generate_refuses_what_it_must(tmp_path):
     generate("tiny", 10, 1, tmp_path / "repo")
     generate("tiny", 12, 1, tmp_path / "repo", force=True)
     assert len(os.listdir(tmp_path / "repo")) == 1
+
+
+def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch):
+    """The changelog, manifest and filelog writers of fixtures/writer.py against Mercurial's own: the same
+    history (tip hash), and both verify. Small batches and a low revision bound make the direct path split
+    inline filelogs and hand long ones to Mercurial from the writer threads."""
+    import fixtures.writer as W
+    from hgharness.hg import open_repo
+
+    monkeypatch.setattr(W, "HAND_OFF_COMMITS", 7)
+    monkeypatch.setattr(W.InlineFilelogAppender, "MAX_REVISIONS", 40)
+    calls = {"split": 0, "mercurial": 0}
+    for name, attr in (("split", "_split"), ("mercurial", "_write_with_mercurial")):
+        cls = W.InlineFilelogAppender if name == "split" else W.Writer
+        orig = getattr(cls, attr)
+
+        def counted(*a, _orig=orig, _name=name, **k):
+            calls[_name] += 1
+            return _orig(*a, **k)
+
+        monkeypatch.setattr(cls, attr, counted)
+    generate("medium", 700, 5, tmp_path / "direct")
+    assert calls["split"] > 0 and calls["mercurial"] > 0, calls
+    monkeypatch.setattr(W.DirectRevlogs, "for_repo", classmethod(lambda cls, repo, maxchain: None))
+    monkeypatch.setattr(W.InlineFilelogAppender, "for_repo", classmethod(lambda cls, repo: None))
+    generate("medium", 700, 5, tmp_path / "mercurial")
+    direct, mercurial = open_repo(tmp_path / "direct"), open_repo(tmp_path / "mercurial")
+    assert direct[b"tip"].hex() == mercurial[b"tip"].hex()
+    assert len(direct) == len(mercurial) == 700
+    assert _verify(tmp_path / "direct") == 0 and _verify(tmp_path / "mercurial") == 0
+
+
+def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch):
+    """A disk error in a filelog writer thread ends generate() with that error, and no writer thread stays."""
+    import threading
+
+    import fixtures.writer as W
+
+    def disk_full(self, path, entries, tr):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(W.InlineFilelogAppender, "_write", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        generate("medium", 800, 1, tmp_path / "full")
+    assert not [t for t in threading.enumerate() if t.name.startswith("hgharness-filelog-writer")]
