@@ -405,11 +405,11 @@ def start_hgweb_for_cli(args, repos_dir, workdir: Path, progress, **hgweb_kwargs
     return start_hgweb_behind_nginx(repos_dir, workdir, prefix=prefix, tls=tls, front_port=port, **hgweb_kwargs)
 
 
-def front_for(server, args, workdir: Path, users: dict[str, str] | None = None) -> FrontedServer:
+def front_for(server, args, workdir: Path, users: dict[str, str] | None = None, port: int = 0) -> FrontedServer:
     """Put the front described by args before an already running server whose `url` is the upstream (e.g.
     Kallithea). The server must itself serve under the prefix, or its links will miss it."""
     front = NginxFront(server.url, Path(workdir) / "front", prefix=getattr(args, "prefix", None) or "",
-                       tls=bool(getattr(args, "tls", False)), users=users)
+                       tls=bool(getattr(args, "tls", False)), users=users, port=port)
     try:
         front.start()
     except BaseException:

@@ -27,12 +27,13 @@ class KallitheaAPIError(HarnessError):
 
 
 class KallitheaAPI:
-    def __init__(self, base_url: str, api_key: Secret | str, verify=True, session: requests.Session | None = None,
+    def __init__(self, base_url: str, api_key: Secret | str, verify=None, session: requests.Session | None = None,
                  timeout: float = 120):
         self.url = base_url.rstrip("/") + "/_admin/api"
         self.api_key = api_key if isinstance(api_key, Secret) else Secret(api_key)
         self.session = session or requests.Session()
-        self.session.verify = verify
+        if verify is not None:
+            self.session.verify = verify
         self.timeout = timeout
         self._ids = itertools.count(1)
 
@@ -42,7 +43,9 @@ class KallitheaAPI:
         if not key:
             raise HarnessError(f"target {target.url}: the Kallithea API needs an API key (HGHARNESS_API_KEY, or "
                                "api_key_env in targets.toml)")
-        return cls(target.url, key, verify=target.verify)
+        from hgharness.http import session
+
+        return cls(target.url, key, session=session(target))  # the target's CA, --insecure and proxies
 
     def call(self, method: str, **args):
         """The `result` of one call; KallitheaAPIError when the server answers with an error."""

@@ -61,3 +61,32 @@ def test_run_on_kallithea_writes_a_report(tmp_path):
     assert summary["verdict"] == "passed" and summary["stages"][0]["counts"]["passed"] > 0
     leaks = [str(f) for f in run_dir.rglob("*") if f.is_file() and secret.encode() in f.read_bytes()]
     assert not leaks and secret not in p.stdout + p.stderr, leaks
+
+
+def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
+    """The same front as hgweb's, before Kallithea served under /hg (PasteDeploy's prefix filter, force_https):
+    every stage passes, every request went through nginx under the prefix, the report names the front."""
+    from hgharness.commands.run import DEFAULT_STAGES
+
+    secret = "kallithea-front-%d" % os.getpid()
+    p = run_cli("run", "--site", "kallithea", "--front", "nginx", "--tls", "--prefix", "/hg",
+                "--runs-dir", tmp_path / "runs", "--run-id", "kf",
+                env=clean_env(HGHARNESS_PASSWORD=secret, HGHARNESS_LOAD_DURATION="10"), timeout=1200)
+    run_dir = tmp_path / "runs" / "kf"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr
+    t = summary["target"]
+    assert t["site"] == "kallithea" and t["front"] == "nginx+tls prefix=/hg" and t["url"].startswith("https://")
+    assert t["url"].endswith("/hg/") and t["ca_bundle"] and not t["insecure"]
+    ran = {s["name"]: s for s in summary["stages"]}
+    for name in DEFAULT_STAGES:
+        assert ran[name]["status"] == "passed", (name, ran[name].get("detail"))
+        assert ran[name]["counts"]["passed"] > 0, name
+    assert summary["traffic"]["lost"] == 0 and summary["traffic"]["verified"] == summary["traffic"]["pushed"] > 0
+    access = (run_dir / "server" / "nginx-access.log").read_text()
+    # every request that reached Kallithea (an upstream time; nginx answers malformed probes itself) was under /hg
+    upstream = [ln for ln in access.splitlines() if ln.strip() and not ln.endswith("urt=-")]
+    assert upstream and not [ln for ln in upstream if not re.search(r'"[A-Z]+ /hg/', ln)], upstream[:5]
+    assert secret not in p.stdout + p.stderr
+    leaks = [str(f) for f in run_dir.rglob("*") if f.is_file() and secret.encode() in f.read_bytes()]
+    assert not leaks, leaks

@@ -36,6 +36,7 @@ SETUP = r"""
 import os, sys
 from kallithea.bin.kallithea_cli import cli
 ini, host, port, threads, repos = sys.argv[1:6]
+extra = sys.argv[6:]  # more config-create settings: "[section]" then key=value
 def run(args):
     try:
         cli.main(args, prog_name="kallithea-cli", standalone_mode=False)
@@ -43,7 +44,7 @@ def run(args):
         if e.code:
             raise
 run(["config-create", ini, "host=" + host, "port=" + port,
-     "[server:main]", "threads=" + threads, "[logger_root]", "level=WARN"])
+     "[server:main]", "threads=" + threads, "[logger_root]", "level=WARN", *extra])
 run(["db-create", "-c", ini, "--user", "admin", "--password", os.environ.pop("HGHARNESS_KALLITHEA_ADMIN"),
      "--email", "admin@example.org", "--repos", repos, "--force-yes"])
 """
@@ -61,7 +62,14 @@ class EmbeddedKallithea:
 
     def __init__(self, repos: dict[str, Path] | None = None, workdir: str | Path | None = None, port: int = 0,
                  threads: int = 8, username: str = DEFAULT_USER, password: str | None = None,
-                 host: str = "127.0.0.1", progress=None):
+                 host: str = "127.0.0.1", progress=None, prefix: str = "", proxied: bool = False,
+                 https: bool = False):
+        """prefix: serve under this path (PasteDeploy's prefix filter, as Kallithea's docs say); proxied: behind
+        a reverse proxy (client addresses from X-Forwarded-For); https: clients reach it through a TLS front."""
+        from hgharness.front import normalize_prefix
+
+        self.prefix = normalize_prefix(prefix)
+        self.proxied, self.https = proxied, https
         self.fixtures = dict(repos or {})
         self._tmp = None
         if workdir is None:
@@ -86,7 +94,25 @@ class EmbeddedKallithea:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}/"
+        return f"http://{self.host}:{self.port}{self.prefix}/"
+
+    def config_settings(self) -> list[str]:
+        """config-create arguments for the deployed shape: prefix, proxy, TLS front."""
+        out = []
+        if self.prefix:
+            out += ["[app:main]", "filter-with=proxy-prefix", "[filter:proxy-prefix]", "use=egg:PasteDeploy#prefix",
+                    f"prefix={self.prefix}", "translate_forwarded_server=False"]
+        if self.proxied:
+            out += ["[app:main]", "remote_addr_variable=HTTP_X_FORWARDED_FOR"]
+        if self.https:
+            # The documented `url_scheme_variable = HTTP_X_FORWARDED_PROTO` stops Kallithea 0.7.0 from starting
+            # (application.py feeds it to asbool: "String is not true/false"); every client comes through the
+            # TLS front, so force_https says the same thing.
+            out += ["[app:main]", "force_https=true"]
+        return out
+
+    def target_options(self) -> dict:
+        return {"target": self.url, "username": self.username, "password": self.password.reveal()}
 
     # --- lifecycle ---
     def start(self, timeout: float = BASE_TIMEOUT) -> "EmbeddedKallithea":
@@ -125,7 +151,7 @@ class EmbeddedKallithea:
         env = self._env()
         env["HGHARNESS_KALLITHEA_ADMIN"] = self.admin_password.reveal()
         r = subprocess.run([self.python, "-c", SETUP, str(self.ini), self.host, str(self.port), str(self.threads),
-                            str(repos)], cwd=str(self.workdir), env=env, capture_output=True, text=True,
+                            str(repos), *self.config_settings()], cwd=str(self.workdir), env=env, capture_output=True, text=True,
                            timeout=300, stdin=subprocess.DEVNULL)
         (self.workdir / "setup.log").write_text(r.stdout + r.stderr)
         if r.returncode != 0 or not (self.workdir / "kallithea.db").exists():
@@ -247,11 +273,11 @@ def start_for_cli(args, progress=print, workdir: Path | None = None):
     """
     from fixtures.sets import DEFAULT_SET, build_set
     from hgharness.commands.serve import _password
+    from hgharness.front import check_front_arguments, front_for, normalize_prefix
 
-    shaped = [f"--{o}" for o in ("front", "tls", "prefix") if getattr(args, o, None)]
-    if shaped:
-        raise HarnessError(f"{', '.join(shaped)}: the embedded Kallithea serves on plain loopback HTTP only "
-                           "(these options shape the embedded hgweb)")
+    check_front_arguments(args, embedded=True)
+    front, tls, prefix = getattr(args, "front", None), bool(getattr(args, "tls", False)), \
+        normalize_prefix(getattr(args, "prefix", None))
     kvenv.ensure_venv(progress=progress)  # first: no suitable Python is a one-line error before any other work
     workdir = Path(workdir or tempfile.mkdtemp(prefix="hgharness-serve-"))
     repos_dir = getattr(args, "repos_dir", None)
@@ -263,15 +289,24 @@ def start_for_cli(args, progress=print, workdir: Path | None = None):
         repos_dir = workdir / "repos"
         names = build_set(getattr(args, "fixture_set", None) or DEFAULT_SET, repos_dir, progress=progress)
     workers = getattr(args, "workers", 2) or 2
+    port = getattr(args, "port", 0) or 0  # behind a front, the port users see is the front's
     server = EmbeddedKallithea({n: Path(repos_dir) / n for n in names}, workdir=workdir / "server",
-                               port=getattr(args, "port", 0) or 0, threads=max(8, 4 * workers),
+                               port=0 if front else port, threads=max(8, 4 * workers),
                                username=getattr(args, "user", None) or DEFAULT_USER, password=_password(args),
-                               progress=progress)
-    progress(f"starting Kallithea (waitress, {server.threads} threads) ...")
+                               progress=progress, prefix=prefix, proxied=bool(front), https=tls)
+    progress(f"starting Kallithea (waitress, {server.threads} threads)"
+             f"{' under ' + prefix + '/' if prefix else ''} ...")
     try:
         server.start()
     except BaseException:
         server.stop()
         raise
     progress("Kallithea ready: " + ", ".join(f"{k[:-2]} {v:.1f}s" for k, v in server.timings.items()))
+    if front:
+        progress(f"starting the nginx front{' with TLS (private CA)' if tls else ''} ...")
+        try:  # Kallithea authenticates pushes and logins itself: no auth_basic at the front
+            server = front_for(server, args, workdir, port=port)
+        except BaseException:
+            server.stop()
+            raise
     return server, names, Path(repos_dir)
