@@ -192,6 +192,27 @@ def trust_ca(ca_bundle: str, home: Path) -> None:
                        check=True, capture_output=True)
 
 
+# What chromedriver answers about an element of a document being torn down, instead of "stale element" (seen
+# about once in a few hundred navigations): the old document is gone all the same.
+GONE_NODE = ("does not belong to the document", "No node with given id", "Node is detached from document")
+
+
+def _gone(element) -> bool:
+    """True once `element`'s document has been replaced (Selenium's staleness_of, plus chromedriver's other
+    answer for a node of a document being torn down)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+        return False
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as e:
+        if any(m in str(e) for m in GONE_NODE):
+            return True
+        raise
+
+
 def start_browser(config: BrowserConfig, target=None, timings_path: Path | None = None) -> "Browser":
     """A started Browser (local or remote); HarnessError in one line when it cannot start."""
     from selenium import webdriver
@@ -320,13 +341,11 @@ class Browser:
 
     def navigate(self, act, action: str) -> dict | None:
         """Do something that loads a new document (click, Enter in a form); wait for it, then record it."""
-        from selenium.webdriver.support import expected_conditions as EC
-
         with self.alive():
             old = self.driver.find_element("css selector", "html")
             before = self.url
             act()
-            self.wait(2).until(EC.staleness_of(old), f"{action}: the browser did not leave {before}")
+            self.wait(2).until(lambda d: _gone(old), f"{action}: the browser did not leave {before}")
         return self.page_loaded(action)
 
     def page_loaded(self, action: str) -> dict | None:

@@ -162,3 +162,33 @@ def test_a_remote_url_that_is_no_webdriver_is_a_harness_error(hgweb_server):
 
     with pytest.raises(HarnessError, match="not a W3C WebDriver endpoint"):
         check_remote(hgweb_server.url)
+
+
+def test_leaving_a_page_is_seen_however_chromedriver_reports_the_old_document():
+    """navigate() waits until the old document is gone: a stale element, or chromedriver's "Node with given id
+    does not belong to the document" (which once failed a Kallithea flow as if the site were broken)."""
+    from selenium.common.exceptions import WebDriverException
+
+    from hgharness.browser import _gone
+
+    browser = start_browser(BrowserConfig.from_env(env={}))
+    try:
+        browser.visit("data:text/html,<p id=a>one</p>", "probe")
+        old = browser.driver.find_element("css selector", "html")
+        assert not _gone(old)
+        browser.visit("data:text/html,<p id=b>two</p>", "probe")
+        assert _gone(old)
+    finally:
+        browser.quit()
+
+    class TornDown:  # what chromedriver sometimes answers for a node of a document being replaced
+        def __init__(self, message):
+            self.message = message
+
+        def is_enabled(self):
+            raise WebDriverException(self.message)
+
+    assert _gone(TornDown('unknown error: unhandled inspector error: {"code":-32000,"message":"Node with given '
+                          'id does not belong to the document"}'))
+    with pytest.raises(WebDriverException, match="chrome not reachable"):
+        _gone(TornDown("chrome not reachable"))  # anything else is not "the page changed"
