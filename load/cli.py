@@ -153,6 +153,9 @@ def _run(args, target, spec) -> int:
                    verdict={0: "passed", 1: "failed", 2: "error"}[code])
     merge_junit(run_dir, [Path(stage["junit"])])
     write_json(run_dir / "summary.json", summary)
+    from reports.html import build_report
+
+    build_report(run_dir)  # the same one-page report as `hgharness run` writes
     print_report(summary, stage, run_dir)
     return code
 
@@ -171,7 +174,7 @@ def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
     for w in summary["warnings"]:
         print(f"  WARNING: {w}")
     print(f"hgharness load {summary['verdict'].upper()}: {stage['detail']}")
-    print(f"  run directory: {run_dir}  (slo.json, junit.xml, locust.html, locust_stats.csv)")
+    print(f"  run directory: {run_dir}  (index.html, slo.json, junit.xml, locust.html, locust_stats.csv)")
 
 
 def _ms(v) -> str:

@@ -78,7 +78,7 @@ def test_healthy_target_passes_default_gates_with_master_and_two_workers(tmp_pat
     # both workers' latencies reached the master: one raw sample per request Locust counted
     assert len(locust_sample_lines(run_dir)) == result["aggregate"]["count"] > 0
     for name in ("locust_stats.csv", "locust_stats_history.csv", "locust_failures.csv", "locust.html",
-                 "junit.xml", "summary.json", "catalog.json"):
+                 "junit.xml", "summary.json", "catalog.json", "index.html"):
         assert (run_dir / name).is_file(), name
     logs = "".join(p.read_text(errors="replace") for p in [*run_dir.rglob("*.log"), tmp_path / "worker.log"])
     assert server.password.reveal() not in logs

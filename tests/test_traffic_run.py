@@ -78,6 +78,8 @@ def test_a_server_that_silently_drops_pushes_is_caught(seed_repos, tmp_path):
 
     assert validate_summary(summary) == []
     assert summary["exit_code"] == 1 and summary["traffic"]["lost"] == result["lost"]
+    page = (tmp_path / "runs" / "broken" / "index.html").read_text()  # the report says what was lost
+    assert "FAILED" in page.upper() and "lost" in page.lower()
     assert any(t["id"] == "traffic::integrity" and t["outcome"] == "failed" for t in summary["tests"])
 
 
