@@ -31,6 +31,7 @@ DEFAULT_CONFIG = "targets.toml"
 TARGET_KEYS = {
     "url", "site", "username", "password", "password_env", "api_key", "api_key_env", "ca_bundle", "insecure",
     "allow_load", "repos", "fixture_dir", "front", "allow_js_errors", "header_policy", "anonymous_push",
+    "private_repos",
 }
 
 
@@ -117,6 +118,7 @@ class Target:
     header_policy: str = "warn"  # "warn": missing security headers are warnings; "strict": failures
     anonymous_push: bool = False  # the site's policy: may anonymous users push?
     embedded: bool = False
+    private_repos: list[str] = field(default_factory=list)  # must stay hidden from anonymous users and others
 
     def __post_init__(self):
         self.url = normalize_url(self.url)
@@ -174,9 +176,8 @@ class Target:
             explicit_load = bool(entry["allow_load"])
         if insecure is None:
             insecure = bool(_tri(env.get("HGHARNESS_INSECURE")) or entry.get("insecure", False))
-        repos = pick("repos", "HGHARNESS_REPOS", [])
-        if isinstance(repos, str):
-            repos = [r for r in repos.split(",") if r]
+        repos = _names(pick("repos", "HGHARNESS_REPOS", []), "repos", name)
+        private_repos = _names(pick("private_repos", "HGHARNESS_PRIVATE_REPOS", []), "private_repos", name)
         t = cls(
             url=url,
             site_name=site or env.get("HGHARNESS_SITE") or entry.get("site", "hgweb"),
@@ -193,6 +194,7 @@ class Target:
             header_policy=pick("header_policy", "HGHARNESS_HEADER_POLICY", "warn"),
             anonymous_push=bool(_tri(env.get("HGHARNESS_ANONYMOUS_PUSH")) or entry.get("anonymous_push", False)),
             embedded=bool(_tri(env.get("HGHARNESS_EMBEDDED"))),
+            private_repos=private_repos,
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
@@ -246,6 +248,7 @@ class Target:
             "username": self.username, "password": "set" if self.password else None,
             "tls": self.url.startswith("https://"), "ca_bundle": self.ca_bundle, "insecure": self.insecure,
             "allow_load": self.allow_load, "embedded": self.embedded, "repos": self.repos,
+            "private_repos": self.private_repos,
         }
 
     def __repr__(self):
@@ -264,7 +267,8 @@ class Target:
         }
         for key, value in (("HGHARNESS_USERNAME", self.username), ("HGHARNESS_CA_BUNDLE", self.ca_bundle),
                            ("HGHARNESS_FIXTURE_DIR", self.fixture_dir), ("HGHARNESS_FRONT", self.front),
-                           ("HGHARNESS_REPOS", ",".join(self.repos))):
+                           ("HGHARNESS_REPOS", ",".join(self.repos)),
+                           ("HGHARNESS_PRIVATE_REPOS", ",".join(self.private_repos))):
             if value:
                 env[key] = value
         if self.password:
@@ -275,6 +279,15 @@ class Target:
 
     def to_json(self) -> str:
         return json.dumps(self.describe())
+
+
+def _names(value, key: str, target: str) -> list[str]:
+    """A list of repository names from targets.toml (a list of strings) or the environment (comma-separated)."""
+    if isinstance(value, str):
+        return [r.strip() for r in value.split(",") if r.strip()]
+    if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
+        raise HarnessError(f"targets.{target or '?'}.{key} must be a list of repository names")
+    return list(value)
 
 
 def _tri(value) -> bool | None:

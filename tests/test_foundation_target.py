@@ -96,3 +96,19 @@ def test_environment_round_trip_keeps_everything():
     t = Target.from_options(target="http://127.0.0.1:5/", username="u", env={"HGHARNESS_PASSWORD": "pw-round"})
     t2 = Target.from_options(env=t.to_env())
     assert (t2.url, t2.username, t2.password.reveal(), t2.site_name) == (t.url, "u", "pw-round", "hgweb")
+
+
+def test_private_repos_come_from_the_config_or_the_environment_and_reach_the_suites(tmp_path):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.k]\nurl = "https://code.example.com/"\nsite = "kallithea"\n'
+                   'private_repos = ["secret-a", "secret-b"]\n')
+    t = Target.from_options(target="k", config=str(cfg), env={})
+    assert t.private_repos == ["secret-a", "secret-b"] and t.describe()["private_repos"] == t.private_repos
+    assert Target.from_options(env=t.to_env()).private_repos == t.private_repos  # handed to child pytest
+    env = {"HGHARNESS_PRIVATE_REPOS": "only-this"}
+    assert Target.from_options(target="k", config=str(cfg), env=env).private_repos == ["only-this"]
+    cfg.write_text('[targets.k]\nurl = "https://code.example.com/"\nprivate_repos = "a, b"\n')
+    assert Target.from_options(target="k", config=str(cfg), env={}).private_repos == ["a", "b"]
+    cfg.write_text('[targets.k]\nurl = "https://code.example.com/"\nprivate_repos = [1, 2]\n')
+    with pytest.raises(HarnessError, match="private_repos must be a list"):
+        Target.from_options(target="k", config=str(cfg), env={})

@@ -4,7 +4,7 @@ State is created through the site's API with names unique to the run, and remove
 do is observed through two independent channels: the web pages (a logged-in session) and the wire protocol
 (basic auth, as hg sends it).
 
-HGHARNESS_PRIVATE_REPOS (comma-separated) names repositories that are meant to be private on the target: the
+The target's private_repos (targets.toml, or HGHARNESS_PRIVATE_REPOS comma-separated) are meant to be private: the
 checks then verify those instead of a private repository they create, which is how a repository made public by
 mistake is caught (the API would happily report the mistake as the truth).
 """
@@ -12,7 +12,6 @@ mistake is caught (the API would happily report the mistake as the truth).
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import secrets
 import shutil
@@ -97,7 +96,7 @@ def _scratch_repo(target, site_admin, fixture_repos, name: str, private: bool):
 @pytest.fixture(scope="session")
 def private_repos(target, site_admin, fixture_repos, run_tag):
     """The repositories that must be private: declared ones, else one created (and pushed) for the run."""
-    declared = [r for r in os.environ.get("HGHARNESS_PRIVATE_REPOS", "").split(",") if r]
+    declared = list(target.private_repos)
     if declared:
         yield [Repo(name, created=False, local=fixture_repos.get(name)) for name in declared]
         return
