@@ -5,6 +5,7 @@ that a change in machine load hits both; each run is the whole child pytest (sta
 every flow). Every run must pass, or the figure means nothing. Prints each run, the medians and the speedup.
 
     .venv/bin/python bench/bench_functional.py [--rounds 2] [--set NAME | --repos-dir DIR] [--workers 2]
+                                               [--chromium /usr/bin/chromium-headless-shell]
 """
 
 from __future__ import annotations
@@ -84,7 +85,10 @@ def main() -> int:
     p.add_argument("--set", default=DEFAULT_SET, help=f"fixture set to serve (default {DEFAULT_SET})")
     p.add_argument("--repos-dir", help="serve these repositories instead of building a set")
     p.add_argument("--workers", type=int, default=2, help="pytest-xdist workers of the parallel mode (default 2)")
+    p.add_argument("--chromium", help="browser binary for both modes (e.g. /usr/bin/chromium-headless-shell)")
     args = p.parse_args()
+    if args.chromium:
+        os.environ["HGHARNESS_CHROMIUM"] = args.chromium
 
     with tempfile.TemporaryDirectory(prefix="hgharness-bench-functional-") as tmp:
         tmp = Path(tmp)

@@ -155,7 +155,9 @@ def chrome_options(config: BrowserConfig, target=None, profile: Path | None = No
     for arg in CHROMIUM_ARGS:
         o.add_argument(arg)
     o.add_argument(f"--window-size={config.window[0]},{config.window[1]}")
-    if profile is not None:
+    # Debian's chromium-headless-shell never starts for chromedriver with --user-data-dir (no DevTools port
+    # file appears); left out, chromedriver gives it a temporary profile of its own and removes it at quit.
+    if profile is not None and "headless-shell" not in (config.chromium or ""):
         o.add_argument(f"--user-data-dir={profile}")
     if downloads is not None:
         o.add_experimental_option("prefs", {"download.default_directory": str(downloads),

@@ -10,6 +10,7 @@ say() { printf '[setup] %s\n' "$*" >&2; }
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
+[ -x /usr/bin/chromium-headless-shell ] || need_apt+=(chromium-headless-shell)   # optional lighter browser
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v certutil >/dev/null 2>&1 || need_apt+=(libnss3-tools)   # the browser trusts a private CA through NSS
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)                       # bench/bench_load.py reference figure

@@ -192,3 +192,18 @@ def test_leaving_a_page_is_seen_however_chromedriver_reports_the_old_document():
                           'id does not belong to the document"}'))
     with pytest.raises(WebDriverException, match="chrome not reachable"):
         _gone(TornDown("chrome not reachable"))  # anything else is not "the page changed"
+
+
+def test_flows_run_on_debians_headless_shell_too(hgweb_server, tmp_path, monkeypatch):
+    """HGHARNESS_CHROMIUM=/usr/bin/chromium-headless-shell (lighter, the old headless mode): the flows pass,
+    archive downloads included (chromedriver's own profile takes the download settings)."""
+    from suites.functional.stage import run_functional
+
+    shell = "/usr/bin/chromium-headless-shell"
+    if not os.access(shell, os.X_OK):
+        pytest.skip("chromium-headless-shell is not installed (scripts/setup.sh installs it)")
+    monkeypatch.setenv("HGHARNESS_CHROMIUM", shell)
+    select = "test_changeset_shows_author_description_and_files or test_zip_archive_download_holds_the_revision"
+    stage = run_functional(target_for(hgweb_server), tmp_path / "run", workers=1, extra_args=["-k", select],
+                           progress=lambda msg: None)
+    assert (stage["exit_code"], stage["counts"]["passed"]) == (0, 2), stage
