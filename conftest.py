@@ -185,15 +185,23 @@ def pytest_runtest_logreport(report):
         if report.failed and report.when != "call":
             outcome = "error"
         message = ""
+        known = getattr(report, "wasxfail", None) if report.skipped else None
         if report.failed:
             message = redact(_short_message(report))
+        elif known is not None:
+            message = redact(str(known).removeprefix("reason: "))
         elif report.skipped and isinstance(report.longrepr, tuple):
             message = str(report.longrepr[2])
-        config._hgharness_results.append({
+        record = {
             "id": report.nodeid, "outcome": outcome, "when": report.when,
             "duration_s": round(report.duration, 4), "message": message,
             "artifacts": props.get("artifacts", []), "harness_error": props.get("harness_error"),
-        })
+        }
+        if known is not None:  # a known defect of the site software (an expected failure), not a plain skip
+            record["known_issue"] = True
+        if props.get("header_grade"):  # security-header grades (warnings under header_policy = warn)
+            record["header_grade"] = props["header_grade"]
+        config._hgharness_results.append(record)
 
 
 def _short_message(report) -> str:

@@ -66,10 +66,12 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
     if exit_code == 2 and not detail:
         detail = _last_error_line(log, code)
     ran = counts["passed"] + counts["failed"] + counts["error"]
+    known = sum(1 for t in tests if t.get("known_issue"))  # counted in "skipped" too, listed in the report
     progress(f"[{name}] {status}: {counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, "
-             f"{counts['skipped']} skipped ({ran} checks ran, {time.monotonic() - started:.1f}s)"
-             + (f": {detail}" if detail else ""))
+             f"{counts['skipped']} skipped{f' ({known} of them known site defects)' if known else ''} "
+             f"({ran} checks ran, {time.monotonic() - started:.1f}s)" + (f": {detail}" if detail else ""))
     return {"name": name, "status": status, "exit_code": exit_code, "pytest_exit": code, "counts": counts,
+            "known_issues": known,
             "duration_s": round(time.monotonic() - started, 3), "detail": detail, "tests": tests,
             "files": [p.name for p in (junit, log, results) if p.exists()], "junit": str(junit)}
 

@@ -14,6 +14,7 @@ import hashlib
 import html
 import json
 import os
+import re
 import urllib.parse
 from pathlib import Path
 
@@ -478,6 +479,46 @@ def _tests(r: Report) -> str:
             + table(["check", "stage", "outcome", "seconds", "message"], rows, numeric={3}) + "</details>")
 
 
+KNOWN_ID_RE = re.compile(r"known (?:\w+ issue \()?([a-z0-9]+(?:-[a-z0-9]+)+):")
+
+
+def _findings(r: Report) -> str:
+    """What the checks found that does not fail the run: known defects of the site software (expected
+    failures, each naming its issue) and missing security headers (header_policy = warn)."""
+    tests = r.summary.get("tests") or []
+    known: dict[str, list[str]] = {}  # issue id (else the whole reason) -> checks
+    reasons: dict[str, str] = {}
+    for t in tests:
+        if t.get("known_issue"):
+            reason = t.get("message") or "(no reason given)"
+            m = KNOWN_ID_RE.search(reason)
+            key = m.group(1) if m else reason
+            known.setdefault(key, []).append(t.get("id", ""))
+            reasons.setdefault(key, reason)
+    headers_file = r.dir / "security-headers.json"
+    grades = []
+    if headers_file.is_file():
+        data = sources.read_json(headers_file, r.problems) or {}
+        grades = [g for g in data.get("headers", []) if isinstance(g, dict)] if isinstance(data, dict) else []
+    warned = [g for g in grades if g.get("grade") != "pass"]
+    if not known and not grades:
+        return ""
+    out = ['<h2 id="findings">Findings that do not fail the run</h2>',
+           f"<p>{sum(len(v) for v in known.values())} checks met {len(known)} known defects of the site software "
+           f"(expected failures); {len(warned)} of {len(grades)} security-header rows graded below pass.</p>"]
+    if known:
+        rows = [[key if key != reasons[key] else "", reasons[key][:400], len(ids),
+                 Markup("<br>".join(e(i) for i in ids[:5]) + (f"<br>... {len(ids) - 5} more" if len(ids) > 5 else ""))]
+                for key, ids in sorted(known.items(), key=lambda kv: -len(kv[1]))]
+        out.append("<h3>Known defects (xfail)</h3>" + table(["issue", "what (first check's words)", "checks",
+                                                            "checks (first 5)"], rows, numeric={2}))
+    if grades:
+        rows = [[g.get("row"), status(g.get("grade", "")), (g.get("detail") or "")[:300]]
+                for g in sorted(grades, key=lambda g: (g.get("grade") == "pass", str(g.get("row"))))]
+        out.append("<h3>Security headers</h3>" + table(["header", "grade", "detail"], rows))
+    return "".join(out)
+
+
 def _files(r: Report) -> str:
     files = []
     for root, dirs, names in os.walk(r.dir):
@@ -493,10 +534,10 @@ def _files(r: Report) -> str:
             + table(["file", "bytes"], rows, numeric={1}) + "</details>")
 
 
-NAV = [("failures", "what failed"), ("slo", "SLOs"), ("latency", "latency"), ("throughput", "throughput"),
+NAV = [("failures", "what failed"), ("findings", "findings"), ("slo", "SLOs"), ("latency", "latency"), ("throughput", "throughput"),
        ("hg", "Mercurial operations"), ("functional", "functional timings"), ("stages", "stages"),
        ("tests", "checks"), ("files", "files")]
-SECTIONS = [("header", _header), ("failures", _failures), ("slo", _slo), ("latency", _latency),
+SECTIONS = [("header", _header), ("failures", _failures), ("findings", _findings), ("slo", _slo), ("latency", _latency),
             ("throughput", _throughput), ("hg", _hg), ("functional", _functional), ("stages", _stages),
             ("tests", _tests), ("files", _files)]
 

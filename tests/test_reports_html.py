@@ -292,3 +292,24 @@ def test_headless_chromium_runs_no_hostile_script(hostile_run):
         assert severe == []
     finally:
         browser.quit()
+
+
+def test_known_site_defects_and_header_warnings_have_their_own_section(tmp_path):
+    """Expected failures (known defects of stock hgweb, e.g. the stored XSS in filelog.tmpl) and missing
+    security headers do not fail the run, and are not buried among plain skips: summary.json flags them, the
+    stage counts them, the report lists them by issue."""
+    proc = run_cli("run", "--stages", "headless", "-m", "security", "--runs-dir", tmp_path, "--run-id", "sec",
+                   timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    run_dir = tmp_path / "sec"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert validate_summary(summary) == []
+    known = [t for t in summary["tests"] if t.get("known_issue")]
+    assert known and all(t["outcome"] == "skipped" for t in known)
+    assert summary["stages"][0]["known_issues"] == len(known)
+    assert "known site defects" in proc.stdout
+    page = _page(run_dir)
+    assert 'id="findings"' in page and "hgweb-filelog-feed-title-xss" in page
+    grades = json.loads((run_dir / "security-headers.json").read_text())["headers"]
+    for g in grades:
+        assert f"<td>{g['row']}</td>" in page
