@@ -93,3 +93,24 @@ def test_archive_members_with_prefix_exec_bits_and_symlinks():
         info.external_attr = 0o120777 << 16
         z.writestr(info, b"a.txt")
     assert strip_prefix(read_members(zbuf.getvalue(), "zip"))[1] == {"run.sh": ("x", b"x"), "link": ("l", b"a.txt")}
+
+
+def test_kallithea_chardet_stall_is_keyed_on_the_diff_not_the_repository(seed_repos):
+    """Only a changeset whose diff holds over 16 KiB of text, some not valid UTF-8, is left unrequested on
+    Kallithea (the hostile root: invalid-utf8.txt next to a 64 KiB line); every other raw patch is checked,
+    and hgweb has no such issue."""
+    from types import SimpleNamespace
+
+    from hgharness.sites import load_site
+    from suites.headless.repodata import Repo
+    from suites.headless.sitefacts import diff_issue
+
+    repo = Repo(seed_repos / "hostile")
+    kallithea = SimpleNamespace(site=load_site("kallithea"), site_name="kallithea")
+    hgweb = SimpleNamespace(site=load_site("hgweb"), site_name="hgweb")
+    hit = [rev for rev in range(len(repo)) if diff_issue(kallithea, "raw_rev", *repo.diff_text(rev))]
+    assert hit == [repo.revs_desc[-1]]  # the root only
+    size, invalid = repo.diff_text(hit[0])
+    assert invalid and size > 16384
+    assert [rev for rev in range(len(repo)) if repo.diff_text(rev)[1]] != hit  # smaller non-UTF-8 diffs are checked
+    assert not diff_issue(hgweb, "raw_rev", size, invalid)

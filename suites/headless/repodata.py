@@ -88,6 +88,27 @@ class Repo:
         st = ctx.p1().status(ctx)
         return sorted(text(f) for f in st.modified + st.added + st.removed)
 
+    @functools.lru_cache(maxsize=256)  # noqa: B019
+    def diff_text(self, rev) -> tuple[int, bool]:
+        """(bytes of text on both sides of the diff against the first parent, whether any of it is not valid
+        UTF-8); binaries (a NUL byte) are left out, as diffs show them as binary."""
+        ctx = self.repo[rev]
+        p1 = ctx.p1()
+        st = p1.status(ctx)
+        sides = [(ctx, f) for f in st.modified + st.added] + [(p1, f) for f in st.modified + st.removed]
+        total, invalid = 0, False
+        for c, f in sides:
+            data = c[f].data()
+            if b"\0" in data:
+                continue
+            total += len(data)
+            if not invalid:
+                try:
+                    data.decode("utf-8")
+                except UnicodeDecodeError:
+                    invalid = True
+        return total, invalid
+
     @functools.lru_cache(maxsize=64)  # noqa: B019
     def manifest(self, rev) -> dict[str, str]:
         """path -> flags ('' regular, 'x' executable, 'l' symlink)."""

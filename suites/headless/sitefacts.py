@@ -58,11 +58,12 @@ FACTS = {
             {"id": "kallithea-changelog-unknown-revision-redirect", "kinds": ("log_from",), "unknown": ("revision",),
              "why": "the changelog up to an unknown revision (changelog/REV/) logs a traceback and redirects (302) "
                     "to the whole changelog instead of answering 404 (changelog controller index())"},
-            {"id": "kallithea-raw-patch-hostile-hang", "kinds": ("raw_rev",), "url": r"^/hostile/changeset-patch/",
-             "why": "the raw patch (changeset-patch/REV) of changesets of the hostile fixture did not answer within "
-                    "60 s (root and merge timed out; rename and r134 failed too) and kept a server thread busy, "
-                    "stalling the site; raw patches of bigger plain changesets answer. Cause not isolated, so every "
-                    "raw patch of that repository is left unrequested"},
+            {"id": "kallithea-raw-patch-chardet-stall", "kinds": ("raw_rev",), "non_utf8_diff_bytes": 16384,
+             "why": "a raw patch (changeset-patch/REV) whose diff holds text that is not valid UTF-8 makes "
+                    "safe_str() fall back to chardet.detect() over the whole patch: minutes of CPU for one "
+                    "request (195 s for the hostile fixture's root, whose invalid-utf8.txt sits next to a 64 KiB "
+                    "line), holding the GIL so that the whole site stalls meanwhile. Left unrequested when the "
+                    "diff has such text and over 16 KiB of it"},
             {"id": "kallithea-file-diff-missing-side-500", "kinds": ("file_diff",), "unknown": ("file",),
              "why": "a file diff (diff/PATH?diff1=..&diff2=..) where the file is missing on one side fails with "
                     "TypeError: HTTP 500 with a traceback in the server log"},
@@ -85,6 +86,15 @@ class KnownIssue(Exception):
     def __init__(self, issue: dict, path: str):
         super().__init__(f"known {issue['id']}: {issue['why']} (not requested: /{path[:120]})")
         self.issue, self.path = issue, path
+
+
+def diff_issue(target, kind: str, text_bytes: int, invalid_utf8: bool) -> dict | None:
+    """The known issue a page of a changeset with this much diff text (some not valid UTF-8) would trigger."""
+    for issue in fact(target, "known_issues", []) or []:
+        limit = issue.get("non_utf8_diff_bytes")
+        if limit is not None and kind in issue.get("kinds", ()) and invalid_utf8 and text_bytes >= limit:
+            return issue
+    return None
 
 
 def url_issue(target, path: str) -> dict | None:
