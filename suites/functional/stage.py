@@ -38,6 +38,8 @@ def run_functional(target, run_dir: Path, markers: str | None = None, workers=DE
                 "detail": str(e), "files": [], "tests": []}
     progress(f"[{name}] browser: {browser}")
     env = {"HGHARNESS_SELENIUM_REMOTE": config.remote} if config.remote else {}
+    if workers not in (None, 0, "0", 1, "1"):  # flows that change the site's state stay on one worker
+        extra_args = ["--dist", "loadgroup", *(extra_args or [])]
     stage = run_pytest_stage(name, PATHS, target, run_dir, markers=markers, workers=workers,
                              extra_args=extra_args, extra_env=env, progress=progress)
     stage["actions"] = aggregate_timings(run_dir)

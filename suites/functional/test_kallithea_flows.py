@@ -14,7 +14,11 @@ from hgharness import hg
 from suites.functional import kallithea_fixtures as kf
 from suites.security.kallithea_fixtures import new_commit, owner, try_push
 
-pytestmark = [pytest.mark.functional, pytest.mark.needs("accounts")]
+# One worker walks these flows one after another, as one person would: they create and delete repositories,
+# and Kallithea 0.7.0 answers its index with HTTP 500 (KeyError in auth.bump_permission) to a user whose
+# permissions are computed while another user's repository is being deleted: a defect of the site that
+# concurrent flows hit at random (seen once in a few dozen runs), not what these flows check.
+pytestmark = [pytest.mark.functional, pytest.mark.needs("accounts"), pytest.mark.xdist_group("kallithea-state")]
 kallithea, user, admin_api, unique, cleanup, user_api_key_redacted = (  # fixtures
     kf.kallithea, kf.user, kf.admin_api, kf.unique, kf.cleanup, kf.user_api_key_redacted)
 
