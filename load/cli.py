@@ -103,8 +103,13 @@ def _worker(args, target, spec) -> int:
 
     probe(target)
     workdir = Path(tempfile.mkdtemp(prefix="hgharness-load-worker-"))
-    return run_worker(target, args.master_host, args.master_port or DEFAULT_MASTER_PORT, workdir,
-                      timeout_s=spec.duration_s + args.workers_wait + 600)
+    try:
+        return run_worker(target, args.master_host, args.master_port or DEFAULT_MASTER_PORT, workdir,
+                          timeout_s=spec.duration_s + args.workers_wait + 600)
+    finally:
+        import shutil
+
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _with_embedded(args, spec) -> int:
@@ -115,7 +120,14 @@ def _with_embedded(args, spec) -> int:
     # --workers here means Locust workers; the embedded server takes its own count
     ns = argparse.Namespace(**{**vars(args), "workers": args.server_workers, "port": 0, "user": "hgharness",
                                "password_file": None})
-    server, names, repos_dir = start_embedded(ns)
+    import shutil
+
+    workdir = Path(tempfile.mkdtemp(prefix="hgharness-load-"))  # repos and server state, removed at the end
+    try:
+        server, names, repos_dir = start_embedded(ns, workdir=workdir)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     try:
         target = target_from_namespace(args, target=server.url, username=server.username,
                                        fixture_dir=str(repos_dir), repos=names, **target_options(args, server))
@@ -131,6 +143,7 @@ def _with_embedded(args, spec) -> int:
         return code
     finally:
         server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _run(args, target, spec) -> int:

@@ -139,3 +139,12 @@ def test_main_job_writes_a_run_directory_without_secrets(tmp_path):
     assert secret not in p.stdout + p.stderr
     leaks = [str(f) for f in run_dir.rglob("*") if f.is_file() and secret.encode() in f.read_bytes()]
     assert not leaks, leaks
+
+
+def test_a_command_that_fails_to_start_leaves_nothing_in_tmp(tmp_path):
+    """serve, run and load refused before (or while) starting their embedded target remove what they made."""
+    for args in (("serve", "--site", "gitlab"), ("run", "--site", "gitlab"), ("load", "--site", "gitlab"),
+                 ("serve", "--front", "nginx", "--prefix", "/bad prefix")):
+        p = run_cli(*args, env=clean_env(TMPDIR=str(tmp_path)), timeout=120)
+        assert p.returncode == 2, (args, p.stderr)
+        assert not list(tmp_path.iterdir()), (args, sorted(x.name for x in tmp_path.iterdir()))

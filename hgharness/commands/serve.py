@@ -93,7 +93,14 @@ def main(args) -> int:
     if args.workers < 2:
         raise HarnessError("--workers must be at least 2")
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="hgharness-serve-"))
-    server, names, repos_dir = start_embedded(args, workdir=workdir)
+    try:
+        server, names, repos_dir = start_embedded(args, workdir=workdir)
+    except BaseException:  # bad options, a server that did not start: nothing of ours stays in /tmp
+        if not args.workdir:
+            import shutil
+
+            shutil.rmtree(workdir, ignore_errors=True)
+        raise
     try:
         pw_file = workdir / "password"
         fd = os.open(pw_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
