@@ -36,7 +36,6 @@ def add_arguments(p):
 
 def start_embedded(args, progress=print, workdir: Path | None = None):
     """Start the embedded target described by args; returns (server, repo names). Caller stops it."""
-    from fixtures.sets import DEFAULT_SET, build_set
     from hgharness.embedded import EmbeddedHgweb
 
     site = getattr(args, "site", None) or "hgweb"
@@ -54,14 +53,7 @@ def start_embedded(args, progress=print, workdir: Path | None = None):
 
     check_front_arguments(args, embedded=True)  # before building fixtures: bad options fail fast
     workdir = Path(workdir or tempfile.mkdtemp(prefix="hgharness-serve-"))
-    repos_dir = getattr(args, "repos_dir", None)
-    if repos_dir:
-        names = sorted(p.name for p in Path(repos_dir).iterdir() if (p / ".hg").is_dir())
-        if not names:
-            raise HarnessError(f"no Mercurial repositories in {repos_dir}")
-    else:
-        repos_dir = workdir / "repos"
-        names = build_set(getattr(args, "fixture_set", None) or DEFAULT_SET, repos_dir, progress=progress)
+    repos_dir, names = fixture_repos(args, workdir, progress)
     password = _password(args)
     shaped = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=getattr(args, "port", 0) or 0,
                                  workers=getattr(args, "workers", 2) or 2,
@@ -74,6 +66,21 @@ def start_embedded(args, progress=print, workdir: Path | None = None):
     progress(f"starting hgweb (gunicorn, {server.workers} workers) ...")
     server.start()
     return server, names, Path(repos_dir)
+
+
+def fixture_repos(args, workdir: Path, progress=print) -> tuple[Path, list[str]]:
+    """The repositories an embedded target serves: --repos-dir as it is, else the fixture set built (or taken
+    from the cache) in workdir/repos. Returns (directory, sorted names)."""
+    from fixtures.sets import DEFAULT_SET, build_set
+
+    repos_dir = getattr(args, "repos_dir", None)
+    if repos_dir:
+        names = sorted(p.name for p in Path(repos_dir).iterdir() if (p / ".hg").is_dir())
+        if not names:
+            raise HarnessError(f"no Mercurial repositories in {repos_dir}")
+        return Path(repos_dir), names
+    repos_dir = workdir / "repos"
+    return repos_dir, build_set(getattr(args, "fixture_set", None) or DEFAULT_SET, repos_dir, progress=progress)
 
 
 def _password(args) -> str | None:

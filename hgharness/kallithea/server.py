@@ -271,8 +271,7 @@ def start_for_cli(args, progress=print, workdir: Path | None = None):
 
     Returns (server, repository names, local fixture directory), like the hgweb branch of start_embedded.
     """
-    from fixtures.sets import DEFAULT_SET, build_set
-    from hgharness.commands.serve import _password
+    from hgharness.commands.serve import _password, fixture_repos
     from hgharness.front import check_front_arguments, front_for, normalize_prefix
 
     check_front_arguments(args, embedded=True)
@@ -280,14 +279,7 @@ def start_for_cli(args, progress=print, workdir: Path | None = None):
         normalize_prefix(getattr(args, "prefix", None))
     kvenv.ensure_venv(progress=progress)  # first: no suitable Python is a one-line error before any other work
     workdir = Path(workdir or tempfile.mkdtemp(prefix="hgharness-serve-"))
-    repos_dir = getattr(args, "repos_dir", None)
-    if repos_dir:
-        names = sorted(p.name for p in Path(repos_dir).iterdir() if (p / ".hg").is_dir())
-        if not names:
-            raise HarnessError(f"no Mercurial repositories in {repos_dir}")
-    else:
-        repos_dir = workdir / "repos"
-        names = build_set(getattr(args, "fixture_set", None) or DEFAULT_SET, repos_dir, progress=progress)
+    repos_dir, names = fixture_repos(args, workdir, progress)
     workers = getattr(args, "workers", 2) or 2
     port = getattr(args, "port", 0) or 0  # behind a front, the port users see is the front's
     server = EmbeddedKallithea({n: Path(repos_dir) / n for n in names}, workdir=workdir / "server",
