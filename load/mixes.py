@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import importlib.util
-import tomllib
 from pathlib import Path
 
 from hgharness.errors import HarnessError
+from load import read_toml
 
 DEFAULT_MIXES = Path(__file__).with_name("mixes.toml")
 DEFAULT_MIX = "mixed"
@@ -23,12 +23,7 @@ def developer_available() -> bool:
 
 def read_mixes(path: str | Path | None = None) -> dict:
     path = Path(path or DEFAULT_MIXES)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HarnessError(f"mixes file {path} not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise HarnessError(f"malformed mixes file {path}: {e}") from None
+    data = read_toml(path, "mixes")
     if not isinstance(data.get("mixes"), dict) or not data["mixes"]:
         raise HarnessError(f"malformed mixes file {path}: no [mixes.NAME] table")
     return data

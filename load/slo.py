@@ -11,10 +11,10 @@ the gate is reported as skipped with the reason, never silently dropped.
 from __future__ import annotations
 
 import math
-import tomllib
 from pathlib import Path
 
 from hgharness.errors import HarnessError
+from load import read_toml
 
 DEFAULT_SLO = Path(__file__).with_name("slo.toml")
 LATENCY = ("p50_ms", "p95_ms", "p99_ms")
@@ -42,12 +42,7 @@ def summarize(latencies: list[float], count: int, elapsed_s: float) -> dict:
 
 def read_gates(path: str | Path | None = None) -> dict:
     path = Path(path or DEFAULT_SLO)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise HarnessError(f"SLO file {path} not found") from None
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-        raise HarnessError(f"malformed SLO file {path}: {e}") from None
+    data = read_toml(path, "SLO")
     unknown = set(data) - {"min_samples", "defaults", "aggregate", "actions"}
     if unknown:
         raise HarnessError(f"malformed SLO file {path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
