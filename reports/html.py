@@ -495,11 +495,7 @@ def _findings(r: Report) -> str:
             key = m.group(1) if m else reason
             known.setdefault(key, []).append(t.get("id", ""))
             reasons.setdefault(key, reason)
-    headers_file = r.dir / "security-headers.json"
-    grades = []
-    if headers_file.is_file():
-        data = sources.read_json(headers_file, r.problems) or {}
-        grades = [g for g in data.get("headers", []) if isinstance(g, dict)] if isinstance(data, dict) else []
+    grades = [t["header_grade"] for t in tests if isinstance(t.get("header_grade"), dict)]
     warned = [g for g in grades if g.get("grade") != "pass"]
     if not known and not grades:
         return ""
