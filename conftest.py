@@ -144,8 +144,13 @@ def pytest_runtest_makereport(item, call):
         from hgharness.http import explain
 
         exc = call.excinfo.value
-        msg = str(exc) if isinstance(exc, HarnessError) else explain(_target_or_none(item.config), exc)
-        report.user_properties.append(("harness_error", redact(msg)))
+        target = _target_or_none(item.config)
+        broke = None if isinstance(exc, HarnessError) else _request_broke_on_a_live_site(target, exc)
+        if broke:  # the site is up: this one request dying is the site's failure, not ours
+            report.user_properties.append(("target_error", redact(broke)))
+        else:
+            msg = str(exc) if isinstance(exc, HarnessError) else explain(target, exc)
+            report.user_properties.append(("harness_error", redact(msg)))
     if report.failed and call.when in ("setup", "call"):
         # Any fixture value that knows how to save artifacts (a browser, a server) does so on failure.
         dest = _run_dir(item.config) / "artifacts" / _safe_name(item.nodeid)
@@ -161,6 +166,33 @@ def pytest_runtest_makereport(item, call):
         if saved:
             report.user_properties.append(("artifacts", saved))
             report.sections.append(("artifacts", "\n".join(saved)))
+
+
+def _request_broke_on_a_live_site(target, exc) -> str | None:
+    """A request that reached the site and then died (connection dropped without an answer, no answer in time)
+    while the site still answers its base URL: one line saying so, else None (the site is unreachable: a
+    harness error). A refused or unresolvable connection is never the site's failure here."""
+    from hgharness.http import probe
+
+    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError,
+                        requests.exceptions.ProxyError)) or not hasattr(target, "insecure"):
+        return None
+    text = str(exc)
+    if isinstance(exc, requests.exceptions.ConnectionError) and any(
+            s in text for s in ("refused", "resolve", "Name or service not known", "NameResolutionError")):
+        return None
+    try:
+        probe(target, timeout=10)
+    except HarnessError:
+        return None
+    request = getattr(exc, "request", None)
+    where = f"{request.method} {request.url}" if request is not None else "a request"
+    if isinstance(exc, requests.exceptions.Timeout):
+        return f"{where}: no answer in time (read timeout), while the site answers other requests"
+    reason = "connection reset" if "reset" in text.lower() else (
+        "connection closed without a response" if "RemoteDisconnected" in text or "aborted" in text.lower()
+        else " ".join(text.split())[:160])
+    return f"{where}: {reason}, while the site answers other requests (did the page crash a server process?)"
 
 
 def _target_or_none(config):
@@ -187,7 +219,7 @@ def pytest_runtest_logreport(report):
         message = ""
         known = getattr(report, "wasxfail", None) if report.skipped else None
         if report.failed:
-            message = redact(_short_message(report))
+            message = props.get("target_error") or redact(_short_message(report))
         elif known is not None:
             message = redact(str(known).removeprefix("reason: "))
         elif report.skipped and isinstance(report.longrepr, tuple):
