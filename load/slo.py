@@ -2,7 +2,10 @@
 
 A gate is (scope, metric, threshold): scope is an action name or "aggregate"; metrics are p50_ms, p95_ms, p99_ms
 (latency of successful requests, at most), error_rate (failures / requests, at most) and, for the aggregate,
-rate_ratio (achieved / target request rate, at least: GitLab Performance Tool's "0.8x the target rate").
+rate_ratio (achieved / target request rate, at least: GitLab Performance Tool's "0.8x the target rate"), and,
+per action, p50_vs_site (its median latency over the median of every action's median, at most): a page many
+times slower than the rest of the same site in the same run, which machine load cannot explain away (it slows
+every page alike), judged only past RELATIVE_FLOOR_MS.
 Percentiles come from every recorded latency (exact), counts and failures from Locust's statistics.
 A percentile is gated only when there are enough samples for it to mean something (min_samples); otherwise
 the gate is reported as skipped with the reason, never silently dropped.
@@ -18,7 +21,8 @@ from load import read_toml
 
 DEFAULT_SLO = Path(__file__).with_name("slo.toml")
 LATENCY = ("p50_ms", "p95_ms", "p99_ms")
-METRICS = LATENCY + ("error_rate", "rate_ratio")
+METRICS = LATENCY + ("error_rate", "rate_ratio", "p50_vs_site")
+RELATIVE_FLOOR_MS = 500  # a page under half a second is never judged slow relative to the others
 QUANTILE = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 
 
@@ -71,6 +75,9 @@ def _check(path, where: str, table) -> None:
             raise HarnessError(f"malformed SLO file {path}: {where}.{metric} must be a number >= 0 or false")
         if metric == "rate_ratio" and where != "aggregate":
             raise HarnessError(f"malformed SLO file {path}: rate_ratio is an aggregate gate, not {where}'s")
+        if metric == "p50_vs_site" and where == "aggregate":
+            raise HarnessError(f"malformed SLO file {path}: p50_vs_site compares one action with the site; "
+                               "the aggregate has none")
 
 
 def evaluate(result: dict, gates: dict) -> list[dict]:
@@ -78,11 +85,17 @@ def evaluate(result: dict, gates: dict) -> list[dict]:
     min_samples = {"p50_ms": 5, "p95_ms": 20, "p99_ms": 100}
     min_samples.update(gates.get("min_samples", {}))
     defaults = gates.get("defaults", {})
+    tables = {}
+    for name in result["actions"]:
+        tables[name] = dict(defaults)
+        tables[name].update(gates.get("actions", {}).get(name, {}))
+    site = _site_p50(result["actions"], tables, min_samples["p50_ms"])
     out = []
     for name in sorted(result["actions"]):
-        table = dict(defaults)
-        table.update(gates.get("actions", {}).get(name, {}))
-        out += _scope(name, result["actions"][name], table, min_samples)
+        out += _scope(name, result["actions"][name], tables[name], min_samples)
+        if tables[name].get("p50_vs_site", False) is not False:
+            out.append(_relative_gate(name, result["actions"][name], tables[name]["p50_vs_site"], site,
+                                      min_samples["p50_ms"]))
     out += _scope("aggregate", result["aggregate"], gates.get("aggregate", {}), min_samples)
     if gates.get("aggregate", {}).get("rate_ratio", False) is not False:
         out.append(_rate_gate(result, gates["aggregate"]["rate_ratio"]))
@@ -119,6 +132,31 @@ def _scope(scope: str, stats: dict, table: dict, min_samples: dict) -> list[dict
         out.append({**gate, "status": "passed" if ok else "failed", "observed": observed,
                     "message": f"{scope}: {metric[:3]} {observed:.0f} ms {'<=' if ok else '>'} {threshold} ms"})
     return out
+
+
+def _site_p50(actions: dict, tables: dict, min_samples: int) -> float | None:
+    """The median of the p50s of the actions that have a p50_vs_site gate and enough samples (at least 3)."""
+    p50s = sorted(stats["p50_ms"] for name, stats in actions.items()
+                  if tables[name].get("p50_vs_site", False) is not False and "p50_ms" in stats
+                  and stats.get("samples", 0) >= min_samples)
+    return quantile(p50s, 0.5) if len(p50s) >= 3 else None
+
+
+def _relative_gate(scope: str, stats: dict, threshold: float, site: float | None, min_samples: int) -> dict:
+    gate = {"gate": f"{scope}.p50_vs_site", "scope": scope, "metric": "p50_vs_site", "threshold": threshold}
+    n = stats.get("samples", 0)
+    if n < min_samples or "p50_ms" not in stats:
+        return {**gate, "status": "skipped", "observed": None,
+                "message": f"{scope}: {n} successful requests, too few to judge p50 (needs {min_samples})"}
+    if not site:
+        return {**gate, "status": "skipped", "observed": None,
+                "message": f"{scope}: fewer than 3 actions with enough samples to compare it with"}
+    ratio = stats["p50_ms"] / site
+    ok = ratio <= threshold or stats["p50_ms"] < RELATIVE_FLOOR_MS
+    return {**gate, "status": "passed" if ok else "failed", "observed": round(ratio, 2),
+            "message": f"{scope}: p50 {stats['p50_ms']:.0f} ms is {ratio:.1f}x the site's median page "
+                       f"({site:.0f} ms) {'<=' if ratio <= threshold else '>'} {threshold}x"
+                       + (f" (under {RELATIVE_FLOOR_MS} ms: not judged slow)" if ratio > threshold and ok else "")}
 
 
 def _rate_gate(result: dict, threshold: float) -> dict:

@@ -80,6 +80,25 @@ def test_error_rate_and_rate_ratio_gates():
     assert {g["gate"]: g for g in slo.evaluate(bad, gates)}["aggregate.rate_ratio"]["status"] == "skipped"
 
 
+def test_a_page_many_times_slower_than_the_rest_of_the_site_fails_its_relative_gate():
+    gates = slo.read_gates()
+    pages = {name: ([40.0 + i] * 10, 0) for i, name in enumerate(("log", "file", "summary", "tags"))}
+    slow = _result(changeset=([1500.0] * 10, 0), archive=([3000.0] * 10, 0), **pages)
+    verdict = {g["gate"]: g for g in slo.evaluate(slow, gates)}
+    gate = verdict["changeset.p50_vs_site"]
+    assert gate["status"] == "failed" and "the site's median page" in gate["message"], gate
+    assert verdict["changeset.p50_ms"]["status"] == "passed", "1.5 s is within the absolute budget"
+    assert "archive.p50_vs_site" not in verdict, "archives are built on the fly: no relative gate"
+    assert all(verdict[f"{n}.p50_vs_site"]["status"] == "passed" for n in pages)
+    # the whole machine slower (every page alike) is no finding; nor a page under the floor
+    loaded = _result(changeset=([1500.0] * 10, 0), **{n: ([1200.0] * 10, 0) for n in pages})
+    assert all(g["status"] == "passed" for g in slo.evaluate(loaded, gates) if g["metric"] == "p50_vs_site")
+    fast = _result(changeset=([400.0] * 10, 0), **{n: ([10.0] * 10, 0) for n in pages})
+    assert {g["gate"]: g for g in slo.evaluate(fast, gates)}["changeset.p50_vs_site"]["status"] == "passed"
+    few = _result(changeset=([1500.0] * 3, 0), **pages)
+    assert {g["gate"]: g for g in slo.evaluate(few, gates)}["changeset.p50_vs_site"]["status"] == "skipped"
+
+
 def test_exact_percentiles():
     xs = list(range(1, 101))
     random.Random(1).shuffle(xs)
