@@ -277,3 +277,124 @@ def link_escapes_prefix(app):
     """Pages link to a path on the same host outside the site's prefix."""
     return _rewrite(app, lambda e: True, lambda s, h, b, e: (
         s, h, b.replace(b"<body>", b'<body><a href="/outside-the-prefix/page">elsewhere</a>', 1)))
+
+
+_DATE = re.compile(rb"(\w{3}, \d\d \w{3} \d{4} )(\d\d)(:\d\d:\d\d [+-]\d{4})")
+
+
+def dates_one_hour_late(app):
+    """Every page shows dates one hour late (a time-zone bug); JSON keeps the right ones."""
+    def edit(status, headers, body, environ):
+        return status, headers, _DATE.sub(lambda m: m.group(1) + b"%02d" % ((int(m.group(2)) + 1) % 24) + m.group(3),
+                                          body)
+    return _rewrite(app, lambda e: "/json-" not in _path(e), edit)
+
+
+_ANNOTATE_CELL = re.compile(rb'(<td class="annotate parity\d">\n<a href="[^"]*/annotate/)([0-9a-f]{12})')
+
+
+def annotate_credits_first_changeset(app):
+    """Annotate pages link every line's revision to the changeset of the first line (the other links of the
+    line, and the set of changesets on the page, stay right)."""
+    def edit(status, headers, body, environ):
+        first = _ANNOTATE_CELL.search(body)
+        if first is None:
+            return status, headers, body
+        return status, headers, _ANNOTATE_CELL.sub(lambda m: m.group(1) + first.group(2), body)
+    return _rewrite(app, lambda e: "/annotate/" in _path(e), edit)
+
+
+_TAG_ROW = re.compile(rb'<tr class="tagEntry">.*?</tr>', re.S)
+_ROW_NODE = re.compile(rb'(<td class="node">\s*<a href="[^"]*/(?:rev|shortlog)/)([0-9a-f]{12})("[^>]*>\s*)([0-9a-f]{12})')
+
+
+def tags_swapped(app):
+    """The tags and branches pages show their last two names at each other's changeset (every name and every
+    node is still on the page)."""
+    def edit(status, headers, body, environ):
+        rows = [(row, _ROW_NODE.search(row)) for row in _TAG_ROW.findall(body)]
+        rows = [(row, m) for row, m in rows if m]
+        if len(rows) < 2:
+            return status, headers, body
+        (a, ma), (b, mb) = rows[-2:]
+
+        def put(row, m):
+            return _ROW_NODE.sub(lambda x: x.group(1) + m.group(2) + x.group(3) + m.group(4), row, count=1)
+        return status, headers, body.replace(a, put(a, mb), 1).replace(b, put(b, ma), 1)
+    return _rewrite(app, lambda e: _path(e).endswith(("/tags", "/branches")), edit)
+
+
+def branchmap_drops_branch(app):
+    """The wire protocol's `branchmap` leaves out its last branch (`hg pull -b` and push checks go wrong)."""
+    def edit(status, headers, body, environ):
+        lines = body.splitlines(True)
+        return status, headers, b"".join(lines[:-1]) if len(lines) > 1 else body
+    return _rewrite(app, lambda e: "cmd=branchmap" in e.get("QUERY_STRING", ""), edit)
+
+
+def pages_cached_forever(app):
+    """HTML pages are cached by URL and never invalidated: after a push the site keeps showing the old history.
+    (The cache lives in the server's work dir, shared by every gunicorn worker, removed with the server.)"""
+    import hashlib
+
+    cache_dir = os.path.join(os.path.dirname(os.environ["HGHARNESS_HGWEB_CONFIG"]), "stale-page-cache")
+    os.makedirs(cache_dir, exist_ok=True)
+    fresh = _rewrite(app, lambda e: True, lambda s, h, b, e: (s, h, b))
+
+    def wrapped(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if environ.get("REQUEST_METHOD") != "GET" or "cmd=" in query or "/static" in _path(environ):
+            return app(environ, start_response)
+        key = hashlib.sha1(f"{_path(environ)}?{query}".encode()).hexdigest()
+        path = os.path.join(cache_dir, key)
+        if not os.path.exists(path):
+            captured = {}
+
+            def capture(status, headers, exc_info=None):
+                captured.update(status=status, headers=headers)
+            body = b"".join(fresh(environ, capture))
+            if not captured["status"].startswith("200"):
+                start_response(captured["status"], captured["headers"])
+                return [body]
+            with open(path + ".tmp", "wb") as f:
+                f.write(body)
+            os.replace(path + ".tmp", path)
+        with open(path, "rb") as f:
+            body = f.read()
+        start_response("200 OK", [("Content-Type", "text/html; charset=UTF-8"), ("Content-Length", str(len(body)))])
+        return [body]
+    return wrapped
+
+
+def comparison_crashes_the_worker(app):
+    """Comparison pages kill the server process serving them: the connection closes with no answer at all
+    (the site is still up: gunicorn starts a new worker)."""
+    def wrapped(environ, start_response):
+        if "/comparison/" in _path(environ):
+            os._exit(1)
+        return app(environ, start_response)
+    return wrapped
+
+
+_PARENTS_ROW = re.compile(rb'(<th class="author">parents</th>\s*<td class="author">)(.*?)(</td>)', re.S)
+_THIS_NODE = re.compile(rb'changeset \d+:<a href="[^"]*/rev/([0-9a-f]{12})"')
+
+
+def parent_links_to_itself(app):
+    """Changeset pages link their parents to the changeset itself."""
+    def edit(status, headers, body, environ):
+        this = _THIS_NODE.search(body)
+        if this is None:
+            return status, headers, body
+        return status, headers, _PARENTS_ROW.sub(
+            lambda m: m.group(1) + re.sub(rb"[0-9a-f]{12}", this.group(1), m.group(2)) + m.group(3), body)
+    return _rewrite(app, lambda e: "/rev/" in _path(e), edit)
+
+
+_FILES_CELL = re.compile(rb'<td class="files">.*?</td>', re.S)
+
+
+def file_links_at_tip(app):
+    """Changeset pages link their files at tip, not at the changeset (same text, other content)."""
+    return _rewrite(app, lambda e: "/rev/" in _path(e), lambda s, h, b, e: (s, h, _FILES_CELL.sub(
+        lambda m: re.sub(rb"/file/[0-9a-f]{12}/", b"/file/tip/", m.group(0)), b, count=1)))

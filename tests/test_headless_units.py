@@ -114,3 +114,20 @@ def test_kallithea_chardet_stall_is_keyed_on_the_diff_not_the_repository(seed_re
     assert invalid and size > 16384
     assert [rev for rev in range(len(repo)) if repo.diff_text(rev)[1]] != hit  # smaller non-UTF-8 diffs are checked
     assert not diff_issue(hgweb, "raw_rev", size, invalid)
+
+
+def test_changeset_dates_as_each_site_renders_them():
+    """hgweb shows the committer's local time (Mercurial's own rfc822date); Kallithea the server's local time,
+    unknown to us, so any zone, but never a wrong minute or second."""
+    from mercurial.utils import dateutil
+
+    from hgharness.sites.hgweb import HgwebSite
+    from hgharness.sites.kallithea import KallitheaSite
+
+    for when, offset in ((1700043200.0, 0), (1700043200.0, -19800), (86399.0, 25200), (1e9, 3600)):
+        want = dateutil.datestr((when, offset), b"%a, %d %b %Y %H:%M:%S %1%2").decode()
+        assert HgwebSite().dates_shown(when, offset) == [want]
+    shown = KallitheaSite.dates_shown(1700043200.0, -7200)
+    assert shown[0] == "2023-11-15 10:13:20"  # UTC first: the embedded site's zone
+    assert "2023-11-15 15:43:20" in shown and "2023-11-14 22:13:20" in shown  # UTC+5:30, UTC-12
+    assert not any(d.endswith(":21") or ":14:" in d for d in shown)

@@ -52,6 +52,16 @@ class Site:
             out += ("&" if "?" in out else "?") + urllib.parse.urlencode(query)
         return out
 
+    def dates_shown(self, when: float, offset: int) -> list[str]:
+        """How a changeset page may show a commit date (UTC seconds, offset west of UTC, as Mercurial stores
+        it); the page must show one of them. Empty: the site's pages are not checked for dates."""
+        return []
+
+    def annotate_line_nodes(self, html: str) -> list[str] | None:
+        """The changeset (12 hex digits) an annotate page credits each line with, in line order; None when the
+        site's markup is not known line by line (the checks then only look for every changeset somewhere)."""
+        return None
+
     def repo_path(self, repo: str) -> str:
         """Path (relative to base) that Mercurial clones from."""
         return q(repo)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import time
 
 from hgharness.errors import HarnessError
 from hgharness.sites.base import Site
+
+_ANNOTATE_ROW = re.compile(r'<tr id="l(\d+)"[^>]*>(.*?)</tr>', re.S)
+_NODE_LINK = re.compile(r'href="[^"]*/(?:annotate|rev)/([0-9a-f]{12,40})[/"#]')
 
 
 class HgwebSite(Site):
@@ -47,6 +52,21 @@ class HgwebSite(Site):
     HTML_PAGES = ("index", "summary", "log", "shortlog", "graph", "rev", "manifest", "file", "annotate", "diff",
                   "comparison", "filelog", "branches", "tags", "bookmarks", "search")
     ARCHIVE_FORMATS = ("tar.gz", "zip", "tar.bz2")
+
+    def dates_shown(self, when: float, offset: int) -> list[str]:
+        """The committer's local time and offset: templates' `date|rfc822date`."""
+        local = time.gmtime(when - offset)
+        sign = "-" if offset > 0 else "+"  # Mercurial's offset counts seconds west of UTC
+        hours, minutes = divmod(abs(offset) // 60, 60)
+        return [time.strftime("%a, %d %b %Y %H:%M:%S", local) + f" {sign}{hours:02d}{minutes:02d}"]
+
+    def annotate_line_nodes(self, html: str) -> list[str] | None:
+        """paper's annotate: one <tr id="lN"> per line, whose first annotate/rev link names the changeset."""
+        out = []
+        for row in _ANNOTATE_ROW.finditer(html):
+            link = _NODE_LINK.search(row.group(2))
+            out.append(link.group(1)[:12] if link else "")
+        return out or None
 
     def route(self, kind, repo=None, rev=None, path=None, **params) -> str:
         if rev is not None and kind != "search":

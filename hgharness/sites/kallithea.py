@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from hgharness.errors import HarnessError
 from hgharness.sites.base import Site
@@ -47,7 +48,16 @@ class KallitheaSite(Site):
     REV_CUT_OFF_TEXT = "too big and was cut off"
     DESC_BY_LINE = True  # a changeset page renders each description line in its own element
     FILE_SHOWS_COPY_SOURCE = False  # the file page does not say a file was copied or renamed
+    REV_LINKS_PARENTS = False  # the changeset page fetches its parent/child links by AJAX (changeset_parents)
     FILELOG_SCOPE = "file"  # changelog/REV/PATH lists the whole filelog of PATH, newest first, whatever REV
+
+    @staticmethod
+    def dates_shown(when: float, offset: int) -> list[str]:
+        """fmt_date(): "%Y-%m-%d %H:%M:%S" in the *server's* local time zone (vcs date_fromtimestamp drops the
+        committer's offset), which a deployed site does not tell us: any zone from UTC-12 to UTC+14 in quarter
+        hours (the embedded site runs in UTC, the first one)."""
+        return [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(when + minutes * 60))
+                for minutes in sorted(range(-12 * 60, 14 * 60 + 1, 15), key=abs)]
 
     @staticmethod
     def author_name(author: str) -> str:

@@ -134,6 +134,27 @@ def changeset_links(page: Page, target, repo: str) -> list[str]:
     return out
 
 
+_NODE_TOKEN = re.compile(r"(?<![0-9a-zA-Z])([0-9a-f]{12})(?:[0-9a-f]{28})?(?![0-9a-zA-Z])")
+
+
+def node_after(flat: str, name: str, node12: str) -> bool:
+    """Some occurrence of `name` (as a whole, whitespace-bounded) is followed by `node12` as the next node-like
+    token: a row of a tags/branches/bookmarks table names the changeset it points at after the name."""
+    n = norm(name)
+    start = 0
+    while n:
+        i = flat.find(n, start)
+        if i < 0:
+            return False
+        end = i + len(n)
+        if (i == 0 or flat[i - 1] == " ") and (end == len(flat) or flat[end] in " :"):
+            m = _NODE_TOKEN.search(flat, end)
+            if m and m.group(1) == node12:
+                return True
+        start = i + 1
+    return False
+
+
 def contiguous(expected: list[str], got: list[str]) -> bool:
     """`expected` appears in `got` as one unbroken run."""
     n = len(expected)

@@ -73,6 +73,7 @@ class Repo:
             "node": ctx.hex().decode(),
             "short": ctx.hex().decode()[:12],
             "user": text(ctx.user()),
+            "date": [float(ctx.date()[0]), int(ctx.date()[1])],  # (UTC seconds, offset west of UTC), as JSON has it
             "desc": text(ctx.description()),
             "branch": text(ctx.branch()),
             "tags": sorted(text(t) for t in ctx.tags()),

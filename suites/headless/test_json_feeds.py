@@ -37,6 +37,8 @@ def _entry_diff(got: dict, info: dict, parents: list[str]) -> list[str]:
     for key in ("tags", "bookmarks"):
         if sorted(got.get(key, [])) != info[key]:
             diffs.append(f"{key} {sorted(got.get(key, []))} != {info[key]}")
+    if "date" in got and [float(x) for x in got["date"]] != info["date"]:
+        diffs.append(f"date {got['date']} != {info['date']}")
     if got.get("parents") != parents:
         diffs.append(f"parents {got.get('parents')} != {parents}")
     return diffs

@@ -7,6 +7,8 @@ file and what differs.
 
 from __future__ import annotations
 
+import urllib.parse
+
 import pytest
 
 from suites.headless import pagetext
@@ -33,6 +35,10 @@ def check_rev(c):
     if email(info["user"]):
         assert p.contains(email(info["user"])), \
             f"changeset page does not show the author's email {email(info['user'])!r}"
+    dates = c.target.site.dates_shown(*info["date"])
+    if dates:
+        assert any(d in p.text for d in dates), (f"changeset page of {info['short']} does not show its date "
+                                                 f"{dates[0]!r}" + (" (in any time zone)" if len(dates) > 1 else ""))
     if fact(c.target, "desc_by_line", False):  # the site renders each line of a description on its own
         missing = pagetext.lines_in_order(info["desc"].splitlines(), p.flat)
         assert missing is None, f"changeset page of {info['short']} lacks description line {missing!r}"
@@ -49,6 +55,25 @@ def check_rev(c):
         assert not missing, f"changeset page of {info['short']} does not list files {missing[:5]}"
     for name in info["tags"] + info["bookmarks"]:
         assert name in p.text, f"changeset page of {info['short']} does not show tag/bookmark {name!r}"
+    if fact(c.target, "rev_links_parents", True):
+        links = pagetext.changeset_links(p, c.target, c.name)
+        parents = [n[:12] for n in info["parents"] if n[:12] not in links]
+        assert not parents, f"changeset page of {info['short']} does not link its parent(s) {parents}"
+    if fact(c.target, "rev_links_files_at_rev", True) and not (cut and cut in p.text):
+        kept = [f for f in info["files"][:MAX_LISTED] if f in c.repo.manifest(c.sample.rev)]
+        unlinked = [f for f in kept if not _links_file_at(p, c, f)]
+        assert not unlinked, (f"changeset page of {info['short']} does not link {unlinked[:3]} as of this "
+                              "changeset (a link to another revision shows other content)")
+
+
+def _links_file_at(p, c, path: str) -> bool:
+    """The page links the file page of `path` at the sample's changeset (its short or full node)."""
+    hrefs = {urllib.parse.unquote(u.split("#", 1)[0].split("?", 1)[0]) for u in p.hrefs()}
+    for node in (c.info["node"], c.info["short"]):
+        url = urllib.parse.unquote(c.target.url_for(c.route("file", rev=node, path=path)))
+        if url in hrefs:
+            return True
+    return False
 
 
 def check_raw_rev(c):
@@ -152,7 +177,7 @@ def _first_difference(got: bytes, want: bytes) -> str:
 
 def check_annotate(c, path):
     data = c.repo.data(c.sample.rev, path)
-    _, p = page(c.http, c.target, c.route("annotate", rev=c.info["node"], path=path),
+    resp, p = page(c.http, c.target, c.route("annotate", rev=c.info["node"], path=path),
                 expected_content=data.decode("utf-8", "replace"))
     lines = _lines(data)
     if lines is None or c.repo.flags(c.sample.rev, path) == "l":
@@ -165,6 +190,14 @@ def check_annotate(c, path):
     got = set(pagetext.changeset_links(p, c.target, c.name)) | {w for w in want if w in p.text}
     absent = sorted(want - got)
     assert not absent, f"annotate {path}@{c.info['short']} does not attribute lines to {absent[:5]}"
+    shown = c.target.site.annotate_line_nodes(resp.text)
+    if shown is not None:  # line by line: each line credited to the changeset that last changed it
+        expected = [c.repo.hex(rev)[:12] for rev in revs]
+        wrong = [i for i, (a, b) in enumerate(zip(shown, expected, strict=False)) if a != b]
+        assert not wrong, (f"annotate {path}@{c.info['short']} credits line {wrong[0] + 1} to "
+                           f"{shown[wrong[0]] or 'nothing'}, not {expected[wrong[0]]} ({len(wrong)} lines wrong)")
+        assert len(shown) >= len(expected), (f"annotate {path}@{c.info['short']} shows {len(shown)} lines, the file "
+                                             f"has {len(c.repo.annotate_revs(c.sample.rev, path, follow=follow))}")
 
 
 def check_diff(c, path):

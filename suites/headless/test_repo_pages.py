@@ -96,6 +96,9 @@ def _check_names(c, kind, names: dict[str, str]):
     for name, node in sorted(names.items())[:MAX_NAMES]:
         assert name in p.text, f"{kind} page of {c.name} does not list {name!r}"
         assert node[:12] in p.text, f"{kind} page of {c.name} does not show {node[:12]} for {name!r}"
+        if fact(c.target, "name_then_node", True):  # the row's changeset, not just any row's
+            assert pagetext.node_after(p.flat, name, node[:12]), (
+                f"{kind} page of {c.name} does not show {name!r} at {node[:12]} (another changeset follows it)")
 
 
 def check_tags(c):

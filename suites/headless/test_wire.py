@@ -1,4 +1,4 @@
-"""The wire protocol: heads, bookmarks, lookup and `known` match the fixture (a clone's hashes are compared by
+"""The wire protocol: heads, branch map, bookmarks, lookup and `known` match the fixture (a clone's hashes are compared by
 test_smoke); a push is seen by a pull from another clone; push permissions follow the target's policy.
 
 Pushes go to the push repository only (see suites/headless/plan.py): its history changes, so the content
@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from suites.headless import wire
+from suites.headless import pagetext, wire
+from suites.headless.http_checks import page
 from suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.headless]
@@ -32,8 +33,16 @@ def test_heads_and_bookmarks_match_fixture(target, plan, wire_repo):
     try:
         heads = sorted(h.hex() for h in remote.heads())
         bookmarks = {k.decode(): v.decode() for k, v in remote.listkeys(b"bookmarks").items()}
+        branchmap = {name: sorted(nodes) for name, nodes in remote.branchmap().items()}
     finally:
         remote.close()
+    # `hg pull -b NAME` and push's new-head check read the branch map: every branch with every head
+    local = repo.repo.branchmap()
+    want_map = {name: sorted(local.branchheads(name, closed=True)) for name in local}
+    if branchmap != want_map:
+        diff = sorted(n.decode("utf-8", "replace") for n in set(branchmap) ^ set(want_map)) or sorted(
+            n.decode("utf-8", "replace") for n in want_map if branchmap.get(n) != want_map[n])
+        raise AssertionError(f"{wire_repo}: remote branch map differs from the fixture's for branch(es) {diff[:5]}")
     want = sorted(h.hex() for h in repo.repo.heads())
     assert heads == want, f"{wire_repo}: remote heads {[h[:12] for h in heads]} != fixture {[h[:12] for h in want]}"
     assert bookmarks == repo.bookmarks(), f"{wire_repo}: remote bookmarks {bookmarks} != {repo.bookmarks()}"
@@ -61,9 +70,13 @@ def push_repo(plan):
 
 
 @pytest.mark.destructive
-def test_push_then_pull_sees_new_head(target, push_repo, tmp_path):
+def test_push_then_pull_sees_new_head(target, http, push_repo, tmp_path):
+    """A push is seen by a pull from another clone, and on the web: the history page someone had open before
+    the push lists it when reloaded (no stale cache), and its changeset page shows it."""
     if not target.has_credentials():
         pytest.skip("needs the target's user: set HGHARNESS_USERNAME and HGHARNESS_PASSWORD")
+    history = target.site.route("shortlog", push_repo)
+    page(http, target, history)  # seen before the push
     observer = wire.clone(target, push_repo, tmp_path / "observer")
     pusher = wire.clone(target, push_repo, tmp_path / "pusher", auth=True)
     node = wire.commit_new_head(pusher, "pull-after-push")
@@ -72,6 +85,13 @@ def test_push_then_pull_sees_new_head(target, push_repo, tmp_path):
     wire.pull(target, observer, push_repo)
     assert node in observer, f"pull from {push_repo} after the push does not bring {node.hex()[:12]}"
     assert node in observer.heads(), f"pushed {node.hex()[:12]} is not a head after the pull"
+    short = node.hex()[:12]
+    _, p = page(http, target, history)
+    assert short in pagetext.changeset_links(p, target, push_repo), (
+        f"history page of {push_repo} does not list {short} after the push (a stale page?)")
+    description = pusher[node].description().decode()
+    _, p = page(http, target, target.site.route("rev", push_repo, rev=node.hex()), expected_content=description)
+    assert p.contains(description), f"changeset page of pushed {short} does not show its description"
 
 
 @pytest.mark.destructive
