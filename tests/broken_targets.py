@@ -398,3 +398,16 @@ def file_links_at_tip(app):
     """Changeset pages link their files at tip, not at the changeset (same text, other content)."""
     return _rewrite(app, lambda e: "/rev/" in _path(e), lambda s, h, b, e: (s, h, _FILES_CELL.sub(
         lambda m: re.sub(rb"/file/[0-9a-f]{12}/", b"/file/tip/", m.group(0)), b, count=1)))
+
+
+_ATOM_LINK = re.compile(rb'(<link href="[^"]*/rev/)([0-9a-f]{12,40})')
+
+
+def atom_links_to_first_entry(app):
+    """Atom entries all link to the newest changeset (their ids stay right)."""
+    def edit(status, headers, body, environ):
+        nodes = _ATOM_LINK.findall(body)
+        if len(nodes) < 2:
+            return status, headers, body
+        return status, headers, _ATOM_LINK.sub(lambda m: m.group(1) + nodes[0][1], body)
+    return _rewrite(app, lambda e: "atom" in _path(e), edit)

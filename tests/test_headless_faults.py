@@ -67,6 +67,7 @@ DEFECTS = {
                                "does not link its parent", {}),
     "file_links_at_tip": ([H + "test_pages.py"], "revision_page and rev-", "test_revision_page[rev-",
                           "as of this changeset", {}),
+    "atom_links_to_first_entry": ([H + "test_json_feeds.py"], "atom", "test_data_view[atom_log-", "atom-log of", {}),
     "link_escapes_prefix": ([H + "test_crawl.py"], None, "test_crawl_from_root", "leaves the site's base",
                             {"prefix": "hg"}),
 }

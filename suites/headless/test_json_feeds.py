@@ -115,29 +115,35 @@ def _feed(c, kind):
         pytest.fail(f"{kind} of {c.name} is not XML: {e}")
 
 
-def _check_feed_order(c, kind, ids: list[str]):
+def _check_feed_order(c, kind, ids: list[str], links: list[list[str]]):
+    """Entries are the newest changesets, newest first, and each entry's link leads to its own changeset."""
     revs = c.repo.revs_desc
     n = min(len(revs), fact(c.target, "feed_entries", len(ids)) or len(ids))
     want = [c.repo.hex(r) for r in revs[:n]]
     short = [next((w[:12] for w in want if w[:12] in i), "?") for i in ids]
     assert short == [w[:12] for w in want], f"{kind} of {c.name}: entries {short} != newest {[w[:12] for w in want]}"
+    wrong = [(node, hrefs) for node, hrefs in zip(short, links, strict=False)
+             if hrefs and not any(node in h for h in hrefs)]
+    assert not wrong, (f"{kind} of {c.name}: the entry for {wrong[0][0]} links elsewhere ({wrong[0][1][0]}); "
+                       f"{len(wrong)} entries so")
 
 
 def check_atom(c):
     root = _feed(c, "atom_log")
     assert root.tag == ATOM + "feed", f"atom-log of {c.name}: root element {root.tag!r}, expected an Atom feed"
     entries = root.findall(ATOM + "entry")
-    ids = [(e.findtext(ATOM + "id") or "") + " " + " ".join(x.get("href", "") for x in e.findall(ATOM + "link"))
-           for e in entries]
-    _check_feed_order(c, "atom-log", ids)
+    links = [[x.get("href", "") for x in e.findall(ATOM + "link")] for e in entries]
+    ids = [(e.findtext(ATOM + "id") or "") + " " + " ".join(hrefs) for e, hrefs in zip(entries, links, strict=True)]
+    _check_feed_order(c, "atom-log", ids, links)
 
 
 def check_rss(c):
     root = _feed(c, "rss_log")
     assert root.tag == "rss", f"rss-log of {c.name}: root element {root.tag!r}, expected rss"
     items = root.findall("./channel/item")
-    ids = [(i.findtext("guid") or "") + " " + (i.findtext("link") or "") for i in items]
-    _check_feed_order(c, "rss-log", ids)
+    links = [[i.findtext("link")] if i.findtext("link") else [] for i in items]
+    ids = [(i.findtext("guid") or "") + " " + " ".join(hrefs) for i, hrefs in zip(items, links, strict=True)]
+    _check_feed_order(c, "rss-log", ids, links)
 
 
 def check_capabilities(c):
