@@ -385,9 +385,32 @@ class Browser:
             message = e.get("message", "")
             if failed_request and e.get("source") == "network" and failed_request in message:
                 raise AssertionError(f"request failed on {self.url}: {message[:300]}")
+            if e.get("source") == "network" and self._own_resource(message):
+                raise AssertionError(f"a resource of {self.url} failed to load: {redact(message[:300])}")
+            if e.get("source") == "security":  # a style sheet or script refused (MIME type, CSP)
+                raise AssertionError(f"the browser refused part of {self.url}: {redact(message[:300])}")
             if e.get("source") in JS_SOURCES and not self.allow_js_errors:
                 raise JavaScriptError(f"JavaScript error on {self.url}: {message[:300]} "
                                       "(set allow_js_errors for this target to accept it)")
+
+    def _own_resource(self, message: str) -> bool:
+        """A console network error about a resource of the target's own site (a style sheet, script, image or
+        XHR the page needs). Other sites' resources (an avatar service, offline here) and the favicon that
+        browsers ask for unprompted are not the page's failure."""
+        url = message.split(" ", 1)[0]
+        base = getattr(self.target, "url", None)
+        if not base or not url.startswith(("http://", "https://")):
+            return False
+        mine, theirs = urllib.parse.urlsplit(base), urllib.parse.urlsplit(url)
+        if (mine.scheme, mine.netloc) != (theirs.scheme, theirs.netloc) or theirs.path.endswith("/favicon.ico"):
+            return False
+        known = getattr(getattr(self.target, "site", None), "KNOWN_MISSING_RESOURCES", {})
+        if any(part in theirs.path for part in known):  # a defect of the site software itself
+            return False
+        try:  # the document itself answering 404 or 403 is for the flow to judge (a private repository)
+            return url.split("#", 1)[0] != self.url.split("#", 1)[0]
+        except Exception:
+            return True
 
     def reset(self) -> None:
         """Between tests: forget the previous test's console, so artifacts show only this test's."""

@@ -56,3 +56,13 @@ def truncated_file(app):
 def js_error(app):
     """Every page runs a script that throws."""
     return _rewrite(app, lambda path: True, lambda body: body.replace(b"</body>", BAD_SCRIPT + b"</body>", 1))
+
+
+def stylesheet_missing(app):
+    """The style sheet every page links answers 404 (pages render unstyled; no script fails)."""
+    def wrapped(environ, start_response):
+        if environ.get("PATH_INFO", "").endswith(".css"):
+            start_response("404 Not Found", [("Content-Type", "text/plain"), ("Content-Length", "9")])
+            return [b"not found"]
+        return app(environ, start_response)
+    return wrapped

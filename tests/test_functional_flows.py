@@ -86,3 +86,13 @@ def test_javascript_error_fails_a_flow_unless_the_target_allows_it(seed_repos, t
     console = next(Path(a) for a in test["artifacts"] if a.endswith("console.log"))
     assert "hgharnessBrokenTargetUndefinedFunction" in console.read_text()
     assert (allowed["exit_code"], allowed["counts"]["passed"]) == (0, 1), allowed
+
+
+def test_a_page_whose_own_style_sheet_is_missing_fails_its_flow(seed_repos, tmp_path):
+    """A resource of the site itself that fails to load (here the CSS: 404) fails the flow that saw it;
+    the favicon browsers ask for on their own, and other sites' resources, do not."""
+    select = "test_index_lists_every_repository"
+    with hgweb(seed_repos, wrap="tests.functional_broken:stylesheet_missing") as server:
+        stage = flows(server, tmp_path, select)
+    test = only_test(stage, select)
+    assert stage["exit_code"] == 1 and "failed to load" in test["message"] and ".css" in test["message"], test

@@ -48,6 +48,9 @@ class KallitheaSite(Site):
     REV_CUT_OFF_TEXT = "too big and was cut off"
     DESC_BY_LINE = True  # a changeset page renders each description line in its own element
     FILE_SHOWS_COPY_SOURCE = False  # the file page does not say a file was copied or renamed
+    # resources every page asks for that stock Kallithea does not have (the browser flows do not fail on them)
+    KNOWN_MISSING_RESOURCES = {"/css/none.": "0.7.0's style sheet names glyph fonts none.woff2/.woff/.ttf/.eot/.svg "
+                                             "that it does not ship"}
     REV_LINKS_PARENTS = False  # the changeset page fetches its parent/child links by AJAX (changeset_parents)
     FILELOG_SCOPE = "file"  # changelog/REV/PATH lists the whole filelog of PATH, newest first, whatever REV
 
