@@ -12,7 +12,7 @@ import os
 import sys
 
 from hgharness import __version__
-from hgharness.errors import EXIT_HARNESS_ERROR, HarnessError
+from hgharness.errors import EXIT_HARNESS_ERROR, HarnessError, TargetFailure
 from hgharness.secrets import redact
 
 # command -> (module with add_arguments(parser) and main(args) -> int, one-line help)
@@ -84,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         return int(args._module.main(args) or 0)
     except HarnessError as e:
         print(f"hgharness {args.command}: {e}", file=sys.stderr)
+        return e.exit_code
+    except TargetFailure as e:  # the target broke what the command does: its verdict, in one line
+        print(f"hgharness {args.command}: target FAILED: {e}", file=sys.stderr)
         return e.exit_code
     except KeyboardInterrupt:
         print(f"hgharness {args.command}: interrupted; stopped everything it started", file=sys.stderr)

@@ -15,7 +15,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from hgharness.errors import HarnessError
+from hgharness.errors import HarnessError, TargetFailure, is_bad_input
 
 _lock = threading.Lock()
 
@@ -91,7 +91,10 @@ def quiet_ui_errors(what: str, target=None):
         yield
     except error.Abort as e:
         text = e.message.decode(errors="replace")
-        raise HarnessError(_tls_line(target, text) or f"{what}: {text}") from None
+        tls = _tls_line(target, text)
+        if tls or is_bad_input(text):
+            raise HarnessError(tls or f"{what}: {text}") from None
+        raise TargetFailure(f"{what}: {text}") from None  # the site answered, and broke the operation
     except error.RepoError as e:
         raise HarnessError(f"{what}: {e}") from None
     except (urllib.error.URLError, ssl.SSLError) as e:

@@ -411,3 +411,9 @@ def atom_links_to_first_entry(app):
             return status, headers, body
         return status, headers, _ATOM_LINK.sub(lambda m: m.group(1) + nodes[0][1], body)
     return _rewrite(app, lambda e: "atom" in _path(e), edit)
+
+
+def bundles_cut_short(app):
+    """Changegroups (getbundle) lose their second half: every clone breaks off mid-stream."""
+    return _rewrite(app, lambda e: "cmd=getbundle" in e.get("QUERY_STRING", ""),
+                    lambda s, h, b, e: (s, h, b[:len(b) // 2]))

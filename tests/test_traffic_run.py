@@ -118,6 +118,17 @@ def test_unreachable_target_exits_2():
     assert_one_line_error(run_cli("traffic", "--target", url, "--repo", "demo", "--ops", "3"), url, "unreachable")
 
 
+def test_a_site_that_breaks_clones_off_is_a_target_failure_not_bad_input(seed_repos, tmp_path):
+    """The preflight clone dies mid-stream on a reachable site: exit 1 in one line, naming the clone."""
+    with hgweb(seed_repos, wrap="tests.broken_targets:bundles_cut_short") as server:
+        p = run_cli("traffic", "--target", server.url, "--repo", "demo", "--pushers", "0", "--pullers", "1",
+                    "--ops", "3", "--runs-dir", tmp_path / "runs")
+    assert p.returncode == 1, p.stdout + p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "target FAILED" in lines[0] and "demo" in lines[0], p.stderr
+    assert "Traceback" not in p.stderr
+
+
 def test_missing_repository_exits_2(hgweb_server):
     p = run_cli("traffic", "--target", hgweb_server.url, "--repo", "no-such-repo", "--pushers", "0",
                 "--pullers", "1", "--ops", "3")
