@@ -44,6 +44,7 @@ class Page:
     executables: list[Executable] = field(default_factory=list)
     tags: list[tuple[str, dict]] = field(default_factory=list)
     start_tags: list[tuple[str, str]] = field(default_factory=list)  # (tag, the start tag's source text)
+    stream: str = ""  # the text with each link's target in its place (" <url> "): what a row shows and links
 
     @functools.cached_property
     def flat(self) -> str:
@@ -61,6 +62,7 @@ class _Parser(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.page = page
         self.chunks: list[str] = []
+        self.stream: list[str] = []
         self.in_script: dict | None = None
         self.script_text: list[str] = []
 
@@ -88,6 +90,8 @@ class _Parser(HTMLParser):
                     self.page.executables.append(Executable("script-url", tag, name, v))
                 elif name != "content" and not v.startswith("#"):
                     self.page.links.append((tag, name, urllib.parse.urljoin(self.page.url, v)))
+                    if tag == "a" and name == "href":
+                        self.stream.append(f" <{urllib.parse.unquote(v)}> ")
 
     def handle_endtag(self, tag):
         if tag == "script" and self.in_script is not None:
@@ -101,6 +105,7 @@ class _Parser(HTMLParser):
             self.script_text.append(data)
         else:
             self.chunks.append(data)
+            self.stream.append(data)
 
 
 MAX_PARSE = 3 * 1024 * 1024  # characters of a page parsed: what the checks read sits at the top of big pages
@@ -113,6 +118,7 @@ def parse(body: str, url: str, limit: int = MAX_PARSE) -> Page:
     p.feed(body[:limit])
     p.close()
     page.text = "".join(p.chunks)
+    page.stream = norm("".join(p.stream))
     return page
 
 
@@ -139,7 +145,8 @@ _NODE_TOKEN = re.compile(r"(?<![0-9a-zA-Z])([0-9a-f]{12})(?:[0-9a-f]{28})?(?![0-
 
 def node_after(flat: str, name: str, node12: str) -> bool:
     """Some occurrence of `name` (as a whole, whitespace-bounded) is followed by `node12` as the next node-like
-    token: a row of a tags/branches/bookmarks table names the changeset it points at after the name."""
+    token: a row of a tags/branches/bookmarks table names the changeset it points at after the name. Given
+    Page.stream, a node in a link's target counts too (gitweb links the node without showing it)."""
     n = norm(name)
     start = 0
     while n:

@@ -95,9 +95,9 @@ def _check_names(c, kind, names: dict[str, str]):
     _, p = page(c.http, c.target, c.target.site.route(kind, c.name))
     for name, node in sorted(names.items())[:MAX_NAMES]:
         assert name in p.text, f"{kind} page of {c.name} does not list {name!r}"
-        assert node[:12] in p.text, f"{kind} page of {c.name} does not show {node[:12]} for {name!r}"
+        assert node[:12] in p.stream, f"{kind} page of {c.name} does not show or link {node[:12]} for {name!r}"
         if fact(c.target, "name_then_node", True):  # the row's changeset, not just any row's
-            assert pagetext.node_after(p.flat, name, node[:12]), (
+            assert pagetext.node_after(p.stream, name, node[:12]), (
                 f"{kind} page of {c.name} does not show {name!r} at {node[:12]} (another changeset follows it)")
 
 
