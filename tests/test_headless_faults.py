@@ -138,6 +138,14 @@ def test_healthy_variants_pass(suite_repos, tmp_path, wrap, prefix, paths):
     assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
 
 
+def test_content_checks_pass_on_a_healthy_hgweb_in_its_gitweb_style(suite_repos, tmp_path):
+    """The page checks read what any hgweb style shows or links, not paper's markup (a deployed hgweb may use
+    gitweb, which links changesets without printing their nodes)."""
+    with hgweb(suite_repos, extra_web_config={"style": "gitweb"}) as server:
+        stage = run_suite(server, tmp_path / "run", [H + "test_repo_pages.py", H + "test_pages.py"])
+    assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
+
+
 def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):
     from hgharness.embedded import free_port
 
