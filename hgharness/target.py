@@ -31,7 +31,7 @@ DEFAULT_CONFIG = "targets.toml"
 TARGET_KEYS = {
     "url", "site", "username", "password", "password_env", "api_key", "api_key_env", "ca_bundle", "insecure",
     "allow_load", "repos", "fixture_dir", "front", "allow_js_errors", "header_policy", "anonymous_push",
-    "private_repos",
+    "private_repos", "known_issues",
 }
 
 
@@ -116,6 +116,7 @@ class Target:
     front: str = ""
     allow_js_errors: bool = False
     header_policy: str = "warn"  # "warn": missing security headers are warnings; "strict": failures
+    known_issues: str = "expect"  # known defects of the site software: "expect" (reported apart) or "fail"
     anonymous_push: bool = False  # the site's policy: may anonymous users push?
     embedded: bool = False
     private_repos: list[str] = field(default_factory=list)  # must stay hidden from anonymous users and others
@@ -192,12 +193,15 @@ class Target:
             front=pick("front", "HGHARNESS_FRONT", ""),
             allow_js_errors=bool(_tri(env.get("HGHARNESS_ALLOW_JS_ERRORS")) or entry.get("allow_js_errors", False)),
             header_policy=pick("header_policy", "HGHARNESS_HEADER_POLICY", "warn"),
+            known_issues=pick("known_issues", "HGHARNESS_KNOWN_ISSUES", "expect"),
             anonymous_push=bool(_tri(env.get("HGHARNESS_ANONYMOUS_PUSH")) or entry.get("anonymous_push", False)),
             embedded=bool(_tri(env.get("HGHARNESS_EMBEDDED"))),
             private_repos=private_repos,
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
+        if t.known_issues not in ("expect", "fail"):
+            raise HarnessError(f"known_issues must be 'expect' or 'fail', not {t.known_issues!r}")
         t.allow_load_explicit = bool(explicit_load)
         t.allow_load = t.is_loopback if explicit_load is None else bool(explicit_load)
         return t
@@ -262,6 +266,7 @@ class Target:
             "HGHARNESS_INSECURE": "1" if self.insecure else "0",
             "HGHARNESS_ALLOW_JS_ERRORS": "1" if self.allow_js_errors else "0",
             "HGHARNESS_HEADER_POLICY": self.header_policy,
+            "HGHARNESS_KNOWN_ISSUES": self.known_issues,
             "HGHARNESS_ANONYMOUS_PUSH": "1" if self.anonymous_push else "0",
             "HGHARNESS_EMBEDDED": "1" if self.embedded else "0",
         }

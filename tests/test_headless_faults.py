@@ -146,6 +146,22 @@ def test_content_checks_pass_on_a_healthy_hgweb_in_its_gitweb_style(suite_repos,
     assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
 
 
+def test_known_site_defects_fail_when_the_target_says_so(suite_repos, tmp_path):
+    """Stock hgweb's stored XSS in filelog.tmpl is a known defect: reported apart (expected failure) by default,
+    a failure under known_issues = "fail" (a team that must not ship it)."""
+    with hgweb(suite_repos) as server:
+        paths, k = [S + "test_escaping.py", H + "test_pages.py"], "files or raw_file"
+        expect = run_suite(server, tmp_path / "expect", paths, k)
+        strict = run_suite(server, tmp_path / "fail", paths, k, known_issues="fail")
+    assert expect["exit_code"] == 0 and expect["known_issues"] >= 2, expect["counts"]
+    failed = failing(strict)
+    assert strict["exit_code"] == 1 and len(failed) == expect["known_issues"], strict["counts"]
+    assert all(t["message"].startswith(("[known_issues = fail]", "Failed: [known_issues = fail]"))
+               for t in failed), [t["message"] for t in failed]
+    ids = " ".join(t["message"] for t in failed)
+    assert "hgweb-filelog-feed-title-xss" in ids and "hgweb-raw-file-non-ascii-name-500" in ids, ids
+
+
 def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):
     from hgharness.embedded import free_port
 
