@@ -33,6 +33,19 @@ def test_fixture_repositories_are_on_the_site_with_every_changeset(kallithea_tar
         assert t.site.access(t, name)["owner"] == t.username
 
 
+def test_the_parents_a_changeset_page_loads_are_the_fixtures(kallithea_target):
+    """Kallithea's changeset page loads its parent link by XHR: that answer is what the headless check reads."""
+    t = kallithea_target
+    name = t.repos[0]
+    local = hg.open_repo(f"{t.fixture_dir}/{name}")
+    merge = next(ctx for ctx in (local[r] for r in reversed(local)) if len(ctx.parents()) == 2)
+    for ctx in (merge, local[0]):
+        want = [p.hex().decode() for p in ctx.parents() if p.rev() != -1]
+        got = t.site.changeset_parents(requests.Session(), t, name, ctx.hex().decode())
+        assert sorted(got) == sorted(want), (ctx.rev(), got, want)
+    assert len(want) == 0 and len(merge.parents()) == 2
+
+
 def test_downloads_are_enabled(kallithea_target):
     t = kallithea_target
     name = t.repos[0]

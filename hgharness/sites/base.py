@@ -57,6 +57,11 @@ class Site:
         it); the page must show one of them. Empty: the site's pages are not checked for dates."""
         return []
 
+    def changeset_parents(self, http, target, repo: str, node: str) -> list[str] | None:
+        """The parents (full hex) the site gives a changeset through a channel other than its page's links;
+        None when the page's own links are what to check."""
+        return None
+
     def annotate_line_nodes(self, html: str) -> list[str] | None:
         """The changeset (12 hex digits) an annotate page credits each line with, in line order; None when the
         site's markup is not known line by line (the checks then only look for every changeset somewhere)."""

@@ -51,8 +51,20 @@ class KallitheaSite(Site):
     # resources every page asks for that stock Kallithea does not have (the browser flows do not fail on them)
     KNOWN_MISSING_RESOURCES = {"/css/none.": "0.7.0's style sheet names glyph fonts none.woff2/.woff/.ttf/.eot/.svg "
                                              "that it does not ship"}
-    REV_LINKS_PARENTS = False  # the changeset page fetches its parent/child links by AJAX (changeset_parents)
+    REV_LINKS_PARENTS = False  # the changeset page loads its parent link by XHR: see changeset_parents()
     FILELOG_SCOPE = "file"  # changelog/REV/PATH lists the whole filelog of PATH, newest first, whatever REV
+
+    def changeset_parents(self, http, target, repo: str, node: str) -> list[str] | None:
+        """What the changeset page's "Parent rev." link loads (an XHR to changeset_parents: JSON results)."""
+        r = http.get(target.url_for(f"{repo}/changeset_parents/{node}"), timeout=60,
+                     headers={"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"})
+        if r.status_code != 200:
+            raise AssertionError(f"changeset_parents of {node[:12]}: HTTP {r.status_code}")
+        try:
+            return [p["raw_id"] for p in r.json()["results"]]
+        except (ValueError, KeyError, TypeError):
+            raise AssertionError(f"changeset_parents of {node[:12]}: not the JSON the page expects "
+                                 f"({r.text[:120]!r})") from None
 
     @staticmethod
     def dates_shown(when: float, offset: int) -> list[str]:

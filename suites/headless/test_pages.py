@@ -59,6 +59,12 @@ def check_rev(c):
         links = pagetext.changeset_links(p, c.target, c.name)
         parents = [n[:12] for n in info["parents"] if n[:12] not in links]
         assert not parents, f"changeset page of {info['short']} does not link its parent(s) {parents}"
+    else:
+        got = c.target.site.changeset_parents(c.http, c.target, c.name, info["node"])
+        if got is not None:
+            assert sorted(got) == sorted(info["parents"]), (
+                f"changeset {info['short']}: the site gives parents {[n[:12] for n in got]}, "
+                f"not {[n[:12] for n in info['parents']]}")
     if fact(c.target, "rev_links_files_at_rev", True) and not (cut and cut in p.text):
         kept = [f for f in info["files"][:MAX_LISTED] if f in c.repo.manifest(c.sample.rev)]
         unlinked = [f for f in kept if not _links_file_at(p, c, f)]
