@@ -141,3 +141,10 @@ def nodes(repo) -> list[str]:
     """All changeset hashes of a local repository, in revision order."""
     cl = repo.unfiltered().changelog
     return [cl.node(r).hex() for r in cl]
+
+
+def served_nodes(repo) -> list[str]:
+    """The changeset hashes a server publishes from this repository (its `served` view: no secret or hidden
+    changesets), in revision order."""
+    cl = repo.filtered(b"served").changelog
+    return [cl.node(r).hex() for r in cl]

@@ -5,6 +5,8 @@ harness error (exit 2), not a target failure."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.conftest import clean_env, copy_repos, hgweb, run_cli, target_for
@@ -160,6 +162,37 @@ def test_known_site_defects_fail_when_the_target_says_so(suite_repos, tmp_path):
                for t in failed), [t["message"] for t in failed]
     ids = " ".join(t["message"] for t in failed)
     assert "hgweb-filelog-feed-title-xss" in ids and "hgweb-raw-file-non-ascii-name-500" in ids, ids
+
+
+def test_an_empty_repository_a_closed_branch_and_a_secret_changeset_raise_no_false_alarm(suite_repos, tmp_path):
+    """What real sites hold and the generated fixtures do not: the checks expect what the site serves (a
+    secret changeset is not served, an empty repository has no history)."""
+    import subprocess
+    import sys
+
+    hg_cmd = [sys.executable, "-c", "from mercurial import dispatch; dispatch.run()"]
+    env = clean_env(HGRCPATH=os.devnull, HGUSER="Odd One <odd@example.org>", HGPLAIN="1")
+
+    def run(*args, cwd):
+        subprocess.run([*hg_cmd, *args], cwd=cwd, env=env, check=True, capture_output=True)
+
+    repos = copy_repos(suite_repos, tmp_path / "repos")
+    run("init", "empty", cwd=repos)
+    run("init", "odd", cwd=repos)
+    odd = repos / "odd"
+    steps = [("a.txt", "one\n", ["commit", "-Am", "first"]), (None, None, ["branch", "feature"]),
+             ("a.txt", "two\n", ["commit", "-m", "on feature"]), (None, None, ["commit", "--close-branch", "-m", "x"]),
+             (None, None, ["update", "default"]), ("b.txt", "b\n", ["commit", "-Am", "default again"]),
+             ("s.txt", "secret\n", ["commit", "-Am", "secret work", "--secret"])]
+    for name, data, args in steps:
+        if name:
+            (odd / name).write_text(data)
+        run(*args, cwd=odd)
+    with hgweb(repos) as server:
+        stage = run_suite(server, tmp_path / "run", [H + "test_smoke.py", H + "test_repo_pages.py",
+                                                     H + "test_wire.py", H + "test_json_feeds.py"])
+    assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
+    assert any("odd" in t["id"] for t in stage["tests"] if t["outcome"] == "passed")
 
 
 def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):

@@ -113,6 +113,17 @@ def assert_one_line_error(p, *words, code=2):
         assert w in err, err
 
 
+def test_run_against_a_target_named_by_url_alone_finds_a_repository_for_traffic(seed_repos, tmp_path):
+    """No repository list given: the traffic stage takes one the site's index lists (it used to skip)."""
+    repos = copy_repos(seed_repos, tmp_path / "repos")
+    with hgweb(repos) as server:
+        env = clean_env(HGHARNESS_USERNAME=server.username, HGHARNESS_PASSWORD=server.password.reveal(),
+                        HGHARNESS_TRAFFIC_DURATION="3")
+        p = run_cli("run", "--target", server.url, "--stages", "traffic", "--runs-dir", tmp_path / "runs", env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "lists no repository" not in p.stdout and "[traffic] passed: pushed" in p.stdout, p.stdout
+
+
 def test_unreachable_target_exits_2():
     url = f"http://127.0.0.1:{free_port()}/"
     assert_one_line_error(run_cli("traffic", "--target", url, "--repo", "demo", "--ops", "3"), url, "unreachable")

@@ -19,10 +19,11 @@ def test_repository_pages_show_tip(target, http, checked_repos, kind):
     if kind not in target.site.ROUTES:  # e.g. Kallithea has no tags/branches pages
         pytest.skip(f"site {target.site_name!r} has no page kind {kind!r}")
     for name, path in checked_repos.items():  # not the push repository: its tip moves during the run
-        tip = hg.open_repo(path)[b"tip"].hex().decode()
+        served = hg.open_repo(path).filtered(b"served")  # a secret changeset is not served
+        tip = served[b"tip"].hex().decode()
         r = http.get(target.url_for(target.site.route(kind, name)), timeout=30)
         assert r.status_code == 200, f"{kind} of {name}: HTTP {r.status_code}"
-        if kind in ("summary", "log", "shortlog", "graph", "tags"):
+        if kind in ("summary", "log", "shortlog", "graph", "tags") and len(served):  # an empty one has no tip
             assert tip[:12] in r.text, f"{kind} of {name} does not show tip {tip[:12]}"
 
 
@@ -39,7 +40,7 @@ def test_wire_protocol_capabilities(target, http, fixture_repos):
 
 def test_clone_has_every_changeset(target, checked_repos, tmp_path):
     for name, path in checked_repos.items():
-        expected = hg.nodes(hg.open_repo(path))
+        expected = hg.served_nodes(hg.open_repo(path))
         clone = hg.clone(target, name, tmp_path / name.replace("/", "_"), auth=False)
         got = hg.nodes(clone)
         assert sorted(got) == sorted(expected), f"clone of {name}: {len(got)} changesets, expected {len(expected)}"
