@@ -31,7 +31,7 @@ DEFAULT_CONFIG = "targets.toml"
 TARGET_KEYS = {
     "url", "site", "username", "password", "password_env", "api_key", "api_key_env", "ca_bundle", "insecure",
     "allow_load", "repos", "fixture_dir", "front", "allow_js_errors", "header_policy", "anonymous_push",
-    "private_repos", "known_issues",
+    "private_repos", "known_issues", "disable",
 }
 
 
@@ -120,6 +120,7 @@ class Target:
     anonymous_push: bool = False  # the site's policy: may anonymous users push?
     embedded: bool = False
     private_repos: list[str] = field(default_factory=list)  # must stay hidden from anonymous users and others
+    disable: list[str] = field(default_factory=list)  # site capabilities switched off on purpose (e.g. archives)
 
     def __post_init__(self):
         self.url = normalize_url(self.url)
@@ -179,6 +180,7 @@ class Target:
             insecure = bool(_tri(env.get("HGHARNESS_INSECURE")) or entry.get("insecure", False))
         repos = _names(pick("repos", "HGHARNESS_REPOS", []), "repos", name)
         private_repos = _names(pick("private_repos", "HGHARNESS_PRIVATE_REPOS", []), "private_repos", name)
+        disable = _names(pick("disable", "HGHARNESS_DISABLE", []), "disable", name)
         t = cls(
             url=url,
             site_name=site or env.get("HGHARNESS_SITE") or entry.get("site", "hgweb"),
@@ -197,9 +199,15 @@ class Target:
             anonymous_push=bool(_tri(env.get("HGHARNESS_ANONYMOUS_PUSH")) or entry.get("anonymous_push", False)),
             embedded=bool(_tri(env.get("HGHARNESS_EMBEDDED"))),
             private_repos=private_repos,
+            disable=disable,
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
+        from hgharness.sites.base import ALL_CAPABILITIES
+
+        unknown = [c for c in t.disable if c not in ALL_CAPABILITIES]
+        if unknown:
+            raise HarnessError(f"disable: unknown capability {unknown[0]!r} (known: {', '.join(ALL_CAPABILITIES)})")
         if t.known_issues not in ("expect", "fail"):
             raise HarnessError(f"known_issues must be 'expect' or 'fail', not {t.known_issues!r}")
         t.allow_load_explicit = bool(explicit_load)
@@ -228,7 +236,8 @@ class Target:
         return self.ca_bundle or True
 
     def can(self, capability: str) -> bool:
-        return self.site.can(capability)
+        """What the site software offers, less what this deployment switched off (`disable`)."""
+        return self.site.can(capability) and capability not in self.disable
 
     def url_for(self, path: str) -> str:
         """A URL under the target's base; `path` is relative to it (a leading slash is ignored)."""
@@ -252,7 +261,7 @@ class Target:
             "username": self.username, "password": "set" if self.password else None,
             "tls": self.url.startswith("https://"), "ca_bundle": self.ca_bundle, "insecure": self.insecure,
             "allow_load": self.allow_load, "embedded": self.embedded, "repos": self.repos,
-            "private_repos": self.private_repos,
+            "private_repos": self.private_repos, "disable": self.disable,
         }
 
     def __repr__(self):
@@ -273,7 +282,8 @@ class Target:
         for key, value in (("HGHARNESS_USERNAME", self.username), ("HGHARNESS_CA_BUNDLE", self.ca_bundle),
                            ("HGHARNESS_FIXTURE_DIR", self.fixture_dir), ("HGHARNESS_FRONT", self.front),
                            ("HGHARNESS_REPOS", ",".join(self.repos)),
-                           ("HGHARNESS_PRIVATE_REPOS", ",".join(self.private_repos))):
+                           ("HGHARNESS_PRIVATE_REPOS", ",".join(self.private_repos)),
+                           ("HGHARNESS_DISABLE", ",".join(self.disable))):
             if value:
                 env[key] = value
         if self.password:

@@ -89,7 +89,7 @@ def build_catalog(target, repos: dict[str, Path], seed: int = 7) -> dict:
     def add(action, kind=None, **kw):
         default_kind, cap = ACTIONS[action]
         kind = kind or default_kind
-        if kind not in site.ROUTES or (cap and not site.can(cap)):
+        if kind not in site.ROUTES or (cap and not target.can(cap)):
             return
         actions[action].append(site.route(kind, **kw))
 
@@ -137,7 +137,7 @@ def build_catalog(target, repos: dict[str, Path], seed: int = 7) -> dict:
         raise HarnessError("the fixture repositories yield no page to request")
     out = {"schema": SCHEMA, "target": target.url, "site": target.site_name, "repos": sorted(repos),
            "skipped_names": skipped_names, "actions": actions}
-    if site.can("api") and "api" in site.ROUTES:
+    if target.can("api") and "api" in site.ROUTES:
         out["api"] = {"path": site.route("api"), "calls": _api_calls(sorted(repos))}
     return out
 

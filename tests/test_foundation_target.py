@@ -112,3 +112,17 @@ def test_private_repos_come_from_the_config_or_the_environment_and_reach_the_sui
     cfg.write_text('[targets.k]\nurl = "https://code.example.com/"\nprivate_repos = [1, 2]\n')
     with pytest.raises(HarnessError, match="private_repos must be a list"):
         Target.from_options(target="k", config=str(cfg), env={})
+
+
+def test_disabled_capabilities_and_known_issue_policy_come_from_config_or_environment(tmp_path):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.h]\nurl = "https://hg.example.com/"\ndisable = ["archives"]\nknown_issues = "fail"\n')
+    t = Target.from_options(target="h", config=str(cfg), env={})
+    assert not t.can("archives") and t.can("browse") and t.known_issues == "fail"
+    again = Target.from_options(env=t.to_env())  # handed to child pytest and Locust
+    assert again.disable == ["archives"] and again.known_issues == "fail"
+    assert Target.from_options(target="h", config=str(cfg), env={"HGHARNESS_DISABLE": "json"}).disable == ["json"]
+    with pytest.raises(HarnessError, match="unknown capability 'archive'"):
+        Target.from_options(target="http://127.0.0.1:5/", env={"HGHARNESS_DISABLE": "archive"})
+    with pytest.raises(HarnessError, match="known_issues must be"):
+        Target.from_options(target="http://127.0.0.1:5/", env={"HGHARNESS_KNOWN_ISSUES": "ignore"})

@@ -195,6 +195,18 @@ def test_an_empty_repository_a_closed_branch_and_a_secret_changeset_raise_no_fal
     assert any("odd" in t["id"] for t in stage["tests"] if t["outcome"] == "passed")
 
 
+def test_a_site_with_archives_switched_off_says_how_to_declare_it(suite_repos, tmp_path):
+    """hgweb with allow-archive empty: the archive checks fail naming the `disable` setting; declared, they skip
+    and everything else still runs."""
+    paths = [H + "test_archives.py", H + "test_not_found.py", S + "test_raw_origin.py"]
+    with hgweb(suite_repos, extra_web_config={"allow_archive": ""}) as server:
+        undeclared = run_suite(server, tmp_path / "undeclared", paths, "archive")
+        declared = run_suite(server, tmp_path / "declared", paths, disable=["archives"])
+    assert undeclared["exit_code"] == 1 and any("`disable` list" in t["message"] for t in failing(undeclared))
+    assert declared["exit_code"] == 0 and declared["counts"]["passed"] > 0, failing(declared)
+    assert not any("archive" in t["id"] and t["outcome"] == "passed" for t in declared["tests"])
+
+
 def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):
     from hgharness.embedded import free_port
 

@@ -77,7 +77,14 @@ def test_archive_equals_manifest(target, http, plan, archive_sample, fmt):
     s = archive_sample
     repo = plan.repo(s.repo)
     node = repo.hex(s.rev)
-    r = fetch(http, target, target.site.route("archive", s.repo, rev=node, fmt=fmt))
+    try:
+        r = fetch(http, target, target.site.route("archive", s.repo, rev=node, fmt=fmt))
+    except AssertionError as e:
+        if ": HTTP 403" in str(e) or ": HTTP 404" in str(e):  # say how to declare the deployment's choice
+            head = str(e).splitlines()[0].split(" ('", 1)[0]
+            raise AssertionError(f"{head}: if this site has archives switched off on purpose, add \"archives\" "
+                                 "to the target's `disable` list") from None
+        raise
     try:
         members = read_members(r.content, fmt)
     except (tarfile.TarError, zipfile.BadZipFile, EOFError, OSError) as e:

@@ -53,6 +53,9 @@ def test_unknown_gives_404(target, http, plan, missing_case):
     what, kind, repo, rev, path = missing_case
     if kind not in target.site.ROUTES:
         pytest.skip(f"site {target.site_name!r} has no page kind {kind!r}")
+    needs = {"archive": "archives", "json_log": "json", "json_rev": "json", "atom_log": "feeds"}.get(kind)
+    if needs and not target.can(needs):
+        pytest.skip(f"needs {needs!r}: switched off for this target")
     if what == "revision" and plan.repo(repo).has_rev(rev):
         pytest.skip(f"{rev} names a revision of {repo}")
     route = _route(target.site, kind, repo, rev, path)
