@@ -417,3 +417,19 @@ def bundles_cut_short(app):
     """Changegroups (getbundle) lose their second half: every clone breaks off mid-stream."""
     return _rewrite(app, lambda e: "cmd=getbundle" in e.get("QUERY_STRING", ""),
                     lambda s, h, b, e: (s, h, b[:len(b) // 2]))
+
+
+def etag_never_changes(app):
+    """Pages carry one ETag forever and answer 304 to it: after a push, browsers keep the old history."""
+    def wrapped(environ, start_response):
+        query = environ.get("QUERY_STRING", "")
+        if "cmd=" in query or environ.get("REQUEST_METHOD") != "GET":
+            return app(environ, start_response)
+        if environ.get("HTTP_IF_NONE_MATCH") == 'W/"hgharness-stale"':
+            start_response("304 Not Modified", [("ETag", 'W/"hgharness-stale"')])
+            return [b""]
+
+        def with_etag(status, headers, exc_info=None):
+            return start_response(status, _set_header(headers, "ETag", 'W/"hgharness-stale"'), exc_info)
+        return app(environ, with_etag)
+    return wrapped

@@ -77,7 +77,8 @@ def test_push_then_pull_sees_new_head(target, http, push_repo, tmp_path):
     if not target.has_credentials():
         pytest.skip("needs the target's user: set HGHARNESS_USERNAME and HGHARNESS_PASSWORD")
     history = target.site.route("shortlog", push_repo)
-    page(http, target, history)  # seen before the push
+    before, _ = page(http, target, history)  # seen before the push (a browser keeps it, and its ETag)
+    etag = before.headers.get("ETag")
     observer = wire.clone(target, push_repo, tmp_path / "observer")
     pusher = wire.clone(target, push_repo, tmp_path / "pusher", auth=True)
     node = wire.commit_new_head(pusher, "pull-after-push")
@@ -90,6 +91,10 @@ def test_push_then_pull_sees_new_head(target, http, push_repo, tmp_path):
     _, p = page(http, target, history)
     assert short in pagetext.changeset_links(p, target, push_repo), (
         f"history page of {push_repo} does not list {short} after the push (a stale page?)")
+    if etag:  # a browser revalidating its copy must get the new page, not "304 Not Modified"
+        r = http.get(target.url_for(history), headers={"If-None-Match": etag}, timeout=60)
+        assert r.status_code != 304, (f"history page of {push_repo} answers 304 Not Modified to the ETag it had "
+                                      f"before the push ({etag}): browsers keep showing the old history")
     description = pusher[node].description().decode()
     _, p = page(http, target, target.site.route("rev", push_repo, rev=node.hex()), expected_content=description)
     assert p.contains(description), f"changeset page of pushed {short} does not show its description"
