@@ -145,7 +145,7 @@ def pytest_runtest_makereport(item, call):
 
         exc = call.excinfo.value
         target = _target_or_none(item.config)
-        broke = None if isinstance(exc, HarnessError) else _request_broke_on_a_live_site(target, exc)
+        broke = None if isinstance(exc, HarnessError) else _request_broke_on_a_live_site(item.config, exc)
         if broke:  # the site is up: this one request dying is the site's failure, not ours
             report.user_properties.append(("target_error", redact(broke)))
         else:
@@ -168,19 +168,18 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(("artifacts", "\n".join(saved)))
 
 
-def _request_broke_on_a_live_site(target, exc) -> str | None:
+def _request_broke_on_a_live_site(config, exc) -> str | None:
     """A request that reached the site and then died (connection dropped without an answer, no answer in time)
     while the site still answers its base URL: one line saying so, else None (the site is unreachable: a
     harness error). A refused or unresolvable connection is never the site's failure here."""
-    from hgharness.http import probe
+    from hgharness.http import never_connected, probe
+    from hgharness.target import Target
 
-    if isinstance(exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError,
-                        requests.exceptions.ProxyError)) or not hasattr(target, "insecure"):
+    target = getattr(config, "_hgharness_target", None)
+    if not isinstance(target, Target) or never_connected(exc) or isinstance(
+            exc, (requests.exceptions.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.ProxyError)):
         return None
     text = str(exc)
-    if isinstance(exc, requests.exceptions.ConnectionError) and any(
-            s in text for s in ("refused", "resolve", "Name or service not known", "NameResolutionError")):
-        return None
     try:
         probe(target, timeout=10)
     except HarnessError:

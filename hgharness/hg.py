@@ -137,14 +137,8 @@ def peer(target, repo: str, auth: bool = True):
         return hg.peer(u, {"insecure": target.insecure}, b(clone_url(target, repo)))
 
 
-def nodes(repo) -> list[str]:
-    """All changeset hashes of a local repository, in revision order."""
-    cl = repo.unfiltered().changelog
-    return [cl.node(r).hex() for r in cl]
-
-
-def served_nodes(repo) -> list[str]:
-    """The changeset hashes a server publishes from this repository (its `served` view: no secret or hidden
-    changesets), in revision order."""
-    cl = repo.filtered(b"served").changelog
+def nodes(repo, view: bytes | None = None) -> list[str]:
+    """Changeset hashes of a local repository, in revision order: all of them, or those of a repoview
+    (view=b"served": what a server publishes, no secret or hidden changesets)."""
+    cl = (repo.filtered(view) if view else repo.unfiltered()).changelog
     return [cl.node(r).hex() for r in cl]

@@ -88,17 +88,23 @@ def explain(target, exc: Exception) -> str:
     if isinstance(exc, requests.exceptions.ProxyError):
         return f"target {target.url} is unreachable through the configured proxy: {_short(str(exc))}"
     if isinstance(exc, requests.exceptions.ConnectionError):
-        text = str(exc)
-        if "Name or service not known" in text or "NameResolutionError" in text or "resolve" in text:
-            reason = "host name does not resolve"
-        elif "refused" in text:
-            reason = "connection refused"
-        else:
-            reason = _short(text)
-        return f"target {target.url} is unreachable: {reason}"
+        return f"target {target.url} is unreachable: {never_connected(exc) or _short(str(exc))}"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"target {target.url} did not answer in time"
     return f"target {target.url}: {type(exc).__name__}: {_short(str(exc))}"
+
+
+def never_connected(exc: Exception) -> str | None:
+    """Why a connection was never made ("host name does not resolve", "connection refused"), or None when it
+    was made (and perhaps broke later)."""
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return None
+    text = str(exc)
+    if "Name or service not known" in text or "NameResolutionError" in text or "resolve" in text:
+        return "host name does not resolve"
+    if "refused" in text:
+        return "connection refused"
+    return None
 
 
 def _short(text: str, limit: int = 160) -> str:

@@ -21,17 +21,16 @@ import tempfile
 from pathlib import Path
 
 from hgharness.errors import HarnessError
+from hgharness.sites.base import KIND_NEEDS
 
 SCHEMA = "hgharness.load-catalog/1"
-# action name -> (route kind, capability needed or None)
+# action name -> route kind (the capability it needs: hgharness.sites.base.KIND_NEEDS)
 ACTIONS = {
-    "index": ("index", None), "summary": ("summary", "browse"), "log": ("log_from", "browse"),
-    "shortlog": ("shortlog", "browse"), "graph": ("graph", "graph"), "changeset": ("rev", "browse"),
-    "manifest": ("manifest", "browse"), "file": ("file", "browse"), "raw_file": ("raw_file", "browse"),
-    "annotate": ("annotate", "annotate"), "archive": ("archive", "archives"), "tags": ("tags", "browse"),
-    "branches": ("branches", "browse"), "atom_log": ("atom_log", "feeds"), "json_index": ("json_index", "json"),
-    "json_log": ("json_log", "json"), "json_rev": ("json_rev", "json"), "json_tags": ("json_tags", "json"),
-    "json_branches": ("json_branches", "json"), "json_bookmarks": ("json_bookmarks", "json"),
+    "index": "index", "summary": "summary", "log": "log_from", "shortlog": "shortlog", "graph": "graph",
+    "changeset": "rev", "manifest": "manifest", "file": "file", "raw_file": "raw_file", "annotate": "annotate",
+    "archive": "archive", "tags": "tags", "branches": "branches", "atom_log": "atom_log",
+    "json_index": "json_index", "json_log": "json_log", "json_rev": "json_rev", "json_tags": "json_tags",
+    "json_branches": "json_branches", "json_bookmarks": "json_bookmarks",
 }
 # Fixture repositories built to attack the UI (escaping, traversal, odd encodings) are the security suites'
 # business (and the place their findings are reported); load models real traffic, so it leaves them out.
@@ -87,8 +86,8 @@ def build_catalog(target, repos: dict[str, Path], seed: int = 7) -> dict:
     actions: dict[str, list[str]] = {name: [] for name in ACTIONS}
 
     def add(action, kind=None, **kw):
-        default_kind, cap = ACTIONS[action]
-        kind = kind or default_kind
+        kind = kind or ACTIONS[action]
+        cap = KIND_NEEDS.get(kind)
         if kind not in site.ROUTES or (cap and not target.can(cap)):
             return
         actions[action].append(site.route(kind, **kw))

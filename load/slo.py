@@ -124,14 +124,17 @@ def _scope(scope: str, stats: dict, table: dict, min_samples: dict) -> list[dict
         n = stats.get("samples", 0)
         if n < min_samples[metric] or metric not in stats:
             out.append({**gate, "status": "skipped", "observed": stats.get(metric),
-                        "message": f"{scope}: {n} successful requests, too few to judge {metric[:3]} "
-                                   f"(needs {min_samples[metric]})"})
+                        "message": _too_few(scope, n, metric, min_samples[metric])})
             continue
         observed = stats[metric]
         ok = observed <= threshold
         out.append({**gate, "status": "passed" if ok else "failed", "observed": observed,
                     "message": f"{scope}: {metric[:3]} {observed:.0f} ms {'<=' if ok else '>'} {threshold} ms"})
     return out
+
+
+def _too_few(scope: str, n: int, metric: str, needed: int) -> str:
+    return f"{scope}: {n} successful requests, too few to judge {metric[:3]} (needs {needed})"
 
 
 def _site_p50(actions: dict, tables: dict, min_samples: int) -> float | None:
@@ -146,8 +149,7 @@ def _relative_gate(scope: str, stats: dict, threshold: float, site: float | None
     gate = {"gate": f"{scope}.p50_vs_site", "scope": scope, "metric": "p50_vs_site", "threshold": threshold}
     n = stats.get("samples", 0)
     if n < min_samples or "p50_ms" not in stats:
-        return {**gate, "status": "skipped", "observed": None,
-                "message": f"{scope}: {n} successful requests, too few to judge p50 (needs {min_samples})"}
+        return {**gate, "status": "skipped", "observed": None, "message": _too_few(scope, n, "p50_ms", min_samples)}
     if not site:
         return {**gate, "status": "skipped", "observed": None,
                 "message": f"{scope}: fewer than 3 actions with enough samples to compare it with"}

@@ -19,6 +19,17 @@ ALL_CAPABILITIES = (
     "create_repo",     # the harness can create repositories on the site
 )
 
+# Page kinds (Site.ROUTES keys) that need a capability beyond answering at all: what suites and load profiles
+# check before requesting one. A kind not listed needs none (the index, the wire protocol's capabilities).
+KIND_NEEDS = {
+    **dict.fromkeys(("summary", "log", "log_from", "shortlog", "rev", "raw_rev", "manifest", "file", "raw_file",
+                     "diff", "comparison", "filelog", "branches", "tags"), "browse"),
+    **dict.fromkeys(("json_index", "json_log", "json_rev", "json_tags", "json_branches", "json_bookmarks"),
+                    "json"),
+    "atom_log": "feeds", "rss_log": "feeds", "archive": "archives", "graph": "graph", "annotate": "annotate",
+    "search": "search", "bookmarks": "bookmarks",
+}
+
 
 def q(path: str) -> str:
     """Quote a repository-relative path for a URL (hostile names included)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hgharness.sites.base import KIND_NEEDS
 from suites.headless.http_checks import fetch
 from suites.headless.sitefacts import KnownIssue, fact
 from suites.headless.suite_plugin import parametrize
@@ -53,7 +54,7 @@ def test_unknown_gives_404(target, http, plan, missing_case):
     what, kind, repo, rev, path = missing_case
     if kind not in target.site.ROUTES:
         pytest.skip(f"site {target.site_name!r} has no page kind {kind!r}")
-    needs = {"archive": "archives", "json_log": "json", "json_rev": "json", "atom_log": "feeds"}.get(kind)
+    needs = KIND_NEEDS.get(kind)
     if needs and not target.can(needs):
         pytest.skip(f"needs {needs!r}: switched off for this target")
     if what == "revision" and plan.repo(repo).has_rev(rev):

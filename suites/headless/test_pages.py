@@ -66,15 +66,16 @@ def check_rev(c):
                 f"changeset {info['short']}: the site gives parents {[n[:12] for n in got]}, "
                 f"not {[n[:12] for n in info['parents']]}")
     if fact(c.target, "rev_links_files_at_rev", True) and not (cut and cut in p.text):
-        kept = [f for f in info["files"][:MAX_LISTED] if f in c.repo.manifest(c.sample.rev)]
-        unlinked = [f for f in kept if not _links_file_at(p, c, f)]
+        manifest = c.repo.manifest(c.sample.rev)
+        hrefs = {urllib.parse.unquote(u.split("#", 1)[0].split("?", 1)[0]) for u in p.hrefs()}
+        unlinked = [f for f in info["files"][:MAX_LISTED] if f in manifest and not _links_file_at(hrefs, c, f)]
         assert not unlinked, (f"changeset page of {info['short']} does not link {unlinked[:3]} as of this "
                               "changeset (a link to another revision shows other content)")
 
 
-def _links_file_at(p, c, path: str) -> bool:
-    """The page links the file page of `path` at the sample's changeset (its short or full node)."""
-    hrefs = {urllib.parse.unquote(u.split("#", 1)[0].split("?", 1)[0]) for u in p.hrefs()}
+def _links_file_at(hrefs: set[str], c, path: str) -> bool:
+    """`hrefs` (a page's links, unquoted, without query or fragment) hold the file page of `path` at the
+    sample's changeset (its short or full node)."""
     for node in (c.info["node"], c.info["short"]):
         url = urllib.parse.unquote(c.target.url_for(c.route("file", rev=node, path=path)))
         if url in hrefs:
