@@ -60,7 +60,7 @@ class CpuMeter:
 
 
 def timed_run(target, run_dir: Path, workers: int) -> tuple[float, float]:
-    from suites.functional.stage import run_functional
+    from hgharness.suites.functional.stage import run_functional
 
     started = time.monotonic()
     with CpuMeter() as cpu:
@@ -76,7 +76,8 @@ def timed_run(target, run_dir: Path, workers: int) -> tuple[float, float]:
 
 
 def main() -> int:
-    from fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.fixtures.sets import DEFAULT_SET, build_set
+
     from hgharness.embedded import EmbeddedHgweb
     from hgharness.target import Target
 

@@ -129,9 +129,10 @@ def main() -> int:
     ap.add_argument("--users", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=4)
     args = ap.parse_args()
-    from fixtures.sets import SETS, build_set
+    from hgharness.fixtures.sets import SETS, build_set
+    from hgharness.load.catalog import catalog_for, write_catalog
+
     from hgharness.target import Target
-    from load.catalog import catalog_for, write_catalog
 
     work = Path(tempfile.mkdtemp(prefix="hgharness-bench-load-"))
     try:

@@ -20,11 +20,11 @@ COMMANDS = {
     "run": ("hgharness.commands.run", "the main job: checks, browser flows, load, push traffic, one report"),
     "serve": ("hgharness.commands.serve", "start an embedded target on loopback and wait"),
     "check": ("hgharness.commands.check", "run the headless HTTP check suites against a target"),
-    "functional": ("suites.functional.command", "run the browser flows (headless Chromium or a Selenium Grid)"),
-    "report": ("reports.cli", "build, serve, validate a run's report; compare two runs (exit 1 on a regression)"),
-    "traffic": ("fixtures.traffic_cli", "concurrent clone/pull/push over HTTP, then prove no push was lost"),
-    "load": ("load.cli", "a Locust load profile (user mix, shape, workers) judged by SLO gates"),
-    "fixtures": ("fixtures.cli", "analyze a repository into a profile, generate repositories from it, list sets"),
+    "functional": ("hgharness.suites.functional.command", "run the browser flows (headless Chromium or a Selenium Grid)"),
+    "report": ("hgharness.reports.cli", "build, serve, validate a run's report; compare two runs (exit 1 on a regression)"),
+    "traffic": ("hgharness.fixtures.traffic_cli", "concurrent clone/pull/push over HTTP, then prove no push was lost"),
+    "load": ("hgharness.load.cli", "a Locust load profile (user mix, shape, workers) judged by SLO gates"),
+    "fixtures": ("hgharness.fixtures.cli", "analyze a repository into a profile, generate repositories from it, list sets"),
 }
 
 

@@ -23,10 +23,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from hgharness.load import mixes, shapes
+from hgharness.load.runner import DEFAULT_MASTER_PORT, LoadSpec, run_load, run_worker
+
 from hgharness.cli import add_run_dir_arguments, add_target_arguments
 from hgharness.errors import HarnessError
-from load import mixes, shapes
-from load.runner import DEFAULT_MASTER_PORT, LoadSpec, run_load, run_worker
 
 STAGE_DEFAULTS = {"mix": "mixed", "shape": "constant", "users": 8, "spawn_rate": 4.0, "duration_s": 25}
 
@@ -147,7 +148,7 @@ def _with_embedded(args, spec) -> int:
 
 
 def _run(args, target, spec) -> int:
-    from reports.rundir import base_summary, merge_junit, new_run_dir, now_iso, write_json
+    from hgharness.reports.rundir import base_summary, merge_junit, new_run_dir, now_iso, write_json
 
     started = time.monotonic()
     run_dir = new_run_dir(args.runs_dir, args.run_id)
@@ -166,7 +167,7 @@ def _run(args, target, spec) -> int:
                    verdict={0: "passed", 1: "failed", 2: "error"}[code])
     merge_junit(run_dir, [Path(stage["junit"])])
     write_json(run_dir / "summary.json", summary)
-    from reports.html import build_report
+    from hgharness.reports.html import build_report
 
     build_report(run_dir)  # the same one-page report as `hgharness run` writes
     print_report(summary, stage, run_dir)

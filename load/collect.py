@@ -19,12 +19,12 @@ import traceback
 from pathlib import Path
 
 import gevent
+from hgharness.load import users as users_mod
+from hgharness.load.slo import quantile, summarize
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from hgharness.secrets import redact
-from load import users as users_mod
-from load.slo import quantile, summarize
 
 RESULT_SCHEMA = "hgharness.load-result/1"
 RESERVOIR = 200_000  # latencies kept in memory per action for exact percentiles; beyond, a uniform sample
@@ -224,7 +224,7 @@ class SampleLines:
     FLUSH_EVERY = 5000
 
     def __init__(self, out: str):
-        from reports.samples import samples_path
+        from hgharness.reports.samples import samples_path
 
         self.path = samples_path(out, "locust")
         self._prefix: dict[str, str] = {}
@@ -259,7 +259,7 @@ def _last_frame(tb: str) -> str:
 
 
 def _mix(environment) -> dict:
-    from load.mixes import get_mix
+    from hgharness.load.mixes import get_mix
 
     o = environment.parsed_options
     return get_mix(o.hg_mix, o.hg_mixes or None, check_available=False)
@@ -290,8 +290,9 @@ def _init(environment, runner=None, **_kw):
 
 
 def _configure_users(environment) -> None:
+    from hgharness.load.catalog import catalog_for, read_catalog
+
     from hgharness.target import Target
-    from load.catalog import catalog_for, read_catalog
 
     target = Target.from_options()
     path = os.environ.get("HGHARNESS_LOAD_CATALOG")

@@ -70,7 +70,8 @@ class HgUser(User):
     max_retries = 5
 
     def on_start(self):
-        from fixtures.traffic_changes import change_maker
+        from hgharness.fixtures.traffic_changes import change_maker
+
         from hgharness.errors import HarnessError
         from hgharness.hgclient import Developer
         from hgharness.target import Target
@@ -126,7 +127,7 @@ def _pick_repo(target) -> str:
     name = os.environ.get("HGHARNESS_TRAFFIC_REPO")
     if name:
         return name
-    from fixtures.traffic_cli import pick_repo
+    from hgharness.fixtures.traffic_cli import pick_repo
 
     name = pick_repo(target)
     if name:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+from hgharness.load import read_toml
+
 from hgharness.errors import HarnessError
-from load import read_toml
 
 DEFAULT_MIXES = Path(__file__).with_name("mixes.toml")
 DEFAULT_MIX = "mixed"
@@ -16,7 +17,7 @@ USER_CLASSES = ("AnonymousBrowser", "ApiClient", "CIBot", "Developer")
 def developer_available() -> bool:
     """Developer is the push-traffic HgUser (load/hguser.py); found without importing Locust here."""
     try:
-        return importlib.util.find_spec("load.hguser") is not None
+        return importlib.util.find_spec("hgharness.load.hguser") is not None
     except (ImportError, ValueError):
         return False
 

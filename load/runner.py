@@ -18,12 +18,15 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from hgharness.load import mixes, shapes, slo
+
+import hgharness
 from hgharness.errors import HarnessError
 from hgharness.procs import ManagedProcess
 from hgharness.secrets import redact
-from load import mixes, shapes, slo
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# where `import hgharness` resolves (a checkout or site-packages): the Locust processes import the same one
+IMPORT_ROOT = Path(hgharness.__file__).resolve().parent.parent
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 DEFAULT_MASTER_PORT = 5557  # Locust's own default, for workers on other hosts to find
 GRACE_S = 120               # startup, catalog and shutdown on top of the run's duration
@@ -64,14 +67,14 @@ def child_env(target, extra: dict | None = None) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
     env.update(target.to_env())
     pp = env.get("PYTHONPATH")
-    env["PYTHONPATH"] = str(PROJECT_ROOT) + (os.pathsep + pp if pp else "")
+    env["PYTHONPATH"] = str(IMPORT_ROOT) + (os.pathsep + pp if pp else "")
     env["PYTHONUNBUFFERED"] = "1"
     env.update({k: str(v) for k, v in (extra or {}).items()})
     return env
 
 
 def prepare_catalog(target, run_dir: Path, progress=print) -> Path:
-    from load.catalog import catalog_for, write_catalog
+    from hgharness.load.catalog import catalog_for, write_catalog
 
     catalog = catalog_for(target, workdir=run_dir / "clones" if not target.fixture_dir else None, progress=progress)
     n = sum(len(v) for v in catalog["actions"].values())
@@ -84,11 +87,11 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> dict:
     target.require_load_allowed()  # first: nothing is sent to a target that may not take load
     started = time.monotonic()
     mix = spec.validate()
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()  # Locust runs in it: every path it gets is absolute
     catalog = prepare_catalog(target, run_dir, progress)
     env = child_env(target, {"HGHARNESS_LOAD_MIX": mix["name"], "HGHARNESS_LOAD_SHAPE": spec.shape,
-                             "HGHARNESS_LOAD_CATALOG": catalog,
-                             "HGHARNESS_LOAD_MIXES": spec.mixes_path or mixes.DEFAULT_MIXES})
+                             "HGHARNESS_LOAD_CATALOG": str(Path(catalog).resolve()),
+                             "HGHARNESS_LOAD_MIXES": str(Path(spec.mixes_path or mixes.DEFAULT_MIXES).resolve())})
     argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
             "-u", str(spec.users), "-r", str(spec.spawn_rate), "-t", f"{spec.duration_s}s", "--host", target.url,
             "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
@@ -109,13 +112,13 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> dict:
             f"{spec.duration_s}s" + (f", {spec.workers} local + {spec.remote_workers} remote workers"
                                      if spec.distributed else ""))
     progress(f"[load] {desc} against {target.url}")
-    master = ManagedProcess(argv, "locust", env={**env, "HGHARNESS_LOAD_OUT": str(run_dir)},
-                            cwd=str(PROJECT_ROOT), stdout_path=run_dir / "locust.log",
+    master = ManagedProcess(argv, "locust", env={**env, "HGHARNESS_LOAD_OUT": str(run_dir.resolve())},
+                            cwd=str(run_dir), stdout_path=run_dir / "locust.log",
                             stderr_path=run_dir / "locust.log")
     try:
         for i in range(spec.workers):
             workers.append(ManagedProcess(
-                worker_argv("127.0.0.1", port), f"locust worker {i + 1}", env=env, cwd=str(PROJECT_ROOT),
+                worker_argv("127.0.0.1", port), f"locust worker {i + 1}", env=env, cwd=str(run_dir),
                 stdout_path=run_dir / f"locust-worker-{i + 1}.log", stderr_path=run_dir / f"locust-worker-{i + 1}.log"))
         try:
             code = master.proc.wait(wait_s)
@@ -141,12 +144,12 @@ def worker_argv(master_host: str, master_port: int) -> list[str]:
 def run_worker(target, master_host: str, master_port: int, workdir: Path, timeout_s: int, progress=print) -> int:
     """Join a master on another host as one Locust worker; returns when the master ends the test (exit code)."""
     target.require_load_allowed()
-    workdir = Path(workdir)
+    workdir = Path(workdir).resolve()
     catalog = prepare_catalog(target, workdir, progress)
-    env = child_env(target, {"HGHARNESS_LOAD_CATALOG": catalog})
+    env = child_env(target, {"HGHARNESS_LOAD_CATALOG": str(Path(catalog).resolve())})
     log = workdir / "locust-worker.log"
     progress(f"[load] worker joining master {master_host}:{master_port} (log {log})")
-    proc = ManagedProcess(worker_argv(master_host, master_port), "locust worker", env=env, cwd=str(PROJECT_ROOT),
+    proc = ManagedProcess(worker_argv(master_host, master_port), "locust worker", env=env, cwd=str(workdir),
                           stdout_path=log, stderr_path=log)
     try:
         code = proc.proc.wait(timeout_s)

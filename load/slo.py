@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from hgharness.load import read_toml
+
 from hgharness.errors import HarnessError
-from load import read_toml
 
 DEFAULT_SLO = Path(__file__).with_name("slo.toml")
 LATENCY = ("p50_ms", "p95_ms", "p99_ms")
@@ -177,7 +178,7 @@ def _rate_gate(result: dict, threshold: float) -> dict:
 
 def write_results(run_dir: Path, gates: list[dict], result: dict) -> tuple[Path, Path]:
     """run_dir/slo.json and run_dir/junit-load.xml (one testcase per gate)."""
-    from reports.rundir import write_json, write_junit_suite
+    from hgharness.reports.rundir import write_json, write_junit_suite
 
     slo_json = run_dir / "slo.json"
     write_json(slo_json, {"schema": "hgharness.slo/1", "mix": result.get("mix"), "shape": result.get("shape"),

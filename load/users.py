@@ -78,7 +78,7 @@ class CIBot(CatalogUser):
 
 
 try:
-    from load.hguser import HgUser
+    from hgharness.load.hguser import HgUser
 except ImportError:  # the push-traffic user is not in this build: mixes naming Developer are refused
     HgUser = None
 
@@ -94,7 +94,7 @@ else:
 
 def configure(target, catalog: dict | None) -> None:
     """Point every user class at the target (base URL, TLS) and give the HTTP users their URL deck."""
-    from load.tls import fast_http_tls
+    from hgharness.load.tls import fast_http_tls
 
     tls = fast_http_tls(target)
     for cls in (AnonymousBrowser, ApiClient, CIBot):

@@ -56,18 +56,18 @@ def _run_dir(path: str) -> Path:
 
 
 def _build(args) -> int:
-    from reports.html import build_report
+    from hgharness.reports.html import build_report
 
     print(build_report(_run_dir(args.run_dir)))
     return 0
 
 
 def _serve(args) -> int:
-    from reports.serve import serve
+    from hgharness.reports.serve import serve
 
     d = _run_dir(args.run_dir)
     if not args.no_build:
-        from reports.html import build_report
+        from hgharness.reports.html import build_report
 
         build_report(d)
     serve(d, port=args.port)
@@ -75,7 +75,7 @@ def _serve(args) -> int:
 
 
 def _validate(args) -> int:
-    from reports.schema import validate_summary
+    from hgharness.reports.schema import validate_summary
 
     bad = 0
     for path in args.run_dirs:
@@ -96,9 +96,9 @@ def _validate(args) -> int:
 
 
 def _compare(args) -> int:
-    from reports.compare import Settings, compare_runs, text_table
-    from reports.html import render_compare
-    from reports.rundir import write_json
+    from hgharness.reports.compare import Settings, compare_runs, text_table
+    from hgharness.reports.html import render_compare
+    from hgharness.reports.rundir import write_json
 
     if not 0 < args.quantile < 100:
         raise HarnessError("--quantile is a percentile between 0 and 100, e.g. 50 or 95")

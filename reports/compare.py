@@ -39,9 +39,10 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hgharness.reports import stats
+from hgharness.reports.samples import Samples, read_samples
+
 from hgharness.errors import HarnessError
-from reports import stats
-from reports.samples import Samples, read_samples
 
 SCHEMA = "hgharness.compare/1"
 FAILING = ("regression", "more failures")

@@ -18,10 +18,11 @@ import re
 import urllib.parse
 from pathlib import Path
 
+from hgharness.reports import sources, svg
+from hgharness.reports.samples import read_samples
+from hgharness.reports.stats import quantile
+
 from hgharness.secrets import redact
-from reports import sources, svg
-from reports.samples import read_samples
-from reports.stats import quantile
 
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
                ".webp": "image/webp"}

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def seed_repos(tmp_path_factory) -> Path:
     """The default fixture set, built once per test session. Treat as read-only: copy it to push into it."""
-    from fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.fixtures.sets import DEFAULT_SET, build_set
 
     dest = tmp_path_factory.mktemp("fixture-set") / "repos"
     build_set(DEFAULT_SET, dest)

@@ -59,7 +59,7 @@ def build_hostile_repo(path: str | Path) -> str:
 
 def build_suite_repos(dest: Path) -> Path:
     """seed `demo` + `hostile` + `scratch` (a copy of demo, for pushes)."""
-    from fixtures.seed import build_seed_repo
+    from hgharness.fixtures.seed import build_seed_repo
 
     dest.mkdir(parents=True, exist_ok=True)
     build_seed_repo(dest / "demo")

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import requests
+from hgharness.reports.samples import SampleWriter
 
-from reports.samples import SampleWriter
 from tests.conftest import hgweb, target_for
 
 DATA = Path(__file__).with_name("data") / "reports"
@@ -76,7 +76,7 @@ def synthetic_run(rng, n: int, median_ms: float, slowdown: float = 1.0, drift_sd
 
 def write_run(run_dir: Path, series: dict[str, list[float]], t0: float = 1.7e9) -> Path:
     """A run directory holding these latencies as samples (interleaved in time, as a real run does)."""
-    from reports.samples import write_samples
+    from hgharness.reports.samples import write_samples
 
     for i, (action, values) in enumerate(series.items()):
         times = [t0 + k * 0.05 + i * 0.01 for k in range(len(values))]
@@ -97,7 +97,7 @@ if __name__ == "__main__":
     import shutil
     import tempfile
 
-    from fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.fixtures.sets import DEFAULT_SET, build_set
 
     with tempfile.TemporaryDirectory() as tmp:
         build_set(DEFAULT_SET, Path(tmp) / "repos")

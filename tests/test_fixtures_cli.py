@@ -48,7 +48,7 @@ def test_existing_non_empty_out_is_refused_without_force(tmp_path):
 
 
 def test_invalid_profile_file_exits_2_naming_what_is_wrong(tmp_path):
-    from fixtures.model import load_profile
+    from hgharness.fixtures.model import load_profile
 
     prof = load_profile("tiny")
     prof["distributions"]["hunks"] = {"values": [1, 2], "weights": [1, -3]}

@@ -7,9 +7,9 @@ import os
 import re
 
 import pytest
+from hgharness.fixtures import hostile
+from hgharness.fixtures.generate import ChangeMaker, generate
 
-from fixtures import hostile
-from fixtures.generate import ChangeMaker, generate
 from tests.conftest import clean_env, run_cli
 
 
@@ -48,7 +48,8 @@ def small_repo(tmp_path_factory):
 
 def test_many_small_transactions_write_the_same_history(small_repo, tmp_path, monkeypatch):
     """Transactions cut every few commits append to filelogs written by earlier ones: same bytes, same hash."""
-    import fixtures.generate as G
+    import hgharness.fixtures.generate as G
+
     from hgharness.hg import open_repo
 
     monkeypatch.setattr(G, "COMMITS_PER_TRANSACTION", 37)
@@ -152,7 +153,8 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch):
     """The changelog, manifest and filelog writers of fixtures/writer.py against Mercurial's own: the same
     history (tip hash), and both verify. Small batches and a low revision bound make the direct path split
     inline filelogs and hand long ones to Mercurial from the writer threads."""
-    import fixtures.writer as W
+    import hgharness.fixtures.writer as W
+
     from hgharness.hg import open_repo
 
     monkeypatch.setattr(W, "HAND_OFF_COMMITS", 7)
@@ -182,7 +184,7 @@ def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path,
     """A disk error in a filelog writer thread ends generate() with that error, and no writer thread stays."""
     import threading
 
-    import fixtures.writer as W
+    import hgharness.fixtures.writer as W
 
     def disk_full(self, path, entries, tr):
         raise OSError(28, "No space left on device")

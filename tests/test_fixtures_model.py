@@ -7,8 +7,8 @@ import json
 import random
 
 import pytest
+from hgharness.fixtures import model as M
 
-from fixtures import model as M
 from hgharness.errors import HarnessError
 
 

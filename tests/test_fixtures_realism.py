@@ -10,10 +10,9 @@ history). Fixed seeds: the outcome is deterministic; a change to the generator t
 from __future__ import annotations
 
 import pytest
-
-from fixtures import model as M
-from fixtures.analyze import analyze
-from fixtures.generate import generate
+from hgharness.fixtures import model as M
+from hgharness.fixtures.analyze import analyze
+from hgharness.fixtures.generate import generate
 
 # profile -> commits: enough for the statistics, few enough for a quick run
 SIZES = {"tiny": 300, "small": 400, "medium": 400, "large": 300, "monorepo": 150, "hostile": 300}

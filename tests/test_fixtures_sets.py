@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hgharness.fixtures import sets
 
-from fixtures import sets
 from hgharness.errors import HarnessError
 
 

@@ -138,7 +138,7 @@ def test_push_needs_the_right_credentials_at_the_front(fronted, tmp_path):
 
 
 def test_push_traffic_through_nginx_loses_nothing(fronted, tmp_path):
-    from fixtures.traffic import TrafficConfig, run_traffic
+    from hgharness.fixtures.traffic import TrafficConfig, run_traffic
 
     repo = _repos(fronted)[0]
     target = _target(fronted)

@@ -60,7 +60,7 @@ def test_missing_browser_part_is_one_line_naming_the_package_and_exit_2(tmp_path
 
 
 def test_missing_chromedriver_inside_the_suite_is_a_harness_error(hgweb_server, tmp_path):
-    from hgharness.suite_runner import run_pytest_stage
+    from hgharness.suites.runner import run_pytest_stage
 
     select = "test_index_lists_every_repository"
     stage = run_pytest_stage("functional", ["suites/functional"], target_for(hgweb_server), tmp_path,
@@ -82,9 +82,10 @@ def test_unreachable_remote_webdriver_is_one_line_and_exit_2():
 
 def test_flows_drive_a_standalone_w3c_webdriver(hgweb_server, tmp_path):
     """chromedriver as a standalone W3C server on loopback stands in for a Selenium Grid."""
+    from hgharness.suites.functional.stage import run_functional
+
     from hgharness.embedded import free_port
     from hgharness.procs import ManagedProcess, wait_until
-    from suites.functional.stage import run_functional
 
     port, log, home = free_port(), tmp_path / "chromedriver.log", tmp_path / "home"
     home.mkdir()
@@ -131,7 +132,7 @@ def test_remote_credentials_never_appear_in_messages():
 
 
 def test_timings_are_summed_up_per_action(tmp_path):
-    from suites.functional.stage import aggregate_timings
+    from hgharness.suites.functional.stage import aggregate_timings
 
     recs = [{"action": "rev", "ttfb_ms": t, "dcl_ms": 2 * t, "load_ms": 3 * t, "status": 200} for t in (10, 20, 30)]
     recs.append({"action": "file", "ttfb_ms": 5, "dcl_ms": 6, "load_ms": 7, "status": 500})
@@ -197,7 +198,7 @@ def test_leaving_a_page_is_seen_however_chromedriver_reports_the_old_document():
 def test_flows_run_on_debians_headless_shell_too(hgweb_server, tmp_path, monkeypatch):
     """HGHARNESS_CHROMIUM=/usr/bin/chromium-headless-shell (lighter, the old headless mode): the flows pass,
     archive downloads included (chromedriver's own profile takes the download settings)."""
-    from suites.functional.stage import run_functional
+    from hgharness.suites.functional.stage import run_functional
 
     shell = "/usr/bin/chromium-headless-shell"
     if not os.access(shell, os.X_OK):

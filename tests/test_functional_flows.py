@@ -17,7 +17,7 @@ PNG = b"\x89PNG\r\n\x1a\n"
 
 def flows(server, run_dir: Path, select: str, **target_overrides) -> dict:
     """The functional stage, one worker, only the flows matching `select`."""
-    from suites.functional.stage import run_functional
+    from hgharness.suites.functional.stage import run_functional
 
     return run_functional(target_for(server, **target_overrides), run_dir, workers=1, extra_args=["-k", select],
                           progress=lambda msg: None)

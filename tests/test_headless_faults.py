@@ -89,7 +89,7 @@ CRAWL_PAGES = "60"  # the injected links are on every page: a short crawl finds 
 
 
 def run_suite(server, run_dir, paths, k=None, **target_overrides):
-    from hgharness.suite_runner import run_pytest_stage
+    from hgharness.suites.runner import run_pytest_stage
 
     target = target_for(server, **target_overrides)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -217,7 +217,8 @@ def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):
     assert r.returncode == 2, r.stdout + r.stderr
     assert "unreachable" in r.stderr and "Traceback" not in r.stderr, r.stderr
     # straight into the suite (no probe first): the checks report a harness error, not a target failure
-    from hgharness.suite_runner import run_pytest_stage
+    from hgharness.suites.runner import run_pytest_stage
+
     from hgharness.target import Target
 
     target = Target(url=url, fixture_dir=str(suite_repos))

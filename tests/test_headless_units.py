@@ -6,10 +6,10 @@ import io
 import tarfile
 import zipfile
 
-from suites.headless import pagetext
-from suites.headless.test_archives import read_members, strip_prefix
-from suites.security.escaping import Hostile, problems, split_known
-from suites.security.test_raw_origin import protection
+from hgharness.suites.headless import pagetext
+from hgharness.suites.headless.test_archives import read_members, strip_prefix
+from hgharness.suites.security.escaping import Hostile, problems, split_known
+from hgharness.suites.security.test_raw_origin import protection
 
 SITE_SCRIPT = '<script src="/static/app.js"></script><script>process_dates()</script>'
 
@@ -101,9 +101,10 @@ def test_kallithea_chardet_stall_is_keyed_on_the_diff_not_the_repository(seed_re
     and hgweb has no such issue."""
     from types import SimpleNamespace
 
+    from hgharness.suites.headless.repodata import Repo
+    from hgharness.suites.headless.sitefacts import diff_issue
+
     from hgharness.sites import load_site
-    from suites.headless.repodata import Repo
-    from suites.headless.sitefacts import diff_issue
 
     repo = Repo(seed_repos / "hostile")
     kallithea = SimpleNamespace(site=load_site("kallithea"), site_name="kallithea")

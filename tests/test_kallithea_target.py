@@ -6,9 +6,9 @@ from io import BytesIO
 
 import pytest
 import requests
+from hgharness.suites.runner import run_pytest_stage
 
 from hgharness import hg
-from hgharness.suite_runner import run_pytest_stage
 from tests import kallithea_helpers
 
 kallithea, kallithea_target = kallithea_helpers.kallithea, kallithea_helpers.kallithea_target  # fixtures

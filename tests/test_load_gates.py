@@ -3,10 +3,10 @@
 import sys
 
 import pytest
+from hgharness.load.mixes import developer_available
 
 from hgharness.embedded import free_port
 from hgharness.procs import ManagedProcess
-from load.mixes import developer_available
 from tests.conftest import ROOT, clean_env, copy_repos, hgweb, run_cli
 from tests.load_helpers import gates_by_name, load_json, locust_sample_lines, only_run_dir
 from tests.load_slow_app import CHANGESET_DELAY_MS

@@ -3,9 +3,9 @@
 import dataclasses
 
 import pytest
+from hgharness.load.runner import LoadSpec, run_load
 
 from hgharness.secrets import Secret
-from load.runner import LoadSpec, run_load
 from tests import kallithea_helpers
 from tests.load_helpers import load_json
 

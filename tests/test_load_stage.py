@@ -3,16 +3,16 @@
 import argparse
 
 import pytest
+from hgharness.load.cli import stage_load
 
 from hgharness.commands.run import STAGES, Context
-from load.cli import stage_load
 from tests.conftest import copy_repos, hgweb, target_for
 
 pytestmark = [pytest.mark.load, pytest.mark.integration]
 
 
 def test_stage_is_registered():
-    assert STAGES["load"][0] == "load.cli:stage_load"
+    assert STAGES["load"][0] == "hgharness.load.cli:stage_load"
 
 
 def test_load_stage_passes_default_gates_on_the_healthy_target(tmp_path, seed_repos, monkeypatch):
@@ -27,7 +27,7 @@ def test_load_stage_passes_default_gates_on_the_healthy_target(tmp_path, seed_re
     assert stage["counts"]["passed"] > 0 and stage["counts"]["failed"] == 0
     # the mix is drawn at random: a 10 s run on a busy machine may miss a light action (index weighs 2 of 34),
     # never most of the heavy ones; every HTTP action recorded (not hg clone, pull, push) is one the catalog knows
-    from load.catalog import ACTIONS
+    from hgharness.load.catalog import ACTIONS
 
     heavy = {"summary", "log", "changeset", "file", "manifest"}
     assert len(heavy & set(stage["actions"])) >= 3, sorted(stage["actions"])

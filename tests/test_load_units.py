@@ -4,10 +4,10 @@ import random
 
 import pytest
 import requests
+from hgharness.load import mixes, shapes, slo
+from hgharness.load.catalog import catalog_for
 
 from hgharness.errors import HarnessError
-from load import mixes, shapes, slo
-from load.catalog import catalog_for
 from tests.conftest import target_for
 
 pytestmark = [pytest.mark.load]
@@ -137,7 +137,7 @@ def test_every_catalog_url_is_a_real_page(hgweb_server):
 
 
 def test_harness_problems_are_exit_2_never_a_target_verdict(tmp_path):
-    from load.runner import LoadSpec, finish
+    from hgharness.load.runner import LoadSpec, finish
 
     def run(spec=None, **extra):
         spec = spec or LoadSpec()

@@ -8,9 +8,9 @@ import json
 import random
 
 import pytest
+from hgharness.reports.compare import Settings, compare_runs
+from hgharness.reports.samples import read_samples, write_samples
 
-from reports.compare import Settings, compare_runs
-from reports.samples import read_samples, write_samples
 from tests.conftest import run_cli
 from tests.reports_helpers import DATA, synthetic_run, write_run
 
@@ -27,7 +27,7 @@ def _pair(tmp_path, rng, i, n=250, slow=None, **noise):
 
 def test_same_build_is_not_flagged_where_a_naive_test_would_be(tmp_path):
     """40 pairs of same-build runs x 4 actions: no regression; per-sample Mann-Whitney at 5% cries wolf."""
-    from reports import stats
+    from hgharness.reports import stats
 
     rng = random.Random(20261128)
     flagged = naive = 0

@@ -12,10 +12,10 @@ import zlib
 from pathlib import Path
 
 import pytest
+from hgharness.reports.html import build_report
+from hgharness.reports.samples import write_samples
+from hgharness.reports.schema import validate_summary
 
-from reports.html import build_report
-from reports.samples import write_samples
-from reports.schema import validate_summary
 from tests.conftest import clean_env, hgweb, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("reports-html")]  # one rich run per session

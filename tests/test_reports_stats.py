@@ -5,8 +5,7 @@ import math
 import random
 
 import pytest
-
-from reports import stats
+from hgharness.reports import stats
 
 
 def test_quantile_interpolates_like_numpy_default():

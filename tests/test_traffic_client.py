@@ -68,10 +68,10 @@ def test_rebase_of_a_change_already_upstream_leaves_nothing_to_push(repo):
 
 
 def test_model_change_maker_makes_valid_varied_commits(tmp_path):
+    from hgharness.fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.fixtures.traffic_changes import ModelChanges, change_maker
     from mercurial import verify
 
-    from fixtures.sets import DEFAULT_SET, build_set
-    from fixtures.traffic_changes import ModelChanges, change_maker
     from hgharness.hg import open_repo
     from hgharness.hgclient import Developer
     from hgharness.hgclient import commit as hg_commit
@@ -128,14 +128,15 @@ def test_classify_mercurial_failures():
     (dict(pushers=1, ops=10**9), "--ops"),
 ], ids=["unbounded", "no-actors", "too-many", "too-long", "too-many-ops"])
 def test_config_is_always_bounded(kw, words):
-    from fixtures.traffic import TrafficConfig
+    from hgharness.fixtures.traffic import TrafficConfig
 
     with pytest.raises(HarnessError, match=words):
         TrafficConfig(repos=["demo"], **kw).validate()
 
 
 def test_refuses_a_target_that_does_not_allow_load():
-    from fixtures.traffic import TrafficConfig, run_traffic
+    from hgharness.fixtures.traffic import TrafficConfig, run_traffic
+
     from hgharness.target import Target
 
     target = Target.from_options(target="http://hg.example.com/", env={})
@@ -144,8 +145,8 @@ def test_refuses_a_target_that_does_not_allow_load():
 
 
 def test_server_verify_blames_only_what_changed_during_the_run(tmp_path):
-    from fixtures.sets import build_set
-    from fixtures.traffic import verify_server_repos
+    from hgharness.fixtures.sets import build_set
+    from hgharness.fixtures.traffic import verify_server_repos
 
     build_set("seed", tmp_path)
     fncache = tmp_path / "demo" / ".hg" / "store" / "fncache"

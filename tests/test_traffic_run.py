@@ -21,7 +21,8 @@ def server_nodes(repo_dir: Path) -> set[str]:
 
 
 def test_stage_on_a_healthy_server_loses_nothing(writable_hgweb, tmp_path, monkeypatch):
-    from fixtures.traffic_cli import pick_repo, stage_traffic
+    from hgharness.fixtures.traffic_cli import pick_repo, stage_traffic
+
     from hgharness.commands.run import STAGES, Context, _load
 
     assert _load(STAGES["traffic"][0]) is stage_traffic
@@ -74,7 +75,7 @@ def test_a_server_that_silently_drops_pushes_is_caught(seed_repos, tmp_path):
     assert {n.split(":", 1)[1] for n in result["lost_nodes"]} == dropped
     assert f"lost {result['lost']}" in p.stdout
     summary = json.loads((tmp_path / "runs" / "broken" / "summary.json").read_text())
-    from reports.schema import validate_summary
+    from hgharness.reports.schema import validate_summary
 
     assert validate_summary(summary) == []
     assert summary["exit_code"] == 1 and summary["traffic"]["lost"] == result["lost"]
@@ -85,7 +86,8 @@ def test_a_server_that_silently_drops_pushes_is_caught(seed_repos, tmp_path):
 
 @pytest.mark.skipif(not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")), reason="needs nginx")
 def test_traffic_over_https_behind_nginx_with_a_private_ca(seed_repos, tmp_path):
-    from fixtures.traffic import TrafficConfig, run_traffic
+    from hgharness.fixtures.traffic import TrafficConfig, run_traffic
+
     from hgharness.front import start_hgweb_behind_nginx
     from hgharness.target import Target
 

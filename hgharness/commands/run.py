@@ -19,9 +19,9 @@ from hgharness.errors import HarnessError
 # stage name -> (callable path, one-line description). Each callable: (ctx) -> stage dict (see reports/rundir).
 STAGES = {
     "headless": ("hgharness.commands.run:stage_headless", "headless HTTP checks"),
-    "functional": ("suites.functional.stage:stage_functional", "browser flows in headless Chromium (or a Grid), -n 2"),
-    "traffic": ("fixtures.traffic_cli:stage_traffic", "concurrent clone/pull/push, then no pushed changeset lost"),
-    "load": ("load.cli:stage_load", "a short mixed Locust load run judged by the default SLO gates"),
+    "functional": ("hgharness.suites.functional.stage:stage_functional", "browser flows in headless Chromium (or a Grid), -n 2"),
+    "traffic": ("hgharness.fixtures.traffic_cli:stage_traffic", "concurrent clone/pull/push, then no pushed changeset lost"),
+    "load": ("hgharness.load.cli:stage_load", "a short mixed Locust load run judged by the default SLO gates"),
 }
 DEFAULT_STAGES = list(STAGES)
 
@@ -50,10 +50,9 @@ class Context:
 
 
 def stage_headless(ctx: Context) -> dict:
-    from hgharness.suite_runner import run_pytest_stage
+    from hgharness.suites.runner import run_pytest_stage
 
-    paths = [p for p in ("suites/headless", "suites/security") if (Path(__file__).resolve().parents[2] / p).exists()]
-    return run_pytest_stage("headless", paths, ctx.target, ctx.run_dir, markers=ctx.args.markers,
+    return run_pytest_stage("headless", ["suites/headless", "suites/security"], ctx.target, ctx.run_dir, markers=ctx.args.markers,
                             workers=ctx.args.parallel, progress=ctx.progress)
 
 
@@ -66,7 +65,7 @@ def _load(path: str):
 
 def main(args) -> int:
     from hgharness.options import target_from_namespace
-    from reports.rundir import base_summary, merge_junit, new_run_dir, now_iso, overall_exit, write_json
+    from hgharness.reports.rundir import base_summary, merge_junit, new_run_dir, now_iso, overall_exit, write_json
 
     progress = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, flush=True))
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
@@ -162,7 +161,7 @@ def _keep_server_logs(server, run_dir: Path) -> None:
 
 def _build_report(run_dir: Path, progress) -> None:
     try:
-        from reports.html import build_report
+        from hgharness.reports.html import build_report
     except ImportError:
         return
     build_report(run_dir)

@@ -71,7 +71,7 @@ def start_embedded(args, progress=print, workdir: Path | None = None):
 def fixture_repos(args, workdir: Path, progress=print) -> tuple[Path, list[str]]:
     """The repositories an embedded target serves: --repos-dir as it is, else the fixture set built (or taken
     from the cache) in workdir/repos. Returns (directory, sorted names)."""
-    from fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.fixtures.sets import DEFAULT_SET, build_set
 
     repos_dir = getattr(args, "repos_dir", None)
     if repos_dir:

@@ -1,4 +1,4 @@
-"""Kallithea's own virtualenv: Python 3.8 (or 3.9 with setuptools<58), pinned by kallithea-constraints-py38.txt,
+"""Kallithea's own virtualenv: Python 3.8 (or 3.9 with setuptools<58), pinned by hgharness/kallithea/constraints-py38.txt,
 front-end built, cached outside the work tree so a fresh clone (or a CI job with a cache) reuses it.
 
 Cache: $HGHARNESS_CACHE (default ~/.cache/hgharness) / kallithea-<hash of the constraints and this recipe>/.
@@ -22,8 +22,7 @@ from pathlib import Path
 from hgharness.errors import HarnessError
 
 KALLITHEA_VERSION = "0.7.0"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-CONSTRAINTS = PROJECT_ROOT / "kallithea-constraints-py38.txt"
+CONSTRAINTS = Path(__file__).with_name("constraints-py38.txt")
 RECIPE = "1"  # bump when the build steps change, so old caches are not reused
 SUPPORTED = ((3, 8), (3, 9))
 MARKER = "hgharness-venv.json"

@@ -72,14 +72,14 @@ def downloads(browser):
 
 @pytest.fixture(scope="session")
 def subjects(fixture_repos):
-    from suites.functional.subjects import Subjects
+    from hgharness.suites.functional.subjects import Subjects
 
     return Subjects(fixture_repos)
 
 
 @pytest.fixture
 def hgweb(browser, target):
-    from suites.pages.hgweb import HgwebSite
+    from hgharness.suites.pages.hgweb import HgwebSite
 
     if target.site_name != "hgweb":
         pytest.skip(f"hgweb flows: the target is a {target.site_name!r} site")

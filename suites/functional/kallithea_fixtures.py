@@ -19,7 +19,7 @@ def user_api_key_redacted(target):
 
 @pytest.fixture
 def kallithea(browser, target, user_api_key_redacted):
-    from suites.pages.kallithea import KallitheaSite
+    from hgharness.suites.pages.kallithea import KallitheaSite
 
     if target.site_name != "kallithea":
         pytest.skip(f"Kallithea flows: the target is a {target.site_name!r} site")

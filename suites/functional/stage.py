@@ -22,8 +22,9 @@ ACTION_PREFIX = "browser."
 def run_functional(target, run_dir: Path, markers: str | None = None, workers=DEFAULT_WORKERS,
                    remote: str | None = None, extra_args: list[str] | None = None, progress=print,
                    name: str = "functional") -> dict:
+    from hgharness.suites.runner import run_pytest_stage
+
     from hgharness.browser import BrowserConfig, preflight
-    from hgharness.suite_runner import run_pytest_stage
 
     started = time.monotonic()
     run_dir = Path(run_dir)

@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pytest
-
-from suites.pages.base import norm
+from hgharness.suites.pages.base import norm
 
 HOSTILE = "hostile"
 MAX_FILE_BYTES = 8192

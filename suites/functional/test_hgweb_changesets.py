@@ -1,9 +1,8 @@
 """A person reading changesets: who, what, which files, the diff, and the parents of a merge."""
 
 import pytest
-
-from suites.functional.subjects import differ
-from suites.pages.base import norm
+from hgharness.suites.functional.subjects import differ
+from hgharness.suites.pages.base import norm
 
 pytestmark = [pytest.mark.functional, pytest.mark.nondestructive, pytest.mark.needs("browse")]
 

@@ -4,8 +4,7 @@ import tarfile
 import zipfile
 
 import pytest
-
-from suites.functional.subjects import differ
+from hgharness.suites.functional.subjects import differ
 
 pytestmark = [pytest.mark.functional, pytest.mark.nondestructive, pytest.mark.needs("browse")]
 

@@ -3,9 +3,8 @@ authors, labels and file names) seen in a real browser: everything shows as the 
 (a script would log an error or raise an alert, and either fails the flow)."""
 
 import pytest
-
-from suites.functional.subjects import differ
-from suites.pages.base import norm
+from hgharness.suites.functional.subjects import differ
+from hgharness.suites.pages.base import norm
 
 pytestmark = [pytest.mark.functional, pytest.mark.nondestructive, pytest.mark.security, pytest.mark.needs("browse")]
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from suites.headless.crawler import DEFAULT_PAGES
-from suites.headless.suite_plugin import (  # noqa: F401  (fixtures, hooks)
+from hgharness.suites.headless.crawler import DEFAULT_PAGES
+from hgharness.suites.headless.suite_plugin import (  # noqa: F401  (fixtures, hooks)
     check_markers,
     checked_repos,
     plan,

@@ -3,9 +3,10 @@ and the failure message names the route, the status and the start of the body.""
 
 from __future__ import annotations
 
+from hgharness.suites.headless import pagetext
+from hgharness.suites.headless.sitefacts import KnownIssue, url_issue
+
 from hgharness.procs import BASE_TIMEOUT
-from suites.headless import pagetext
-from suites.headless.sitefacts import KnownIssue, url_issue
 
 TIMEOUT = 2 * BASE_TIMEOUT
 HTML_TYPES = ("text/html", "application/xhtml+xml")

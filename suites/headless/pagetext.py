@@ -124,7 +124,7 @@ def parse(body: str, url: str, limit: int = MAX_PARSE) -> Page:
 
 def changeset_links(page: Page, target, repo: str) -> list[str]:
     """12-hex node prefixes of the changeset links on a page, in order, each once."""
-    from suites.headless.sitefacts import fact
+    from hgharness.suites.headless.sitefacts import fact
 
     base = target.url_for(target.site.route("rev", repo, rev="X"))[:-1]
     # a site whose pages link every entry by its full node also links hashes quoted in descriptions

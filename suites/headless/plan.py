@@ -21,8 +21,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hgharness.suites.headless.repodata import Repo, open_repo
+
 from hgharness.errors import HarnessError
-from suites.headless.repodata import Repo, open_repo
 
 RANDOM_REVS = 3
 FILES_PER_REV = 3

@@ -4,9 +4,8 @@ marker discipline, and the count of checks printed at the end of the run."""
 from __future__ import annotations
 
 import pytest
-
-from suites.headless.plan import get_plan
-from suites.headless.sitefacts import KnownIssue, known_defect
+from hgharness.suites.headless.plan import get_plan
+from hgharness.suites.headless.sitefacts import KnownIssue, known_defect
 
 SAFETY_MARKERS = ("nondestructive", "destructive")
 LAYER_MARKERS = ("headless", "security")

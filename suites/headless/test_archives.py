@@ -10,10 +10,9 @@ import tarfile
 import zipfile
 
 import pytest
-
-from suites.headless.http_checks import fetch
-from suites.headless.sitefacts import fact
-from suites.headless.suite_plugin import parametrize
+from hgharness.suites.headless.http_checks import fetch
+from hgharness.suites.headless.sitefacts import fact
+from hgharness.suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive, pytest.mark.needs("archives")]
 
@@ -56,7 +55,7 @@ def strip_prefix(members: dict) -> tuple[str, dict]:
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     if "archive_sample" in metafunc.fixturenames:
         plan = get_plan(metafunc.config)

@@ -6,10 +6,9 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-
-from suites.headless.crawler import budget, crawl
-from suites.headless.http_checks import TIMEOUT
-from suites.headless.sitefacts import fact, known_defect
+from hgharness.suites.headless.crawler import budget, crawl
+from hgharness.suites.headless.http_checks import TIMEOUT
+from hgharness.suites.headless.sitefacts import fact, known_defect
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive, pytest.mark.needs("browse")]
 

@@ -8,10 +8,9 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-
-from suites.headless.http_checks import fetch
-from suites.headless.sitefacts import fact
-from suites.headless.suite_plugin import parametrize
+from hgharness.suites.headless.http_checks import fetch
+from hgharness.suites.headless.sitefacts import fact
+from hgharness.suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
@@ -175,7 +174,7 @@ class RepoCase:
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     if "data_kind" in metafunc.fixturenames:
         plan = get_plan(metafunc.config)

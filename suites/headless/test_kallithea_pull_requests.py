@@ -6,11 +6,11 @@ Covers the page kinds pull_request, pull_request_comment and changeset_comment (
 import secrets
 
 import pytest
+from hgharness.suites.security import kallithea_fixtures as kf
+from hgharness.suites.security.kallithea_fixtures import new_commit, try_push
 
 from hgharness import hg
 from hgharness.errors import HarnessError
-from suites.security import kallithea_fixtures as kf
-from suites.security.kallithea_fixtures import new_commit, try_push
 
 pytestmark = [pytest.mark.headless, pytest.mark.destructive,
               pytest.mark.needs("accounts", "forks", "pull_requests", "comments", "api")]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hgharness.suites.headless.http_checks import fetch
+from hgharness.suites.headless.sitefacts import KnownIssue, fact
+from hgharness.suites.headless.suite_plugin import parametrize
 
 from hgharness.sites.base import KIND_NEEDS
-from suites.headless.http_checks import fetch
-from suites.headless.sitefacts import KnownIssue, fact
-from suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
@@ -29,7 +29,7 @@ def _route(site, kind, repo, rev, path):
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     if "missing_case" not in metafunc.fixturenames:
         return

@@ -10,12 +10,11 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-
-from suites.headless import pagetext
-from suites.headless.http_checks import fetch, page
-from suites.headless.repodata import email, is_binary, person, text
-from suites.headless.sitefacts import KnownIssue, diff_issue, fact, known_defect
-from suites.headless.suite_plugin import parametrize
+from hgharness.suites.headless import pagetext
+from hgharness.suites.headless.http_checks import fetch, page
+from hgharness.suites.headless.repodata import email, is_binary, person, text
+from hgharness.suites.headless.sitefacts import KnownIssue, diff_issue, fact, known_defect
+from hgharness.suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
@@ -309,7 +308,7 @@ def _rows(table, plan):
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     plan = get_plan(metafunc.config)
     if "rev_kind" in metafunc.fixturenames:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
+from hgharness.suites.headless import pagetext
+from hgharness.suites.headless.http_checks import page
+from hgharness.suites.headless.sitefacts import fact
+from hgharness.suites.headless.suite_plugin import parametrize
 
 from hgharness.errors import HarnessError
-from suites.headless import pagetext
-from suites.headless.http_checks import page
-from suites.headless.sitefacts import fact
-from suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
@@ -133,7 +133,7 @@ class RepoCase:
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     if "repo_kind" in metafunc.fixturenames:
         plan = get_plan(metafunc.config)

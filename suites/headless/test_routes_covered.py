@@ -2,8 +2,7 @@
 fails here, so the tables cannot silently fall behind the adapter)."""
 
 import pytest
-
-from suites.headless import (
+from hgharness.suites.headless import (
     test_json_feeds,
     test_kallithea_pages,
     test_kallithea_pull_requests,

@@ -8,16 +8,15 @@ checks leave it out.
 from __future__ import annotations
 
 import pytest
-
-from suites.headless import pagetext, wire
-from suites.headless.http_checks import page
-from suites.headless.suite_plugin import parametrize
+from hgharness.suites.headless import pagetext, wire
+from hgharness.suites.headless.http_checks import page
+from hgharness.suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.headless]
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     if "wire_repo" in metafunc.fixturenames:
         plan = get_plan(metafunc.config)

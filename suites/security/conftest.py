@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from suites.headless.suite_plugin import (  # noqa: F401  (fixtures, hooks)
+from hgharness.suites.headless.suite_plugin import (  # noqa: F401  (fixtures, hooks)
     check_markers,
     checked_repos,
     plan,

@@ -5,12 +5,11 @@ query). One check per repository and page group; a failure names the page and th
 from __future__ import annotations
 
 import pytest
-
-from suites.headless.http_checks import fetch, is_html
-from suites.headless.pagetext import parse
-from suites.headless.sitefacts import fact, known_defect
-from suites.headless.suite_plugin import parametrize
-from suites.security.escaping import hostile_of, split_known
+from hgharness.suites.headless.http_checks import fetch, is_html
+from hgharness.suites.headless.pagetext import parse
+from hgharness.suites.headless.sitefacts import fact, known_defect
+from hgharness.suites.headless.suite_plugin import parametrize
+from hgharness.suites.security.escaping import hostile_of, split_known
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
@@ -69,7 +68,7 @@ def _ref(label: str, node: str) -> str:
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     if "escape_group" in metafunc.fixturenames:
         plan = get_plan(metafunc.config)

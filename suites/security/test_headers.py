@@ -8,8 +8,7 @@ import re
 import warnings
 
 import pytest
-
-from suites.headless.http_checks import fetch, is_html
+from hgharness.suites.headless.http_checks import fetch, is_html
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 

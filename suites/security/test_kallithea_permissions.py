@@ -4,9 +4,8 @@ Each access is observed through the web pages (logged-in session) and the wire p
 """
 
 import pytest
-
-from suites.security import kallithea_fixtures as kf
-from suites.security.kallithea_fixtures import (
+from hgharness.suites.security import kallithea_fixtures as kf
+from hgharness.suites.security.kallithea_fixtures import (
     clone_nodes,
     index_lists,
     new_commit,

@@ -5,10 +5,9 @@ browser would sniff, with nosniff), or sandboxed by CSP. The protection found is
 from __future__ import annotations
 
 import pytest
-
-from suites.headless.http_checks import TIMEOUT, fetch
-from suites.headless.sitefacts import KnownIssue, known_defect
-from suites.headless.suite_plugin import parametrize
+from hgharness.suites.headless.http_checks import TIMEOUT, fetch
+from hgharness.suites.headless.sitefacts import KnownIssue, known_defect
+from hgharness.suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
@@ -54,7 +53,7 @@ def risky_files(repo, rev, limit: int = MAX_FILES) -> list[str]:
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     plan = get_plan(metafunc.config)
     if "raw_repo" in metafunc.fixturenames:

@@ -13,10 +13,10 @@ import re
 
 import pytest
 import requests
+from hgharness.suites.headless.sitefacts import fact
+from hgharness.suites.headless.suite_plugin import parametrize
 
 from hgharness.procs import BASE_TIMEOUT
-from suites.headless.sitefacts import fact
-from suites.headless.suite_plugin import parametrize
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
@@ -72,7 +72,7 @@ def send_raw(http, target, path: str):
 
 
 def pytest_generate_tests(metafunc):
-    from suites.headless.plan import get_plan
+    from hgharness.suites.headless.plan import get_plan
 
     if "traversal" in metafunc.fixturenames:
         plan = get_plan(metafunc.config)

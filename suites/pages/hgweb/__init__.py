@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from suites.pages.hgweb.changeset import ChangesetPage
-from suites.pages.hgweb.files import AnnotatePage, FilePage, ManifestPage
-from suites.pages.hgweb.index import IndexPage
-from suites.pages.hgweb.log import GraphPage, LogPage, RepositoryPage, SearchPage, ShortlogPage
-from suites.pages.hgweb.refs import BookmarksPage, BranchesPage, TagsPage
+from hgharness.suites.pages.hgweb.changeset import ChangesetPage
+from hgharness.suites.pages.hgweb.files import AnnotatePage, FilePage, ManifestPage
+from hgharness.suites.pages.hgweb.index import IndexPage
+from hgharness.suites.pages.hgweb.log import GraphPage, LogPage, RepositoryPage, SearchPage, ShortlogPage
+from hgharness.suites.pages.hgweb.refs import BookmarksPage, BranchesPage, TagsPage
 
 
 class HgwebSite:

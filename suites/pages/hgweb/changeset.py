@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
+from hgharness.suites.pages.base import Locator, css
+from hgharness.suites.pages.hgweb.common import HgwebPage
 from selenium.webdriver.common.by import By
-
-from suites.pages.base import Locator, css
-from suites.pages.hgweb.common import HgwebPage
 
 DIFF_JS = """
 return Array.from(document.querySelectorAll('div.diffblocks pre.sourcelines'),
@@ -97,7 +96,7 @@ class ChangesetPage(HgwebPage):
         raise AssertionError(f"changeset {self.node} does not link to parent {node[:12]} (shows {self.parents})")
 
     def open_file(self, path: str):
-        from suites.pages.hgweb.files import FilePage
+        from hgharness.suites.pages.hgweb.files import FilePage
 
         for el in self.find_all(self._file_links):
             if el.text.strip() == path:

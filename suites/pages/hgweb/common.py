@@ -5,10 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from hgharness.suites.pages.base import Locator, Page, css
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-
-from suites.pages.base import Locator, Page, css
 
 NODE_IN_HREF = re.compile(r"/(?:rev|shortlog|graph|log)/([0-9a-f]{12,40})(?:[/?#]|$)")
 
@@ -60,37 +59,37 @@ class HgwebPage(Page):
 
     # --- the menu ---
     def open_log(self):
-        from suites.pages.hgweb.log import ShortlogPage
+        from hgharness.suites.pages.hgweb.log import ShortlogPage
 
         return self._follow(self._menu_log, ShortlogPage)
 
     def open_graph(self):
-        from suites.pages.hgweb.log import GraphPage
+        from hgharness.suites.pages.hgweb.log import GraphPage
 
         return self._follow(self._menu_graph, GraphPage)
 
     def open_tags(self):
-        from suites.pages.hgweb.refs import TagsPage
+        from hgharness.suites.pages.hgweb.refs import TagsPage
 
         return self._follow(self._menu_tags, TagsPage)
 
     def open_bookmarks(self):
-        from suites.pages.hgweb.refs import BookmarksPage
+        from hgharness.suites.pages.hgweb.refs import BookmarksPage
 
         return self._follow(self._menu_bookmarks, BookmarksPage)
 
     def open_branches(self):
-        from suites.pages.hgweb.refs import BranchesPage
+        from hgharness.suites.pages.hgweb.refs import BranchesPage
 
         return self._follow(self._menu_branches, BranchesPage)
 
     def open_changeset(self):
-        from suites.pages.hgweb.changeset import ChangesetPage
+        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
 
         return self._follow(self._menu_changeset, ChangesetPage)
 
     def browse(self):
-        from suites.pages.hgweb.files import ManifestPage
+        from hgharness.suites.pages.hgweb.files import ManifestPage
 
         return self._follow(self._menu_browse, ManifestPage)
 
@@ -117,7 +116,7 @@ class HgwebPage(Page):
 
     def search(self, words: str):
         """Type into the search box and press Enter; returns the results page."""
-        from suites.pages.hgweb.log import SearchPage
+        from hgharness.suites.pages.hgweb.log import SearchPage
 
         box = self.find(self._search_box)
         box.clear()

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from suites.pages.base import css, norm
-from suites.pages.hgweb.common import HgwebPage, menu_link
+from hgharness.suites.pages.base import css, norm
+from hgharness.suites.pages.hgweb.common import HgwebPage, menu_link
 
 # A line's own text nodes only: the line-number link and the buttons followlines.js adds are not the file.
 OWN_TEXT_JS = "const own = e => Array.from(e.childNodes).filter(n => n.nodeType === 3).map(n => n.data).join('');"

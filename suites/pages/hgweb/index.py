@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from suites.pages.base import css, norm
-from suites.pages.hgweb.common import HgwebPage
+from hgharness.suites.pages.base import css, norm
+from hgharness.suites.pages.hgweb.common import HgwebPage
 
 
 class IndexPage(HgwebPage):
@@ -16,7 +16,7 @@ class IndexPage(HgwebPage):
         return [name for name, _ in self.links(self._repo_links)]
 
     def open_repo(self, name: str):
-        from suites.pages.hgweb.log import RepositoryPage
+        from hgharness.suites.pages.hgweb.log import RepositoryPage
 
         for el in self.find_all(self._repo_links):
             if norm(el.text) == norm(name):

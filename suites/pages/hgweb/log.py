@@ -5,11 +5,10 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
+from hgharness.suites.pages.base import Locator, css, norm
+from hgharness.suites.pages.hgweb.common import HgwebPage, node_of
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
-
-from suites.pages.base import Locator, css, norm
-from suites.pages.hgweb.common import HgwebPage, node_of
 
 ENTRIES_JS = """
 return Array.from(document.querySelectorAll(arguments[0]), tr => {
@@ -81,7 +80,7 @@ class LogPage(HgwebPage):
         raise AssertionError(f"{self.browser.url} still had more entries after {max_pages} scrolls")
 
     def open_changeset(self, node: str):
-        from suites.pages.hgweb.changeset import ChangesetPage
+        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
 
         link = Locator(By.CSS_SELECTOR, f"table.bigtable td.description > a[href*='/rev/{node[:12]}']")
         assert self.find_all(link), f"{self.name} at {self.browser.url} does not list changeset {node[:12]}"
@@ -131,7 +130,7 @@ class GraphPage(HgwebPage):
                                     "return !!c && c.width > 0 && c.height > 0;"))
 
     def open_changeset(self, node: str):
-        from suites.pages.hgweb.changeset import ChangesetPage
+        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
 
         link = Locator(By.CSS_SELECTOR, f"ul#graphnodes > li[data-node^='{node[:12]}'] span.desc a")
         assert self.find_all(link), f"the graph at {self.browser.url} does not show changeset {node[:12]}"

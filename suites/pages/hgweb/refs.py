@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from suites.pages.base import css, norm
-from suites.pages.hgweb.common import HgwebPage
+from hgharness.suites.pages.base import css, norm
+from hgharness.suites.pages.hgweb.common import HgwebPage
 
 ROWS_JS = """
 return Array.from(document.querySelectorAll('tr.tagEntry'), tr => {
@@ -36,7 +36,7 @@ class TagsPage(_RefsPage):
     ROUTE = "tags"
 
     def open_tag(self, tag: str):
-        from suites.pages.hgweb.changeset import ChangesetPage
+        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
 
         return self._open(tag, ChangesetPage)
 
@@ -45,7 +45,7 @@ class BookmarksPage(_RefsPage):
     ROUTE = "bookmarks"
 
     def open_bookmark(self, bookmark: str):
-        from suites.pages.hgweb.changeset import ChangesetPage
+        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
 
         return self._open(bookmark, ChangesetPage)
 
@@ -59,6 +59,6 @@ class BranchesPage(_RefsPage):
         return {n: cls for n, _, cls in self._rows()}
 
     def open_branch(self, branch: str):
-        from suites.pages.hgweb.log import ShortlogPage
+        from hgharness.suites.pages.hgweb.log import ShortlogPage
 
         return self._open(branch, ShortlogPage)

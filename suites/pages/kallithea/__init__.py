@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from suites.pages.kallithea.account import LoginPage, MyAccountPage, log_out
-from suites.pages.kallithea.common import KallitheaPage
-from suites.pages.kallithea.files import FilePage, FilesPage
-from suites.pages.kallithea.history import ChangelogPage, ChangesetPage
-from suites.pages.kallithea.pullrequests import NewPullRequestPage, PullRequestPage
-from suites.pages.kallithea.repos import CreateRepoPage, ForkPage, IndexPage, SummaryPage
+from hgharness.suites.pages.kallithea.account import LoginPage, MyAccountPage, log_out
+from hgharness.suites.pages.kallithea.common import KallitheaPage
+from hgharness.suites.pages.kallithea.files import FilePage, FilesPage
+from hgharness.suites.pages.kallithea.history import ChangelogPage, ChangesetPage
+from hgharness.suites.pages.kallithea.pullrequests import NewPullRequestPage, PullRequestPage
+from hgharness.suites.pages.kallithea.repos import CreateRepoPage, ForkPage, IndexPage, SummaryPage
 
 
 class KallitheaSite:

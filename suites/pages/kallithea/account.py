@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from hgharness.suites.pages.base import Locator, css, norm
+from hgharness.suites.pages.kallithea.common import KallitheaPage
 from selenium.webdriver.common.by import By
-
-from suites.pages.base import Locator, css, norm
-from suites.pages.kallithea.common import KallitheaPage
 
 
 class LoginPage(KallitheaPage):
@@ -18,7 +17,7 @@ class LoginPage(KallitheaPage):
 
     def login(self, username: str, password) -> KallitheaPage:
         """Fill in the form and sign in; returns the page the site shows next (LoginPage again on refusal)."""
-        from suites.pages.kallithea.repos import IndexPage
+        from hgharness.suites.pages.kallithea.repos import IndexPage
 
         self.find(self._username).send_keys(username)
         self.find(self._password).send_keys(password.reveal() if hasattr(password, "reveal") else password)
@@ -38,7 +37,7 @@ class MyAccountPage(KallitheaPage):
 
 def log_out(page: KallitheaPage):
     """Open the user menu and choose Log Out; returns the page the site shows next."""
-    from suites.pages.kallithea.repos import IndexPage
+    from hgharness.suites.pages.kallithea.repos import IndexPage
 
     page.find(css("#quick_login_link")).click()
     link = Locator(By.XPATH, "//div[@id='quick_login_h']//a[normalize-space()='Log Out']")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from suites.pages.base import Page, css, norm
+from hgharness.suites.pages.base import Page, css, norm
 
 
 class KallitheaPage(Page):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from suites.pages.base import css, norm
-from suites.pages.kallithea.repos import RepoPage
+from hgharness.suites.pages.base import css, norm
+from hgharness.suites.pages.kallithea.repos import RepoPage
 
 
 class FilesPage(RepoPage):

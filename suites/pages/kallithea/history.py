@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
+from hgharness.suites.pages.base import Locator, css, norm
+from hgharness.suites.pages.kallithea.repos import RepoPage
 from selenium.webdriver.common.by import By
-
-from suites.pages.base import Locator, css, norm
-from suites.pages.kallithea.repos import RepoPage
 
 NODE = re.compile(r"/changeset/([0-9a-f]{12,40})")
 

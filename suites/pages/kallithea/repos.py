@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+from hgharness.suites.pages.base import Locator, css, norm
+from hgharness.suites.pages.kallithea.common import KallitheaPage
 from selenium.webdriver.common.by import By
-
-from suites.pages.base import Locator, css, norm
-from suites.pages.kallithea.common import KallitheaPage
 
 
 class IndexPage(KallitheaPage):
@@ -29,12 +28,12 @@ class RepoPage(KallitheaPage):
     _menu = {kind: css(f"li[data-context='{kind}'] > a") for kind in ("summary", "changelog", "files")}
 
     def open_changelog(self):
-        from suites.pages.kallithea.history import ChangelogPage
+        from hgharness.suites.pages.kallithea.history import ChangelogPage
 
         return self._follow(self._menu["changelog"], ChangelogPage)
 
     def open_files(self):
-        from suites.pages.kallithea.files import FilesPage
+        from hgharness.suites.pages.kallithea.files import FilesPage
 
         return self._follow(self._menu["files"], FilesPage)
 

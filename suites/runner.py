@@ -16,17 +16,22 @@ from pathlib import Path
 
 from hgharness.secrets import redact
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+# Suite paths are spelled "suites/headless/..." in a checkout and installed alike: relative to this folder's parent
+# (the checkout's top, or site-packages/hgharness).
+LAYERS_DIR = Path(__file__).resolve().parents[1]
+# what tox.ini's [pytest] says for a checkout, said again for an installed harness (which has no tox.ini)
+PYTEST_OPTIONS = ["--rootdir", str(LAYERS_DIR), "--strict-markers", "-o", "xfail_strict=true", "-p", "no:cacheprovider"]
 
 
 def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers: str | None = None,
                      workers: str | int | None = None, extra_args: list[str] | None = None,
                      extra_env: dict | None = None, progress=print) -> dict:
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()
+    shown, paths = " ".join(paths), [str(LAYERS_DIR / p) for p in paths]
     results = run_dir / f"results-{name}.json"
     junit = run_dir / f"junit-{name}.xml"
     log = run_dir / f"pytest-{name}.log"
-    argv = [sys.executable, "-m", "pytest", *paths, "-p", "no:cacheprovider", "-q", "-rfEs",
+    argv = [sys.executable, "-m", "pytest", *paths, *PYTEST_OPTIONS, "-q", "-rfEs",
             f"--junitxml={junit}", "-o", f"junit_suite_name={name}", "-o", "junit_family=xunit2"]
     if markers:
         argv += ["-m", markers]
@@ -38,9 +43,9 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
     env.update(HGHARNESS_RESULTS=str(results), HGHARNESS_RUN_DIR=str(run_dir), HGHARNESS_STAGE=name)
     env.update(extra_env or {})
     started = time.monotonic()
-    progress(f"[{name}] running {' '.join(paths)}" + (f" -m '{markers}'" if markers else ""))
+    progress(f"[{name}] running {shown}" + (f" -m '{markers}'" if markers else ""))
     with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(argv, cwd=run_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, text=True, errors="replace")
         try:
             for line in proc.stdout:
