@@ -7,24 +7,45 @@ Exit codes, for every command: 0 the target passed, 1 the target failed a check 
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
 
 from hgharness import __version__
-from hgharness.errors import EXIT_HARNESS_ERROR, HarnessError, TargetFailure
-from hgharness.secrets import redact
 
-# command -> (module with add_arguments(parser) and main(args) -> int, one-line help)
+# The CLI entry is the one core module that imports the layers: it wires their commands, their stages and
+# the two services the run pipeline needs from them (fixture repositories, the report) into the core.
+from hgharness.commands import check, run, serve
+from hgharness.errors import EXIT_HARNESS_ERROR, HarnessError, TargetFailure
+from hgharness.fixtures import cli as fixtures_cli
+from hgharness.fixtures import traffic_cli
+from hgharness.fixtures.sets import fixture_repos
+from hgharness.load import cli as load_cli
+from hgharness.reports import cli as reports_cli
+from hgharness.reports.html import build_report
+from hgharness.secrets import redact
+from hgharness.session import Layers, Stage
+from hgharness.suites import stages as suite_stages
+from hgharness.suites.functional import command as functional_cli
+from hgharness.suites.functional import stage as functional_stage
+
+LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, stages={
+    "headless": Stage(suite_stages.stage_headless, "headless HTTP checks"),
+    "functional": Stage(functional_stage.stage_functional, "browser flows in headless Chromium (or a Grid), -n 2"),
+    "traffic": Stage(traffic_cli.stage_traffic, "concurrent clone/pull/push, then no pushed changeset lost"),
+    "load": Stage(load_cli.stage_load, "a short mixed Locust load run judged by the default SLO gates"),
+})
+
+# command -> (module with add_arguments(parser) and main(args) -> int, one-line help). A command finds the
+# wiring in args.layers (also the parser's default, for add_arguments).
 COMMANDS = {
-    "run": ("hgharness.commands.run", "the main job: checks, browser flows, load, push traffic, one report"),
-    "serve": ("hgharness.commands.serve", "start an embedded target on loopback and wait"),
-    "check": ("hgharness.commands.check", "run the headless HTTP check suites against a target"),
-    "functional": ("hgharness.suites.functional.command", "run the browser flows (headless Chromium or a Selenium Grid)"),
-    "report": ("hgharness.reports.cli", "build, serve, validate a run's report; compare two runs (exit 1 on a regression)"),
-    "traffic": ("hgharness.fixtures.traffic_cli", "concurrent clone/pull/push over HTTP, then prove no push was lost"),
-    "load": ("hgharness.load.cli", "a Locust load profile (user mix, shape, workers) judged by SLO gates"),
-    "fixtures": ("hgharness.fixtures.cli", "analyze a repository into a profile, generate repositories from it, list sets"),
+    "run": (run, "the main job: checks, browser flows, load, push traffic, one report"),
+    "serve": (serve, "start an embedded target on loopback and wait"),
+    "check": (check, "run the headless HTTP check suites against a target"),
+    "functional": (functional_cli, "run the browser flows (headless Chromium or a Selenium Grid)"),
+    "report": (reports_cli, "build, serve, validate a run's report; compare two runs (exit 1 on a regression)"),
+    "traffic": (traffic_cli, "concurrent clone/pull/push over HTTP, then prove no push was lost"),
+    "load": (load_cli, "a Locust load profile (user mix, shape, workers) judged by SLO gates"),
+    "fixtures": (fixtures_cli, "analyze a repository into a profile, generate repositories from it, list sets"),
 }
 
 
@@ -33,39 +54,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_HARNESS_ERROR, f"{self.prog}: error: {message}\n")
 
 
-def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = True) -> None:
-    g = p.add_argument_group("target")
-    g.add_argument("--target", "-t", help="URL of the site, or a name in targets.toml (env HGHARNESS_TARGET)"
-                   + ("; default: start the embedded target" if embedded_default else ""))
-    g.add_argument("--site", help="site flavour: hgweb or kallithea (env HGHARNESS_SITE; default hgweb)")
-    g.add_argument("--config", help="targets file (env HGHARNESS_CONFIG; default ./targets.toml)")
-    g.add_argument("--username", help="user for authenticated operations (env HGHARNESS_USERNAME); "
-                   "the password comes from HGHARNESS_PASSWORD or the config file, never the command line")
-    g.add_argument("--ca-bundle", help="CA certificates file for an https target with a private CA")
-    g.add_argument("--insecure", action="store_true", default=None,
-                   help="do not verify TLS certificates (reported as a warning)")
-    g.add_argument("--allow-load", action="store_true", default=None,
-                   help="allow load traffic to a non-loopback target you own")
-
-
-def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("output")
-    g.add_argument("--runs-dir", default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),
-                   help="where run directories go (default reports/runs)")
-    g.add_argument("--run-id", help="name of the run directory (default: timestamp)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hgharness", description="Functional and load testing harness for Mercurial hosting "
                      "sites. Exit status: 0 target passed, 1 target failed, 2 harness could not run.")
     parser.add_argument("--version", action="version", version=f"hgharness {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (module, help_text) in COMMANDS.items():
-        mod = importlib.import_module(module)
+    for name, (mod, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=(mod.__doc__ or help_text).strip())
         p.formatter_class = argparse.RawDescriptionHelpFormatter
+        p.set_defaults(_module=mod, layers=LAYERS)
         mod.add_arguments(p)
-        p.set_defaults(_module=mod)
     return parser
 
 

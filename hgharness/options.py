@@ -1,6 +1,10 @@
-"""Target options shared by the CLI and the pytest plugin, and how to build a Target from them."""
+"""Command-line options shared by the CLI, its commands and the layers' commands, and how to build a Target
+from them. Every command that aims at a target takes the same target options, spelled here once."""
 
 from __future__ import annotations
+
+import argparse
+import os
 
 from hgharness.target import Target
 
@@ -11,3 +15,25 @@ def target_from_namespace(ns, **overrides) -> Target:
     kwargs = {name: getattr(ns, name, None) for name in TARGET_OPTION_NAMES}
     kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return Target.from_options(**kwargs)
+
+
+def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = True) -> None:
+    g = p.add_argument_group("target")
+    g.add_argument("--target", "-t", help="URL of the site, or a name in targets.toml (env HGHARNESS_TARGET)"
+                   + ("; default: start the embedded target" if embedded_default else ""))
+    g.add_argument("--site", help="site flavour: hgweb or kallithea (env HGHARNESS_SITE; default hgweb)")
+    g.add_argument("--config", help="targets file (env HGHARNESS_CONFIG; default ./targets.toml)")
+    g.add_argument("--username", help="user for authenticated operations (env HGHARNESS_USERNAME); "
+                   "the password comes from HGHARNESS_PASSWORD or the config file, never the command line")
+    g.add_argument("--ca-bundle", help="CA certificates file for an https target with a private CA")
+    g.add_argument("--insecure", action="store_true", default=None,
+                   help="do not verify TLS certificates (reported as a warning)")
+    g.add_argument("--allow-load", action="store_true", default=None,
+                   help="allow load traffic to a non-loopback target you own")
+
+
+def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("output")
+    g.add_argument("--runs-dir", default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),
+                   help="where run directories go (default reports/runs)")
+    g.add_argument("--run-id", help="name of the run directory (default: timestamp)")

@@ -17,17 +17,19 @@ otherwise) is refused before anything is sent.
 
 from __future__ import annotations
 
-import argparse
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
 
+from hgharness.errors import HarnessError
+from hgharness.front import add_front_arguments
+from hgharness.http import probe
 from hgharness.load import mixes, shapes
 from hgharness.load.runner import DEFAULT_MASTER_PORT, LoadSpec, run_load, run_worker
-
-from hgharness.cli import add_run_dir_arguments, add_target_arguments
-from hgharness.errors import HarnessError
+from hgharness.options import add_run_dir_arguments, add_target_arguments, target_from_namespace
+from hgharness.session import RunSession, StageContext, StageResult, is_embedded
 
 STAGE_DEFAULTS = {"mix": "mixed", "shape": "constant", "users": 8, "spawn_rate": 4.0, "duration_s": 25}
 
@@ -60,8 +62,6 @@ def add_arguments(p):
     e.add_argument("--set", dest="fixture_set", default=None, help="fixture set to serve")
     e.add_argument("--repos-dir", help="serve these repositories instead of a fixture set")
     e.add_argument("--server-workers", type=int, default=4, help="gunicorn workers (default 4)")
-    from hgharness.front import add_front_arguments
-
     add_front_arguments(p)  # --front nginx, --tls, --prefix /hg, as for `hgharness run`
 
 
@@ -74,104 +74,34 @@ def spec_from_args(args) -> LoadSpec:
 
 
 def main(args) -> int:
-    from hgharness.front import check_front_arguments
-    from hgharness.options import target_from_namespace
-
-    embedded = not (args.target or os.environ.get("HGHARNESS_TARGET"))
-    check_front_arguments(args, embedded)
-    target = None
-    if not embedded:
-        target = target_from_namespace(args)
-        target.require_load_allowed()  # before anything else: no traffic, no process
+    if not is_embedded(args):  # before anything else: no traffic, no process for a target that may not take load
+        target_from_namespace(args).require_load_allowed()
     spec = spec_from_args(args)
     if args.worker:
-        return _worker(args, target, spec)
+        return _worker(args, spec)
     spec.validate()
-    if embedded:
-        return _with_embedded(args, spec)
-    from hgharness.http import probe
+    # --workers here means Locust workers; the embedded server takes its own count
+    overrides = {"workers": args.server_workers, "port": 0, "user": "hgharness", "password_file": None}
+    with RunSession(args, "load", args.layers, server_overrides=overrides, load_traffic=True) as session:
+        session.open_run_dir()
+        stage = session.add(run_load(session.target, session.run_dir, spec,
+                                     progress=lambda m: print(m, flush=True)))
+        return session.finish(printer=lambda summary, run_dir: print_report(summary, stage, run_dir))
 
-    probe(target)
-    return _run(args, target, spec)
 
-
-def _worker(args, target, spec) -> int:
-    if target is None:
+def _worker(args, spec) -> int:
+    if is_embedded(args):
         raise HarnessError("--worker needs the target the master loads (--target or HGHARNESS_TARGET)")
     if not args.master_host:
         raise HarnessError("--worker needs --master-host (the host running `hgharness load --remote-workers N`)")
-    from hgharness.http import probe
-
+    target = target_from_namespace(args)
     probe(target)
     workdir = Path(tempfile.mkdtemp(prefix="hgharness-load-worker-"))
     try:
         return run_worker(target, args.master_host, args.master_port or DEFAULT_MASTER_PORT, workdir,
                           timeout_s=spec.duration_s + args.workers_wait + 600)
     finally:
-        import shutil
-
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _with_embedded(args, spec) -> int:
-    from hgharness.commands.serve import start_embedded
-    from hgharness.front import target_options
-    from hgharness.options import target_from_namespace
-
-    # --workers here means Locust workers; the embedded server takes its own count
-    ns = argparse.Namespace(**{**vars(args), "workers": args.server_workers, "port": 0, "user": "hgharness",
-                               "password_file": None})
-    import shutil
-
-    workdir = Path(tempfile.mkdtemp(prefix="hgharness-load-"))  # repos and server state, removed at the end
-    try:
-        server, names, repos_dir = start_embedded(ns, workdir=workdir)
-    except BaseException:
-        shutil.rmtree(workdir, ignore_errors=True)
-        raise
-    try:
-        target = target_from_namespace(args, target=server.url, username=server.username,
-                                       fixture_dir=str(repos_dir), repos=names, **target_options(args, server))
-        target.password = server.password
-        target.api_key = getattr(server, "api_key", None)  # Kallithea: the ApiClient calls its API
-        target.embedded = True
-        print(f"embedded {target.site_name} target at {target.url} ({len(names)} repositories)", flush=True)
-        code = _run(args, target, spec)
-        tracebacks = server.tracebacks()
-        if tracebacks:
-            print(f"hgharness load: FAILED: {len(tracebacks)} traceback(s) in the server's logs")
-            code = 1 if code == 0 else code
-        return code
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
-
-
-def _run(args, target, spec) -> int:
-    from hgharness.reports.rundir import base_summary, merge_junit, new_run_dir, now_iso, write_json
-
-    started = time.monotonic()
-    run_dir = new_run_dir(args.runs_dir, args.run_id)
-    print(f"run directory {run_dir}", flush=True)
-    summary = base_summary(run_dir, "load", target.describe())
-    if target.insecure:
-        summary["warnings"].append("TLS verification disabled (--insecure): the certificate was not checked")
-    stage = run_load(target, run_dir, spec, progress=lambda m: print(m, flush=True))
-    summary["tests"] = stage.pop("tests")
-    summary["slo"] = stage.pop("slo")
-    summary["actions"] = stage.pop("actions")
-    summary["warnings"] += stage.pop("warnings", [])
-    summary["stages"].append(stage)
-    code = stage["exit_code"]
-    summary.update(ended=now_iso(), duration_s=round(time.monotonic() - started, 3), exit_code=code,
-                   verdict={0: "passed", 1: "failed", 2: "error"}[code])
-    merge_junit(run_dir, [Path(stage["junit"])])
-    write_json(run_dir / "summary.json", summary)
-    from hgharness.reports.html import build_report
-
-    build_report(run_dir)  # the same one-page report as `hgharness run` writes
-    print_report(summary, stage, run_dir)
-    return code
 
 
 def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
@@ -187,7 +117,10 @@ def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
         print(f"  {rate['message']}")
     for w in summary["warnings"]:
         print(f"  WARNING: {w}")
-    print(f"hgharness load {summary['verdict'].upper()}: {stage['detail']}")
+    for other in summary["stages"]:
+        if other["name"] != "load" and other["status"] == "failed":
+            print(f"hgharness load: FAILED: {other['detail']}")
+    print(f"hgharness load {summary['verdict'].upper()}: {stage.detail}")
     print(f"  run directory: {run_dir}  (index.html, slo.json, junit.xml, locust.html, locust_stats.csv)")
 
 
@@ -195,16 +128,14 @@ def _ms(v) -> str:
     return f"{v:>8.0f}" if isinstance(v, (int, float)) else f"{'-':>8}"
 
 
-def stage_load(ctx) -> dict:
+def stage_load(ctx: StageContext) -> StageResult:
     """The load stage of `hgharness run`: a short `mixed` run against the target, judged by the default gates.
 
     HGHARNESS_LOAD_DURATION (seconds) shortens or lengthens it; a target that does not allow load is skipped.
     """
     if not ctx.target.allow_load:
         ctx.progress("[load] skipped: the target does not allow load traffic (allow_load = false)")
-        return {"name": "load", "status": "skipped", "exit_code": 0,
-                "counts": {"passed": 0, "failed": 0, "error": 0, "skipped": 1}, "duration_s": 0.0,
-                "detail": "the target does not allow load traffic (allow_load = false)", "files": []}
+        return StageResult.skipped("load", "the target does not allow load traffic (allow_load = false)")
     kw = dict(STAGE_DEFAULTS)
     if os.environ.get("HGHARNESS_LOAD_DURATION"):
         kw["duration_s"] = shapes.parse_duration(os.environ["HGHARNESS_LOAD_DURATION"])
@@ -215,6 +146,4 @@ def stage_load(ctx) -> dict:
         return run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress)
     except HarnessError as e:
         ctx.progress(f"[load] error: {e}")
-        return {"name": "load", "status": "error", "exit_code": 2,
-                "counts": {"passed": 0, "failed": 0, "error": 1, "skipped": 0},
-                "duration_s": round(time.monotonic() - started, 3), "detail": str(e), "files": []}
+        return StageResult.broken("load", e, started)

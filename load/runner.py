@@ -24,6 +24,7 @@ import hgharness
 from hgharness.errors import HarnessError
 from hgharness.procs import ManagedProcess
 from hgharness.secrets import redact
+from hgharness.session import StageResult
 
 # where `import hgharness` resolves (a checkout or site-packages): the Locust processes import the same one
 IMPORT_ROOT = Path(hgharness.__file__).resolve().parent.parent
@@ -82,8 +83,8 @@ def prepare_catalog(target, run_dir: Path, progress=print) -> Path:
     return write_catalog(catalog, run_dir / "catalog.json")
 
 
-def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> dict:
-    """Run the profile against `target`; returns the stage dict (reports/rundir.py schema)."""
+def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> StageResult:
+    """Run the profile against `target`: the load stage's result."""
     target.require_load_allowed()  # first: nothing is sent to a target that may not take load
     started = time.monotonic()
     mix = spec.validate()
@@ -164,8 +165,8 @@ def run_worker(target, master_host: str, master_port: int, workdir: Path, timeou
     return 0
 
 
-def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progress=print) -> dict:
-    """Evaluate the gates on a load result; the stage dict."""
+def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progress=print) -> StageResult:
+    """Evaluate the gates on a load result: the load stage's result."""
     gates = slo.evaluate(result, slo.read_gates(spec.slo_path))
     slo_json, junit = slo.write_results(run_dir, gates, result)
     counts = {k: sum(1 for g in gates if g["status"] == k) for k in ("passed", "failed", "skipped")}
@@ -210,11 +211,11 @@ def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progr
                    if p.is_file() and (p.name.startswith(("locust", "load-result", "catalog")) or
                                        p in (slo_json, junit) or p.parent.name == "samples" and
                                        p.name.startswith("locust")))
-    return {"name": "load", "status": status, "exit_code": exit_code, "counts": counts,
-            "duration_s": round(duration_s, 3), "detail": detail, "files": files, "junit": str(junit),
-            "tests": tests, "slo": gates, "actions": result["actions"], "warnings": warnings,
-            "profile": {k: result.get(k) for k in ("mix", "shape", "peak_users", "elapsed_s", "workers",
-                                                 "web_requests", "target_web_requests", "generator_lag_ms")}}
+    profile = {k: result.get(k) for k in ("mix", "shape", "peak_users", "elapsed_s", "workers", "web_requests",
+                                          "target_web_requests", "generator_lag_ms")}
+    return StageResult("load", status, exit_code, counts, duration_s=duration_s, detail=detail, files=files,
+                       junit=str(junit), tests=tests, slo=gates, actions=result["actions"], warnings=warnings,
+                       extra={"profile": profile})
 
 
 def _last_error(run_dir: Path, name: str = "locust.log") -> str:

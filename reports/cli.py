@@ -98,7 +98,7 @@ def _validate(args) -> int:
 def _compare(args) -> int:
     from hgharness.reports.compare import Settings, compare_runs, text_table
     from hgharness.reports.html import render_compare
-    from hgharness.reports.rundir import write_json
+    from hgharness.rundir import write_json
 
     if not 0 < args.quantile < 100:
         raise HarnessError("--quantile is a percentile between 0 and 100, e.g. 50 or 95")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from hgharness.secrets import redact
+from hgharness.session import StageResult
 
 # Suite paths are spelled "suites/headless/..." in a checkout and installed alike: relative to this folder's parent
 # (the checkout's top, or site-packages/hgharness).
@@ -25,7 +26,7 @@ PYTEST_OPTIONS = ["--rootdir", str(LAYERS_DIR), "--strict-markers", "-o", "xfail
 
 def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers: str | None = None,
                      workers: str | int | None = None, extra_args: list[str] | None = None,
-                     extra_env: dict | None = None, progress=print) -> dict:
+                     extra_env: dict | None = None, progress=print) -> StageResult:
     run_dir = Path(run_dir).resolve()
     shown, paths = " ".join(paths), [str(LAYERS_DIR / p) for p in paths]
     results = run_dir / f"results-{name}.json"
@@ -75,10 +76,9 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
     progress(f"[{name}] {status}: {counts['passed']} passed, {counts['failed']} failed, {counts['error']} errors, "
              f"{counts['skipped']} skipped{f' ({known} of them known site defects)' if known else ''} "
              f"({ran} checks ran, {time.monotonic() - started:.1f}s)" + (f": {detail}" if detail else ""))
-    return {"name": name, "status": status, "exit_code": exit_code, "pytest_exit": code, "counts": counts,
-            "known_issues": known,
-            "duration_s": round(time.monotonic() - started, 3), "detail": detail, "tests": tests,
-            "files": [p.name for p in (junit, log, results) if p.exists()], "junit": str(junit)}
+    return StageResult(name, status, exit_code, counts, duration_s=time.monotonic() - started, detail=detail,
+                       files=[p.name for p in (junit, log, results) if p.exists()], junit=str(junit), tests=tests,
+                       extra={"pytest_exit": code, "known_issues": known})
 
 
 def _read_results(path: Path, stage: str) -> list[dict]:

@@ -21,11 +21,11 @@ def server_nodes(repo_dir: Path) -> set[str]:
 
 
 def test_stage_on_a_healthy_server_loses_nothing(writable_hgweb, tmp_path, monkeypatch):
+    from hgharness.cli import LAYERS
     from hgharness.fixtures.traffic_cli import pick_repo, stage_traffic
+    from hgharness.session import StageContext as Context
 
-    from hgharness.commands.run import STAGES, Context, _load
-
-    assert _load(STAGES["traffic"][0]) is stage_traffic
+    assert LAYERS.stages["traffic"].run is stage_traffic
     monkeypatch.setenv("HGHARNESS_TRAFFIC_DURATION", "4")
     server = writable_hgweb
     target = target_for(server)
@@ -36,7 +36,7 @@ def test_stage_on_a_healthy_server_loses_nothing(writable_hgweb, tmp_path, monke
     stage = stage_traffic(ctx)
 
     traffic = json.loads((tmp_path / "traffic.json").read_text())
-    assert stage["status"] == "passed", stage["detail"]
+    assert stage.status == "passed", stage.detail
     assert traffic["pushed"] > 0 and traffic["verified"] == traffic["pushed"] and traffic["lost"] == 0
     assert traffic["failures"] == 0
     # hg verify of the served repository found nothing the traffic caused (fixture warnings are reported apart)
@@ -47,9 +47,9 @@ def test_stage_on_a_healthy_server_loses_nothing(writable_hgweb, tmp_path, monke
     for op in ("clone", "pull", "push"):
         s = traffic["ops"][op]
         assert s["ok"] > 0 and s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"] and s["bytes_received"] > 0, (op, s)
-    assert set(stage["actions"]) == {"hg.clone", "hg.pull", "hg.push"}
-    assert stage["traffic"]["lost"] == 0 and stage["counts"]["passed"] == 4
-    assert {t["id"] for t in stage["tests"]} == {"traffic::integrity", "traffic::operations",
+    assert set(stage.actions) == {"hg.clone", "hg.pull", "hg.push"}
+    assert stage.traffic["lost"] == 0 and stage.counts["passed"] == 4
+    assert {t["id"] for t in stage.tests} == {"traffic::integrity", "traffic::operations",
                                                  "traffic::pushes-accepted", "traffic::server-verify"}
     assert (tmp_path / "junit-traffic.xml").exists()
 
@@ -87,7 +87,6 @@ def test_a_server_that_silently_drops_pushes_is_caught(seed_repos, tmp_path):
 @pytest.mark.skipif(not (shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")), reason="needs nginx")
 def test_traffic_over_https_behind_nginx_with_a_private_ca(seed_repos, tmp_path):
     from hgharness.fixtures.traffic import TrafficConfig, run_traffic
-
     from hgharness.front import start_hgweb_behind_nginx
     from hgharness.target import Target
 

@@ -1,6 +1,6 @@
 """Run the headless HTTP check suites (suites/headless, suites/security) against a target.
 
-Same options and exit codes as `run`, limited to the headless stage; extra arguments after `--` go to pytest.
+Same options and exit codes as `run`, limited to the headless stage.
 """
 
 from hgharness.commands import run as run_cmd

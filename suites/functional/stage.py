@@ -8,11 +8,13 @@ before any test starts: one line, exit 2.
 from __future__ import annotations
 
 import json
-import math
 import time
 from pathlib import Path
 
 from hgharness.errors import HarnessError
+from hgharness.session import StageContext, StageResult
+from hgharness.stats import quantile
+from hgharness.suites.runner import run_pytest_stage
 
 PATHS = ["suites/functional"]
 DEFAULT_WORKERS = 2
@@ -21,9 +23,7 @@ ACTION_PREFIX = "browser."
 
 def run_functional(target, run_dir: Path, markers: str | None = None, workers=DEFAULT_WORKERS,
                    remote: str | None = None, extra_args: list[str] | None = None, progress=print,
-                   name: str = "functional") -> dict:
-    from hgharness.suites.runner import run_pytest_stage
-
+                   name: str = "functional") -> StageResult:
     from hgharness.browser import BrowserConfig, preflight
 
     started = time.monotonic()
@@ -34,22 +34,22 @@ def run_functional(target, run_dir: Path, markers: str | None = None, workers=DE
         browser = preflight(config)
     except HarnessError as e:
         progress(f"[{name}] error: {e}")
-        return {"name": name, "status": "error", "exit_code": 2, "counts": {k: 0 for k in
-                ("passed", "failed", "error", "skipped")}, "duration_s": round(time.monotonic() - started, 3),
-                "detail": str(e), "files": [], "tests": []}
+        stage = StageResult.broken(name, e, started)
+        stage.counts["error"] = 0  # no check ran: the browser was missing
+        return stage
     progress(f"[{name}] browser: {browser}")
     env = {"HGHARNESS_SELENIUM_REMOTE": config.remote} if config.remote else {}
     if workers not in (None, 0, "0", 1, "1"):  # flows that change the site's state stay on one worker
         extra_args = ["--dist", "loadgroup", *(extra_args or [])]
     stage = run_pytest_stage(name, PATHS, target, run_dir, markers=markers, workers=workers,
                              extra_args=extra_args, extra_env=env, progress=progress)
-    stage["actions"] = aggregate_timings(run_dir)
-    stage["files"] += sorted(p.name for p in run_dir.glob("functional-timings-*.jsonl"))
+    stage.actions = aggregate_timings(run_dir)
+    stage.files += sorted(p.name for p in run_dir.glob("functional-timings-*.jsonl"))
     return stage
 
 
-def stage_functional(ctx) -> dict:
-    """STAGES entry of `hgharness run`: the flows with -n 2 unless -n/--parallel says otherwise."""
+def stage_functional(ctx: StageContext) -> StageResult:
+    """The functional stage of `hgharness run`: the flows with -n 2 unless -n/--parallel says otherwise."""
     workers = ctx.args.parallel if ctx.args.parallel not in (None, "") else DEFAULT_WORKERS
     return run_functional(ctx.target, ctx.run_dir, markers=ctx.args.markers, workers=workers,
                           remote=getattr(ctx.args, "selenium_remote", None), progress=ctx.progress)
@@ -68,15 +68,6 @@ def read_timings(run_dir: Path) -> list[dict]:
     return out
 
 
-def percentile(sorted_values: list[float], q: float) -> float | None:
-    """Linear interpolation between closest ranks (numpy's default)."""
-    if not sorted_values:
-        return None
-    pos = (len(sorted_values) - 1) * q
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
 def aggregate_timings(run_dir: Path) -> dict:
     """{"browser.<action>": {count, failures, p50_ms, p95_ms, p99_ms, max_ms (page load), ttfb_p50_ms ...}}."""
     by_action: dict[str, list[dict]] = {}
@@ -91,7 +82,7 @@ def aggregate_timings(run_dir: Path) -> dict:
             if not vals:
                 continue
             for q in (50, 95, 99):
-                stats[f"{prefix}p{q}_ms"] = round(percentile(vals, q / 100), 2)
+                stats[f"{prefix}p{q}_ms"] = round(quantile(vals, q / 100, presorted=True), 2)
             if not prefix:
                 stats["mean_ms"] = round(sum(vals) / len(vals), 2)
                 stats["max_ms"] = round(vals[-1], 2)

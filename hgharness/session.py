@@ -1,0 +1,302 @@
+"""One run of a command against one target: the pipeline every command shares (run, check, functional, load,
+traffic).
+
+    with RunSession(args, "load", layers) as session:   # starts the embedded target, or builds and probes one
+        session.open_run_dir()                           # reports/runs/<id>/ and the base of summary.json
+        session.add(stage(session.context()))            # one StageResult per stage
+        return session.finish()                          # junit.xml, summary.json, index.html, the summary lines
+
+Starting the target (and patching the embedded server's credentials into it), making the run directory,
+merging JUnit, writing the summary and building the report are written here once. What the core does not know
+(how fixture repositories are built, how the report is drawn, which stages exist) comes in a `Layers` value
+that the CLI entry wires from the layers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from hgharness.errors import HarnessError
+from hgharness.rundir import VERDICTS, base_summary, merge_junit, new_run_dir, now_iso, overall_exit, write_json
+from hgharness.secrets import redact
+
+COUNT_KEYS = ("passed", "failed", "error", "skipped")
+
+
+@dataclass
+class StageResult:
+    """What a stage reports: its verdict, counts and files, and what it adds to the run's summary."""
+
+    name: str
+    status: str                        # passed | failed | error | skipped
+    exit_code: int                     # 0 | 1 | 2, as the commands' exit status
+    counts: dict = field(default_factory=dict)
+    duration_s: float = 0.0
+    detail: str = ""
+    files: list = field(default_factory=list)  # names inside the run directory
+    junit: str | None = None           # this stage's JUnit file, merged into junit.xml
+    tests: list = field(default_factory=list)  # summary "tests" records
+    actions: dict = field(default_factory=dict)  # latency per action name
+    slo: list = field(default_factory=list)      # gate verdicts
+    traffic: dict | None = None
+    warnings: list = field(default_factory=list)
+    extra: dict = field(default_factory=dict)    # stage-specific keys kept in its summary entry (pytest_exit, profile)
+
+    def __post_init__(self):
+        self.counts = {k: int(self.counts.get(k, 0)) for k in COUNT_KEYS}
+
+    @classmethod
+    def skipped(cls, name: str, detail: str) -> "StageResult":
+        return cls(name, "skipped", 0, {"skipped": 1}, detail=detail)
+
+    @classmethod
+    def broken(cls, name: str, error: Exception, started: float) -> "StageResult":
+        """A stage that could not run (HarnessError: exit 2) or that the target broke (TargetFailure: exit 1)."""
+        code = getattr(error, "exit_code", 2)
+        status = "failed" if code == 1 else "error"
+        return cls(name, status, code, {status: 1}, duration_s=round(time.monotonic() - started, 3),
+                   detail=str(error))
+
+    def __getitem__(self, key):  # TEMPORARY while tests move to attributes
+        return getattr(self, key)
+
+    def entry(self) -> dict:
+        """This stage's record in summary.json's "stages"."""
+        out = {"name": self.name, "status": self.status, "exit_code": self.exit_code, "counts": dict(self.counts),
+               "duration_s": round(self.duration_s, 3), "detail": self.detail, "files": list(self.files)}
+        if self.junit:
+            out["junit"] = self.junit
+        out.update(self.extra)
+        return out
+
+
+@dataclass
+class Stage:
+    """A stage of `hgharness run`: a callable (StageContext) -> StageResult, and one line saying what it does."""
+
+    run: Callable[["StageContext"], StageResult]
+    description: str
+
+
+@dataclass
+class Layers:
+    """What the core needs from the layers, wired by the CLI entry (hgharness/cli.py)."""
+
+    fixture_repos: Callable  # (args, workdir, progress) -> (repos_dir, names): the repositories an embedded target serves
+    build_report: Callable   # (run_dir) -> None: index.html of a run directory
+    stages: dict = field(default_factory=dict)  # name -> Stage, in the order `run` runs them
+
+
+@dataclass
+class StageContext:
+    """What a stage gets: the target, the run directory, the arguments, a progress printer, the embedded server."""
+
+    target: object
+    run_dir: Path
+    args: argparse.Namespace
+    progress: Callable
+    server: object = None
+
+
+def is_embedded(args) -> bool:
+    return not (getattr(args, "target", None) or os.environ.get("HGHARNESS_TARGET"))
+
+
+class RunSession:
+    """The target, the run directory and the summary of one command's run; stops what it started on exit."""
+
+    def __init__(self, args, command: str, layers: Layers, progress: Callable | None = None,
+                 server_overrides: dict | None = None, load_traffic: bool = False):
+        self.args, self.command, self.layers = args, command, layers
+        self.progress = progress or (lambda msg: print(msg, flush=True))
+        self.server_overrides = server_overrides or {}  # e.g. load: --server-workers is the embedded server's count
+        self.load_traffic = load_traffic  # load and traffic: refuse a target that does not allow load, first
+        self.embedded = is_embedded(args)
+        self.server = self.target = self.run_dir = self.summary = None
+        self._workdir: Path | None = None
+        self._started = time.monotonic()
+
+    # --- the target ---------------------------------------------------------------------------------------
+
+    def __enter__(self) -> "RunSession":
+        from hgharness.front import check_front_arguments
+
+        check_front_arguments(self.args, self.embedded)
+        try:
+            self.target = self._start_embedded() if self.embedded else self._remote_target()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _remote_target(self):
+        from hgharness.http import probe
+        from hgharness.options import target_from_namespace
+
+        target = target_from_namespace(self.args)
+        if self.load_traffic:
+            target.require_load_allowed()  # before anything is sent to a target that may not take load
+        probe(target)
+        return target
+
+    def _start_embedded(self):
+        from hgharness.front import target_options
+        from hgharness.options import target_from_namespace
+
+        ns = argparse.Namespace(**{**vars(self.args), **self.server_overrides})
+        self._workdir = Path(tempfile.mkdtemp(prefix=f"hgharness-{self.command}-"))  # repos, state: removed at exit
+        self.server, names, repos_dir = start_embedded(ns, self.layers, progress=self.progress,
+                                                       workdir=self._workdir)
+        target = target_from_namespace(self.args, target=self.server.url, username=self.server.username,
+                                       fixture_dir=str(repos_dir), repos=names,
+                                       **target_options(self.args, self.server))  # CA, --insecure, front
+        target.password = self.server.password
+        target.api_key = getattr(self.server, "api_key", None)  # Kallithea: the admin's key, for the API checks
+        target.embedded = True
+        self.progress(f"embedded {target.site_name} target at {target.url} ({len(names)} repositories)")
+        return target
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+        if self._workdir is not None:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+    # --- the run directory and its summary ----------------------------------------------------------------
+
+    def open_run_dir(self) -> Path:
+        self.run_dir = new_run_dir(self.args.runs_dir, self.args.run_id)
+        self.progress(f"run directory {self.run_dir}")
+        self.summary = base_summary(self.run_dir, self.command, self.target.describe())
+        if self.target.insecure:
+            self.summary["warnings"].append("TLS verification disabled (--insecure): the certificate was not checked")
+            print(f"hgharness {self.command}: WARNING: TLS certificate verification is disabled (--insecure); "
+                  "this run does not prove the site's certificate is valid", file=sys.stderr, flush=True)
+        return self.run_dir
+
+    def context(self) -> StageContext:
+        return StageContext(self.target, self.run_dir, self.args, self.progress, self.server)
+
+    def add(self, stage: StageResult) -> StageResult:
+        s = self.summary
+        s["tests"] += stage.tests
+        s["actions"].update(stage.actions)
+        s["slo"] += stage.slo
+        if stage.traffic is not None:
+            s["traffic"] = stage.traffic
+        s["warnings"] += stage.warnings
+        s["stages"].append(stage.entry())
+        return stage
+
+    def finish(self, printer: Callable | None = None) -> int:
+        """Judge the run, write junit.xml, summary.json and index.html, print the summary; the exit status."""
+        s = self.summary
+        if self.server is not None:
+            tracebacks = self.server.tracebacks()
+            if tracebacks:
+                self.add(StageResult("server-log", "failed", 1, {"failed": 1},
+                                     detail=f"{len(tracebacks)} traceback(s) in the server error log"))
+            self._keep_server_logs()
+        code = overall_exit(s["stages"])
+        ran = sum(st["counts"].get(k, 0) for st in s["stages"] for k in ("passed", "failed", "error"))
+        if code == 0 and ran == 0:
+            code = 2
+            s["warnings"].append("no check ran")
+        s.update(ended=now_iso(), duration_s=round(time.monotonic() - self._started, 3), exit_code=code,
+                 verdict=VERDICTS[code])
+        merge_junit(self.run_dir, [Path(st["junit"]) for st in s["stages"] if st.get("junit")])
+        write_json(self.run_dir / "summary.json", s)
+        self.layers.build_report(self.run_dir)
+        self.progress(f"report {self.run_dir / 'index.html'}")
+        (printer or print_summary)(s, self.run_dir)
+        return code
+
+    def _keep_server_logs(self) -> None:
+        logs = self.run_dir / "server"
+        files = self.server.log_files() if hasattr(self.server, "log_files") else (self.server.error_log,
+                                                                                    self.server.access_log)
+        for p in files:
+            if Path(p).exists():
+                logs.mkdir(exist_ok=True)
+                (logs / Path(p).name).write_text(redact(Path(p).read_text(errors="replace")))
+
+
+def start_embedded(args, layers: Layers, progress=print, workdir: Path | None = None):
+    """Start the embedded target that args describe (--site, --front, --set/--repos-dir ...) on loopback.
+
+    Returns (server, repository names, repository directory); the caller stops the server."""
+    from hgharness.sites import KNOWN_SITES
+
+    site = getattr(args, "site", None) or "hgweb"
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="hgharness-serve-"))
+    password = read_password(args)
+    if site == "kallithea":
+        from hgharness.kallithea.server import start_for_cli
+
+        return start_for_cli(args, layers.fixture_repos, password, progress=progress, workdir=workdir)
+    if site != "hgweb":
+        if site not in KNOWN_SITES:
+            raise HarnessError(f"unknown site flavour {site!r} (known: {', '.join(sorted(KNOWN_SITES))})")
+        raise HarnessError(f"no embedded target for site {site!r} in this build (available: hgweb)")
+    from hgharness.embedded import EmbeddedHgweb
+    from hgharness.front import check_front_arguments, start_hgweb_for_cli
+
+    check_front_arguments(args, embedded=True)  # before building fixtures: bad options fail fast
+    repos_dir, names = layers.fixture_repos(args, workdir, progress)
+    port, workers = getattr(args, "port", 0) or 0, getattr(args, "workers", 2) or 2
+    username = getattr(args, "user", None) or "hgharness"
+    shaped = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=port, workers=workers,
+                                 username=username, password=password)
+    if shaped is not None:  # behind a front and/or under a prefix
+        return shaped, names, Path(repos_dir)
+    server = EmbeddedHgweb(repos_dir, workdir=workdir / "server", port=port, workers=workers, username=username,
+                           password=password)
+    progress(f"starting hgweb (gunicorn, {server.workers} workers) ...")
+    server.start()
+    return server, names, Path(repos_dir)
+
+
+def read_password(args) -> str | None:
+    """The push password: --password-file, else HGHARNESS_PASSWORD, else None (the server makes one)."""
+    path = getattr(args, "password_file", None)
+    if path:
+        try:
+            value = Path(path).read_text().strip()
+        except OSError as e:
+            raise HarnessError(f"cannot read password file {path}: {e.strerror}") from None
+        if not value:
+            raise HarnessError(f"password file {path} is empty")
+        return value
+    return os.environ.get("HGHARNESS_PASSWORD") or None
+
+
+def print_summary(summary: dict, run_dir: Path) -> None:
+    print(f"\nhgharness {summary['command']} {summary['run_id']}: target {summary['target']['url']} "
+          f"({summary['target']['site']}) {summary['verdict'].upper()}")
+    for s in summary["stages"]:
+        c = s.get("counts", {})
+        line = (f"  {s['name']:<12} {s['status']:<8} {c.get('passed', 0)} passed, {c.get('failed', 0)} failed, "
+                f"{c.get('error', 0)} errors, {c.get('skipped', 0)} skipped")
+        if s.get("detail"):
+            line += f"  ({s['detail']})"
+        print(line)
+    for t in summary["tests"]:
+        if t["outcome"] in ("failed", "error") and not t.get("harness_error"):
+            print(f"  FAILED {t['id']}: {t['message'][:200]}")
+    for w in summary["warnings"]:
+        print(f"  WARNING: {w}")
+    print(f"  run directory: {run_dir}  (summary.json, junit.xml)")
+    sys.stdout.flush()
