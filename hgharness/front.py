@@ -28,10 +28,9 @@ import urllib.parse
 from functools import lru_cache
 from pathlib import Path
 
-import requests
-
 from hgharness.errors import HarnessError
-from hgharness.procs import BASE_TIMEOUT, ManagedProcess, wait_until
+from hgharness.procs import BASE_TIMEOUT
+from hgharness.server import ManagedServer, free_port, last_line
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 # Lines of nginx's error log that mean the front itself is broken (not a client's bad request or bad password).
@@ -70,8 +69,11 @@ def normalize_prefix(prefix: str | None) -> str:
     return "/" + p
 
 
-class NginxFront:
+class NginxFront(ManagedServer):
     """nginx in front of `upstream` (an http:// URL on loopback). Context manager or start()/stop()."""
+
+    what, process_name = "nginx front", "nginx"
+    PROBLEM_RE = PROBLEM_RE
 
     def __init__(self, upstream: str, workdir: str | Path, prefix: str = "", tls: bool = False,
                  users: dict[str, str] | None = None, host: str = "127.0.0.1", port: int = 0,
@@ -79,27 +81,21 @@ class NginxFront:
         parts = urllib.parse.urlsplit(upstream)
         if parts.scheme != "http" or not parts.hostname or not parts.port:
             raise HarnessError(f"front upstream must be http://HOST:PORT[/path], not {upstream!r}")
+        # the port is fixed here: the upstream may need the front's URL before the front starts
+        super().__init__(workdir, host, port or free_port(host))
         self.upstream = upstream
         self.upstream_path = parts.path.rstrip("/")
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
         self.prefix = normalize_prefix(prefix)
         self.tls = tls
         self.users = users or {}
-        self.host = host
         self.realm = realm
         self.server_hosts = server_hosts
-        if not port:
-            from hgharness.embedded import free_port
-
-            port = free_port(host)
-        self.port = port
         self.error_log = self.workdir / "nginx-error.log"
         self.access_log = self.workdir / "nginx-access.log"
+        self.stderr_log = self.workdir / "nginx-stderr.log"
         self.conf_file = self.workdir / "nginx.conf"
         self.ca_file: Path | None = None
         self._cert = None
-        self.proc: ManagedProcess | None = None
 
     # --- facts ---
     @property
@@ -209,53 +205,27 @@ class NginxFront:
         return [find_nginx(), "-p", str(self.workdir) + "/", "-e", str(self.error_log), "-c", str(self.conf_file),
                 *extra]
 
+    def argv(self) -> list[str]:
+        return self._argv("-g", "daemon off;")
+
+    def verify(self) -> bool | str:
+        return str(self.ca_file) if self.tls else True
+
+    def startup_error(self, log: str) -> str:
+        bad = [ln for ln in log.splitlines() if "[emerg]" in ln or "[crit]" in ln or "[alert]" in ln]
+        return bad[-1].strip() if bad else last_line(log)
+
     # --- running ---
-    def start(self, timeout: float = BASE_TIMEOUT) -> "NginxFront":
+    def _start(self, timeout: float) -> None:
         self._prepare()
         test = subprocess.run(self._argv("-t", "-q"), capture_output=True, text=True, timeout=60)
         if test.returncode != 0:
-            raise HarnessError(f"nginx rejected its configuration {self.conf_file}: {_last_line(test.stderr)}")
-        self.proc = ManagedProcess(self._argv("-g", "daemon off;"), "nginx", cwd=str(self.workdir),
-                                   stderr_path=self.workdir / "nginx-stderr.log")
-        try:
-            wait_until(self._ready, timeout=timeout, what=f"nginx front at {self.url}")
-        except (TimeoutError, _Exited):
-            text = self.proc.tail() + "\n" + _read(self.error_log)
-            self.proc.stop()
-            bad = [ln for ln in text.splitlines() if "[emerg]" in ln or "[crit]" in ln or "[alert]" in ln]
-            last = (bad or [ln for ln in text.splitlines() if ln.strip()] or ["no output"])[-1]
-            raise HarnessError(f"nginx front did not start at {self.url}: {last.strip()}") from None
-        return self
-
-    def _ready(self) -> bool:
-        if not self.proc.alive():
-            raise _Exited()
-        try:
-            s = requests.Session()
-            s.trust_env = False  # loopback: never through a proxy from the environment
-            return s.get(self.url, timeout=2, verify=str(self.ca_file) if self.tls else True).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def pids(self) -> list[int]:
-        return self.proc.tree_pids() if self.proc else []
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.stop()
+            raise HarnessError(f"nginx rejected its configuration {self.conf_file}: {last_line(test.stderr)}")
+        self.launch(timeout)
 
     def problems(self) -> list[str]:
         """[emerg]/[alert]/[crit] lines and upstream errors in nginx's error log (every test asserts none)."""
-        return [m.group(0) for m in PROBLEM_RE.finditer(_read(self.error_log))]
-
-    def log_files(self) -> list[Path]:
-        return [p for p in (self.error_log, self.access_log) if p.exists()]
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+        return self.tracebacks()
 
 
 class FrontedServer:
@@ -278,16 +248,16 @@ class FrontedServer:
         return self.front.describe()
 
     def alive(self) -> bool:
-        return bool(self.front.proc and self.front.proc.alive() and self.server.proc and self.server.proc.alive())
+        return self.front.alive() and self.server.alive()
 
     def tracebacks(self) -> list[str]:
-        return self.server.tracebacks() + self.front.problems()
+        return self.server.tracebacks() + self.front.tracebacks()
 
     def pids(self) -> list[int]:
         return self.front.pids() + self.server.pids()
 
     def log_files(self) -> list[Path]:
-        return [p for p in (self.server.error_log, self.server.access_log) if p.exists()] + self.front.log_files()
+        return self.server.log_files() + self.front.log_files()
 
     def stop(self) -> None:
         try:
@@ -322,7 +292,7 @@ def start_hgweb_behind_nginx(repos_dir, workdir: str | Path, prefix: str = "", t
     workdir = Path(workdir)
     prefix = normalize_prefix(prefix)
     for attempt in range(1 if front_port else 3):
-        port = front_port or _free_port()
+        port = front_port or free_port()
         scheme = "https" if tls else "http"
         server = EmbeddedHgweb(repos_dir, workdir=workdir / "server", prefix=prefix,
                                base_url=f"{scheme}://127.0.0.1:{port}{prefix}", **hgweb_kwargs)
@@ -338,28 +308,6 @@ def start_hgweb_behind_nginx(repos_dir, workdir: str | Path, prefix: str = "", t
                     or attempt == 2:
                 raise
     raise HarnessError("nginx front did not start")  # unreachable
-
-
-def _free_port() -> int:
-    from hgharness.embedded import free_port
-
-    return free_port("127.0.0.1")
-
-
-class _Exited(Exception):
-    pass
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""
-
-
-def _last_line(text: str) -> str:
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return lines[-1] if lines else "no output"
 
 
 # --- the command line: `serve` and `run` share these -----------------------------------------------------
@@ -387,21 +335,19 @@ def check_front_arguments(args, embedded: bool) -> None:
 
 
 def start_hgweb_for_cli(args, repos_dir, workdir: Path, progress, **hgweb_kwargs):
-    """The embedded hgweb target shaped by --front/--tls/--prefix (None when none of them is given)."""
+    """The embedded hgweb target shaped by --front/--tls/--prefix (plain when none is given), running."""
+    from hgharness.embedded import EmbeddedHgweb
+
     check_front_arguments(args, embedded=True)
     front, prefix = getattr(args, "front", None), normalize_prefix(getattr(args, "prefix", None))
-    if not front and not prefix:
-        return None
-    if not front:  # a prefix alone: gunicorn serves under it (SCRIPT_NAME)
-        from hgharness.embedded import EmbeddedHgweb
-
+    under = f" under {prefix}/" if prefix else ""
+    if not front:  # gunicorn serves under the prefix itself (SCRIPT_NAME)
         server = EmbeddedHgweb(repos_dir, workdir=workdir / "server", prefix=prefix, **hgweb_kwargs)
-        progress(f"starting hgweb (gunicorn, {server.workers} workers) under {prefix}/ ...")
+        progress(f"starting hgweb (gunicorn, {server.workers} workers){under} ...")
         return server.start()
     port = hgweb_kwargs.pop("port", 0)  # the port users see is the front's
     tls = bool(getattr(args, "tls", False))
-    progress(f"starting hgweb (gunicorn) behind nginx{' with TLS (private CA)' if tls else ''}"
-             f"{' under ' + prefix + '/' if prefix else ''} ...")
+    progress(f"starting hgweb (gunicorn) behind nginx{' with TLS (private CA)' if tls else ''}{under} ...")
     return start_hgweb_behind_nginx(repos_dir, workdir, prefix=prefix, tls=tls, front_port=port, **hgweb_kwargs)
 
 

@@ -32,18 +32,19 @@ def test_unknown_site_lists_known_ones():
         Target.from_options(target="http://127.0.0.1:1/", site="gitea", env={})
 
 
-def test_malformed_config_names_the_line(tmp_path):
+def _config(tmp_path, text: str) -> str:
     cfg = tmp_path / "targets.toml"
-    cfg.write_text('[targets.a]\nurl = "http://127.0.0.1:1/"\nsite = hgweb\n')
-    with pytest.raises(HarnessError, match="line 3"):
-        Target.from_options(target="a", config=str(cfg), env={})
+    cfg.write_text(text)
+    return str(cfg)
 
 
-def test_unknown_config_key_is_named(tmp_path):
-    cfg = tmp_path / "targets.toml"
-    cfg.write_text('[targets.a]\nurl = "http://127.0.0.1:1/"\npasword = "x"\n')
-    with pytest.raises(HarnessError, match="unknown key.*pasword"):
-        Target.from_options(target="a", config=str(cfg), env={})
+@pytest.mark.parametrize("text, words", [
+    ('[targets.a]\nurl = "http://127.0.0.1:1/"\nsite = hgweb\n', "line 3"),  # malformed: the line is named
+    ('[targets.a]\nurl = "http://127.0.0.1:1/"\npasword = "x"\n', "unknown key.*pasword"),
+])
+def test_bad_config_is_refused_naming_the_spot(tmp_path, text, words):
+    with pytest.raises(HarnessError, match=words):
+        Target.from_options(target="a", config=_config(tmp_path, text), env={})
 
 
 def test_named_target_from_config_with_password_env(tmp_path):

@@ -258,7 +258,7 @@ def test_bad_front_options_exit_2_with_one_line():
 
 def test_full_main_job_passes_through_nginx_tls_and_prefix(tmp_path):
     """The whole main job (checks, browser flows, push traffic, load) through nginx + TLS + a path prefix."""
-    from hgharness.commands.run import DEFAULT_STAGES
+    from hgharness.cli import LAYERS
 
     secret = "front-secret-%d" % os.getpid()
     p = run_cli("run", "--front", "nginx", "--tls", "--prefix", "/hg", "--runs-dir", tmp_path / "runs",
@@ -270,8 +270,8 @@ def test_full_main_job_passes_through_nginx_tls_and_prefix(tmp_path):
     assert t["front"] == "nginx+tls prefix=/hg" and t["tls"] and t["url"].endswith("/hg/") and not t["insecure"]
     assert t["ca_bundle"] and summary["verdict"] == "passed"
     ran = {s["name"]: s for s in summary["stages"]}
-    assert set(DEFAULT_STAGES) <= set(ran), ran.keys()
-    for name in DEFAULT_STAGES:
+    assert set(LAYERS.stages) <= set(ran), ran.keys()
+    for name in LAYERS.stages:  # every stage runs by default
         assert ran[name]["status"] == "passed", (name, ran[name].get("detail"))
     assert summary["traffic"]["lost"] == 0 and summary["traffic"]["verified"] == summary["traffic"]["pushed"] > 0
     assert (run_dir / "server" / "nginx-access.log").is_file() and (run_dir / "server" / "nginx-error.log").is_file()

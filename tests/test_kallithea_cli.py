@@ -66,7 +66,7 @@ def test_run_on_kallithea_writes_a_report(tmp_path):
 def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
     """The same front as hgweb's, before Kallithea served under /hg (PasteDeploy's prefix filter, force_https):
     every stage passes, every request went through nginx under the prefix, the report names the front."""
-    from hgharness.commands.run import DEFAULT_STAGES
+    from hgharness.cli import LAYERS
 
     secret = "kallithea-front-%d" % os.getpid()
     p = run_cli("run", "--site", "kallithea", "--front", "nginx", "--tls", "--prefix", "/hg",
@@ -79,7 +79,7 @@ def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
     assert t["site"] == "kallithea" and t["front"] == "nginx+tls prefix=/hg" and t["url"].startswith("https://")
     assert t["url"].endswith("/hg/") and t["ca_bundle"] and not t["insecure"]
     ran = {s["name"]: s for s in summary["stages"]}
-    for name in DEFAULT_STAGES:
+    for name in LAYERS.stages:  # every stage runs by default
         assert ran[name]["status"] == "passed", (name, ran[name].get("detail"))
         assert ran[name]["counts"]["passed"] > 0, name
     assert summary["traffic"]["lost"] == 0 and summary["traffic"]["verified"] == summary["traffic"]["pushed"] > 0

@@ -9,7 +9,6 @@ plus .api_key (the admin's, a Secret) and .api (a KallitheaAPI client).
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import sqlite3
@@ -18,14 +17,11 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
-from hgharness.embedded import free_port
 from hgharness.errors import HarnessError
 from hgharness.kallithea import venv as kvenv
 from hgharness.kallithea_api import KallitheaAPI
-from hgharness.procs import BASE_TIMEOUT, ManagedProcess, wait_until
 from hgharness.secrets import Secret
+from hgharness.server import SiteServer, last_line, read_log
 
 ADMIN = "admin"
 DEFAULT_USER = "hgharness"
@@ -57,8 +53,10 @@ CLIENT_ERRORS = ("NodeDoesNotExistError", "ChangesetDoesNotExistError", "EmptyRe
                  "webob.exc.HTTPFound", "webob.exc.HTTPNotFound", "webob.exc.HTTPBadRequest")
 
 
-class EmbeddedKallithea:
+class EmbeddedKallithea(SiteServer):
     site = "kallithea"
+    what, process_name, temp_prefix = "embedded Kallithea", "kallithea", "hgharness-kallithea-"
+    probe_timeout = 5.0
 
     def __init__(self, repos: dict[str, Path] | None = None, workdir: str | Path | None = None, port: int = 0,
                  threads: int = 8, username: str = DEFAULT_USER, password: str | None = None,
@@ -68,18 +66,11 @@ class EmbeddedKallithea:
         a reverse proxy (client addresses from X-Forwarded-For); https: clients reach it through a TLS front."""
         from hgharness.front import normalize_prefix
 
+        super().__init__(workdir, host, port, username, password)
         self.prefix = normalize_prefix(prefix)
         self.proxied, self.https = proxied, https
         self.fixtures = dict(repos or {})
-        self._tmp = None
-        if workdir is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="hgharness-kallithea-")
-            workdir = self._tmp.name
-        self.workdir = Path(workdir)
-        self.workdir.mkdir(parents=True, exist_ok=True)
-        self.host, self.port, self.threads = host, port, max(2, threads)
-        self.username = username
-        self.password = Secret(password or secrets.token_urlsafe(18))
+        self.threads = max(2, threads)
         self.admin_username = ADMIN
         self.admin_password = Secret(secrets.token_urlsafe(18))
         self.api_key: Secret | None = None
@@ -88,7 +79,7 @@ class EmbeddedKallithea:
         self.ini = self.workdir / "my.ini"
         self.error_log = self.workdir / "kallithea.log"
         self.access_log = self.workdir / "access.log"  # waitress keeps none; kept for EmbeddedHgweb's surface
-        self.proc: ManagedProcess | None = None
+        self.stdout_log, self.stderr_log = self.workdir / "gearbox-stdout.log", self.error_log
         self.progress = progress or (lambda msg: None)
         self.timings: dict[str, float] = {}
 
@@ -111,27 +102,16 @@ class EmbeddedKallithea:
             out += ["[app:main]", "force_https=true"]
         return out
 
-    def target_options(self) -> dict:
-        return {"target": self.url, "username": self.username, "password": self.password.reveal()}
-
     # --- lifecycle ---
-    def start(self, timeout: float = BASE_TIMEOUT) -> "EmbeddedKallithea":
-        try:
-            return self._start(timeout)
-        except BaseException:
-            if self.proc:  # the logs stay in workdir for the error message's reader
-                self.proc.stop()
-            raise
-
-    def _start(self, timeout: float) -> "EmbeddedKallithea":
+    def _start(self, timeout: float) -> None:
         t0 = time.monotonic()
         venv = kvenv.ensure_venv(progress=self.progress)
         self.python = str(venv / "bin" / "python")
         t1 = time.monotonic()
-        self.port = self.port or free_port(self.host)
+        chosen = self.choose_port()  # before setup: config-create writes it into my.ini
         self._setup()
         t2 = time.monotonic()
-        self._serve(timeout)
+        self.launch(timeout * 2, retry_port=chosen)
         t3 = time.monotonic()
         self.api_key = Secret(self.user_api_key(ADMIN))
         self.api = KallitheaAPI(self.url, self.api_key)
@@ -142,74 +122,27 @@ class EmbeddedKallithea:
             provision(self.target(), self.api, self.fixtures, progress=self.progress)
         t4 = time.monotonic()
         self.timings = {"venv_s": t1 - t0, "setup_s": t2 - t1, "serve_s": t3 - t2, "provision_s": t4 - t3}
-        return self
 
     def _setup(self) -> None:
-        repos = self.repos_dir
-        repos.mkdir(exist_ok=True)
-        self._home().mkdir(exist_ok=True)
-        env = self._env()
+        self.repos_dir.mkdir(exist_ok=True)
+        env = self.env()
         env["HGHARNESS_KALLITHEA_ADMIN"] = self.admin_password.reveal()
         r = subprocess.run([self.python, "-c", SETUP, str(self.ini), self.host, str(self.port), str(self.threads),
-                            str(repos), *self.config_settings()], cwd=str(self.workdir), env=env, capture_output=True, text=True,
-                           timeout=300, stdin=subprocess.DEVNULL)
+                            str(self.repos_dir), *self.config_settings()], cwd=str(self.workdir), env=env,
+                           capture_output=True, text=True, timeout=300, stdin=subprocess.DEVNULL)
         (self.workdir / "setup.log").write_text(r.stdout + r.stderr)
         if r.returncode != 0 or not (self.workdir / "kallithea.db").exists():
-            last = [ln for ln in (r.stdout + r.stderr).splitlines() if ln.strip()][-1:] or ["no output"]
-            raise HarnessError(f"Kallithea setup (config-create/db-create) failed: {last[0].strip()}")
+            raise HarnessError(f"Kallithea setup (config-create/db-create) failed: {last_line(r.stdout + r.stderr)}")
 
-    def _serve(self, timeout: float) -> None:
-        for attempt in range(3):
-            self.proc = ManagedProcess([self.python, "-c", kvenv.GEARBOX, "serve", "-c", str(self.ini)],
-                                       "kallithea", env=self._env(), cwd=str(self.workdir),
-                                       stdout_path=self.workdir / "gearbox-stdout.log", stderr_path=self.error_log)
-            try:
-                wait_until(self._ready, timeout=timeout * 2, what=f"Kallithea at {self.url}")
-                return
-            except (TimeoutError, _Exited):
-                log = self.proc.tail()
-                self.proc.stop()
-                if "Address already in use" in log and attempt < 2:
-                    self.port = free_port(self.host)
-                    self.ini.write_text(re.sub(r"(?m)^port = \d+$", f"port = {self.port}", self.ini.read_text()))
-                    continue
-                last = [ln for ln in log.splitlines() if ln.strip()][-1:] or ["no output"]
-                raise HarnessError(f"embedded Kallithea did not start at {self.url}: {last[0].strip()}") from None
+    def argv(self) -> list[str]:
+        return [self.python, "-c", kvenv.GEARBOX, "serve", "-c", str(self.ini)]
 
-    def _ready(self) -> bool:
-        if not self.proc.alive():
-            raise _Exited()
-        try:
-            return requests.get(self.url, timeout=5).status_code == 200
-        except requests.RequestException:
-            return False
-
-    def _home(self) -> Path:
-        return self.workdir / "home"
-
-    def _env(self) -> dict:
+    def env(self) -> dict:
         # Nothing of the harness's environment (its venv, HG* settings, HGHARNESS_* secrets) reaches the server.
-        drop = ("HGHARNESS_", "HG", "VIRTUAL_ENV", "PYTHON")
-        env = {k: v for k, v in os.environ.items() if not k.startswith(drop)}
-        hgrc = self.workdir / "server.hgrc"
-        if not hgrc.exists():
-            hgrc.write_text("[ui]\ninteractive = false\n")
-        env.update(HOME=str(self._home()), HGRCPATH=str(hgrc), HGENCODING="UTF-8", PYTHONUNBUFFERED="1",
-                   LANG="C.UTF-8")
-        return env
+        return self.hg_env(drop=("VIRTUAL_ENV", "PYTHON"), LANG="C.UTF-8")
 
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.stop()
-        if self._tmp is not None:
-            self._tmp.cleanup()
-            self._tmp = None
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc):
-        self.stop()
+    def port_changed(self) -> None:
+        self.ini.write_text(re.sub(r"(?m)^port = \d+$", f"port = {self.port}", self.ini.read_text()))
 
     # --- facts ---
     def user_api_key(self, username: str) -> str:
@@ -231,17 +164,10 @@ class EmbeddedKallithea:
         kw.update(overrides)
         return Target(**kw)
 
-    def pids(self) -> list[int]:
-        return self.proc.tree_pids() if self.proc else []
-
     def tracebacks(self) -> list[str]:
         """Tracebacks in the server log, except those Kallithea logs for a client's request of a missing path."""
-        try:
-            text = self.error_log.read_text(errors="replace")
-        except OSError:
-            return []
         out = []
-        for entry in _split_entries(text):
+        for entry in _split_entries(read_log(self.error_log)):
             if "Traceback (most recent call last)" not in entry:
                 continue
             last = [ln for ln in entry.splitlines() if ln.strip()][-1]
@@ -262,16 +188,13 @@ def _split_entries(text: str) -> list[str]:
     return [text[a:b] for a, b in zip(starts, starts[1:] + [len(text)], strict=True)]
 
 
-class _Exited(Exception):
-    pass
-
-
-def start_for_cli(args, progress=print, workdir: Path | None = None):
+def start_for_cli(args, fixture_repos, password: str | None, progress=print, workdir: Path | None = None):
     """`hgharness serve|run --site kallithea`: the fixture set (or --repos-dir) on a fresh embedded Kallithea.
 
-    Returns (server, repository names, local fixture directory), like the hgweb branch of start_embedded.
+    fixture_repos(args, workdir, progress) -> (repos_dir, names) builds or finds the repositories to serve;
+    password is the push user's (None: a random one). Returns (server, repository names, local fixture
+    directory), like the hgweb branch of start_embedded.
     """
-    from hgharness.commands.serve import _password, fixture_repos
     from hgharness.front import check_front_arguments, front_for, normalize_prefix
 
     check_front_arguments(args, embedded=True)
@@ -284,7 +207,7 @@ def start_for_cli(args, progress=print, workdir: Path | None = None):
     port = getattr(args, "port", 0) or 0  # behind a front, the port users see is the front's
     server = EmbeddedKallithea({n: Path(repos_dir) / n for n in names}, workdir=workdir / "server",
                                port=0 if front else port, threads=max(8, 4 * workers),
-                               username=getattr(args, "user", None) or DEFAULT_USER, password=_password(args),
+                               username=getattr(args, "user", None) or DEFAULT_USER, password=password,
                                progress=progress, prefix=prefix, proxied=bool(front), https=tls)
     progress(f"starting Kallithea (waitress, {server.threads} threads)"
              f"{' under ' + prefix + '/' if prefix else ''} ...")
