@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/ruff check .
+bash scripts/install-check.sh   # the installed harness runs the main job outside the checkout
 exec .venv/bin/python -m pytest tests -n 2 --dist loadgroup "$@"

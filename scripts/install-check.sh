@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The installed harness, not the checkout: `pip install .` (not editable) into a fresh venv that also holds
+# PyPI's `fixtures` package (a top-level name our layers must not shadow), then the main job from a directory
+# outside the checkout. Called by scripts/test.sh; extra arguments go to `hgharness run`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+checkout=$(pwd)
+PY=${HGHARNESS_PYTHON:-$(.venv/bin/python -c 'import sys; print(sys._base_executable)')}
+work=$(mktemp -d "${TMPDIR:-/tmp}/hgharness-install-check-XXXXXX")
+trap 'rm -rf "$work"' EXIT
+say() { printf '[install-check] %s\n' "$*" >&2; }
+
+say "fresh venv in $work/venv, pip install . fixtures (not editable)"
+"$PY" -m venv "$work/venv"
+"$work/venv/bin/python" -m pip install -q "$checkout" fixtures 2>&1 | grep -v -e '^WARNING: Location' >&2 || true
+mkdir "$work/elsewhere"
+cd "$work/elsewhere"
+"$work/venv/bin/python" - <<'PY'
+import importlib.metadata as md, pathlib, sys
+import fixtures, hgharness, hgharness.fixtures
+site = pathlib.Path(hgharness.__file__).resolve().parents[1]
+assert "site-packages" in str(site), f"hgharness imported from {site}, not from the installed copy"
+assert md.version("fixtures") and pathlib.Path(fixtures.__file__).parent.name == "fixtures", fixtures.__file__
+assert hasattr(fixtures, "Fixture"), "PyPI's fixtures package is shadowed"
+top = sorted({f.parts[0] for f in md.files("hgharness") if f.parts[0].isidentifier() or f.suffix == ".py"})
+assert top == ["hgharness"], f"the distribution installs top-level names {top}"
+print(f"[install-check] hgharness {hgharness.__version__} installed in {site}; PyPI fixtures {md.version('fixtures')} intact", file=sys.stderr)
+PY
+say "hgharness run from $(pwd)"
+"$work/venv/bin/hgharness" run --runs-dir runs "$@"
+test -f runs/*/index.html && test -f runs/*/summary.json
+say "PASSED: the installed harness ran the main job outside the checkout"
