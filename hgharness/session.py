@@ -156,8 +156,7 @@ class RunSession:
 
         ns = argparse.Namespace(**{**vars(self.args), **self.server_overrides})
         self._workdir = Path(tempfile.mkdtemp(prefix=f"hgharness-{self.command}-"))  # repos, state: removed at exit
-        self.server, names, repos_dir = start_embedded(ns, self.layers, progress=self.progress,
-                                                       workdir=self._workdir)
+        self.server, names, repos_dir = start_embedded(ns, self.layers, self._workdir, self.progress)
         target = target_from_namespace(self.args, target=self.server.url, username=self.server.username,
                                        fixture_dir=str(repos_dir), repos=names,
                                        **target_options(self.args, self.server))  # CA, --insecure, front
@@ -226,22 +225,20 @@ class RunSession:
 
     def _keep_server_logs(self) -> None:
         logs = self.run_dir / "server"
-        files = self.server.log_files() if hasattr(self.server, "log_files") else (self.server.error_log,
-                                                                                    self.server.access_log)
-        for p in files:
+        for p in self.server.log_files():
             if Path(p).exists():
                 logs.mkdir(exist_ok=True)
                 (logs / Path(p).name).write_text(redact(Path(p).read_text(errors="replace")))
 
 
-def start_embedded(args, layers: Layers, progress=print, workdir: Path | None = None):
-    """Start the embedded target that args describe (--site, --front, --set/--repos-dir ...) on loopback.
-
-    Returns (server, repository names, repository directory); the caller stops the server."""
+def start_embedded(args, layers: Layers, workdir: Path, progress=print):
+    """Start the embedded target that args describe (--site, --front, --set/--repos-dir ...) on loopback, its
+    state in `workdir`. Returns (server, repository names, repository directory); the caller stops the server
+    and removes workdir."""
     from hgharness.sites import KNOWN_SITES
 
     site = getattr(args, "site", None) or "hgweb"
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="hgharness-serve-"))
+    workdir = Path(workdir)
     password = read_password(args)
     if site == "kallithea":
         from hgharness.kallithea.server import start_for_cli
@@ -251,21 +248,14 @@ def start_embedded(args, layers: Layers, progress=print, workdir: Path | None = 
         if site not in KNOWN_SITES:
             raise HarnessError(f"unknown site flavour {site!r} (known: {', '.join(sorted(KNOWN_SITES))})")
         raise HarnessError(f"no embedded target for site {site!r} in this build (available: hgweb)")
-    from hgharness.embedded import EmbeddedHgweb
     from hgharness.front import check_front_arguments, start_hgweb_for_cli
 
     check_front_arguments(args, embedded=True)  # before building fixtures: bad options fail fast
     repos_dir, names = layers.fixture_repos(args, workdir, progress)
     port, workers = getattr(args, "port", 0) or 0, getattr(args, "workers", 2) or 2
     username = getattr(args, "user", None) or "hgharness"
-    shaped = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=port, workers=workers,
-                                 username=username, password=password)
-    if shaped is not None:  # behind a front and/or under a prefix
-        return shaped, names, Path(repos_dir)
-    server = EmbeddedHgweb(repos_dir, workdir=workdir / "server", port=port, workers=workers, username=username,
-                           password=password)
-    progress(f"starting hgweb (gunicorn, {server.workers} workers) ...")
-    server.start()
+    server = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=port, workers=workers,
+                                 username=username, password=password)  # behind --front, under --prefix
     return server, names, Path(repos_dir)
 
 

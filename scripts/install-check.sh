@@ -4,15 +4,17 @@
 # outside the checkout. Called by scripts/test.sh; extra arguments go to `hgharness run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-checkout=$(pwd)
 PY=${HGHARNESS_PYTHON:-$(.venv/bin/python -c 'import sys; print(sys._base_executable)')}
 work=$(mktemp -d "${TMPDIR:-/tmp}/hgharness-install-check-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 say() { printf '[install-check] %s\n' "$*" >&2; }
 
+# a copy of the tree (tracked and new files, nothing ignored): setuptools' build/ stays out of the checkout
+mkdir "$work/src"
+git ls-files -z -co --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$work/src"
 say "fresh venv in $work/venv, pip install . fixtures (not editable)"
 "$PY" -m venv "$work/venv"
-"$work/venv/bin/python" -m pip install -q "$checkout" fixtures 2>&1 | grep -v -e '^WARNING: Location' >&2 || true
+"$work/venv/bin/python" -m pip install -q "$work/src" fixtures 2>&1 | grep -v -e '^WARNING: Location' >&2 || true
 mkdir "$work/elsewhere"
 cd "$work/elsewhere"
 "$work/venv/bin/python" - <<'PY'

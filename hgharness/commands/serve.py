@@ -39,7 +39,7 @@ def main(args) -> int:
         raise HarnessError("--workers must be at least 2")
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="hgharness-serve-"))
     try:
-        server, names, repos_dir = start_embedded(args, args.layers, workdir=workdir)
+        server, names, repos_dir = start_embedded(args, args.layers, workdir)
     except BaseException:  # bad options, a server that did not start: nothing of ours stays in /tmp
         if not args.workdir:
             import shutil
