@@ -97,10 +97,16 @@ class ManagedProcess:
 
     def tail(self, n: int = 20) -> str:
         path = self.stderr_path or self.stdout_path
-        if not path or not path.exists():
-            return ""
-        lines = path.read_text(errors="replace").splitlines()
-        return "\n".join(lines[-n:])
+        return read_log(path, n) if path else ""
+
+
+def read_log(path: Path, lines: int | None = None) -> str:
+    """A log's text ('' when there is none yet); with `lines`, only its last lines."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return text if lines is None else "\n".join(text.splitlines()[-lines:])
 
 
 def _signal_group(pid: int, sig) -> None:

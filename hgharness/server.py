@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 
 from hgharness.errors import HarnessError
-from hgharness.procs import BASE_TIMEOUT, ManagedProcess, wait_until
+from hgharness.procs import BASE_TIMEOUT, ManagedProcess, read_log, wait_until
 from hgharness.secrets import Secret
 
 
@@ -27,15 +27,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))
         return s.getsockname()[1]
-
-
-def read_log(path: Path, lines: int | None = None) -> str:
-    """A log's text ('' when there is none yet); with `lines`, only its last lines."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return text if lines is None else "\n".join(text.splitlines()[-lines:])
 
 
 def last_line(text: str) -> str:

@@ -3,7 +3,7 @@
 start(): the cached venv (built once, see venv.py) -> config (`config-create`: loopback, a free port, several
 waitress threads) and database (`db-create`: an admin with a random password) -> gearbox serve -> wait until the
 index answers -> the push user (API) -> the fixture repositories (API create + hg push, downloads enabled).
-Same surface as EmbeddedHgweb: .url, .username, .password (Secret), .stop(), .tracebacks(), .pids(), .workdir,
+A SiteServer like EmbeddedHgweb (.url, .username, .password (Secret), .stop(), .tracebacks(), .pids(), .workdir),
 plus .api_key (the admin's, a Secret) and .api (a KallitheaAPI client).
 """
 
@@ -20,8 +20,9 @@ from pathlib import Path
 from hgharness.errors import HarnessError
 from hgharness.kallithea import venv as kvenv
 from hgharness.kallithea_api import KallitheaAPI
+from hgharness.procs import read_log
 from hgharness.secrets import Secret
-from hgharness.server import SiteServer, last_line, read_log
+from hgharness.server import SiteServer, last_line
 
 ADMIN = "admin"
 DEFAULT_USER = "hgharness"
