@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from hgharness.suites.pages.base import Locator, css
+from hgharness.suites.pages.base import css, follows_named, listed, shown, xpath
 from hgharness.suites.pages.hgweb.common import HgwebPage
-from selenium.webdriver.common.by import By
 
 DIFF_JS = """
 return Array.from(document.querySelectorAll('div.diffblocks pre.sourcelines'),
@@ -19,23 +18,22 @@ def entry_row(label: str) -> str:
     return f"//table[@id='changesetEntry']//tr[th[normalize-space()='{label}']]/td"
 
 
-class ChangesetPage(HgwebPage):
-    ROUTE = "rev"
-    LOADED = css("table#changesetEntry")
+class ChangesetPage(HgwebPage, route="rev", loaded=css("table#changesetEntry")):
     _node = css("div.main h3 > a")
     _description = css("div.main > div.description")
-    _author = Locator(By.XPATH, entry_row("author"))
-    _date = css("table#changesetEntry td.date")
-    _parent_links = Locator(By.XPATH, entry_row("parents") + "/a")
-    _child_links = Locator(By.XPATH, entry_row("children") + "/a")
+    _author = xpath(entry_row("author"))
+    _parent_links = xpath(entry_row("parents") + "/a")
+    _child_links = xpath(entry_row("children") + "/a")
     _file_links = css("table#changesetEntry td.files a")
     _diffstat_expand = css("#diffstatexpand")
     _diffstat_details = css("#diffstatdetails")
     _diffstat_files = css("#diffstatdetails td.diffstat-file a")
 
-    @property
-    def node(self) -> str:
-        return self.text(self._node)
+    node = shown(_node)
+    author = shown(_author)
+    description = shown(_description, "Whitespace-normalized (the page breaks lines with <br/>).")
+    files = listed(_file_links, "innerText")
+    open_file = follows_named(_file_links, "FilePage")
 
     @property
     def rev(self) -> int:
@@ -43,25 +41,12 @@ class ChangesetPage(HgwebPage):
         return int(m.group(1)) if m else -1
 
     @property
-    def author(self) -> str:
-        return self.text(self._author)
-
-    @property
-    def description(self) -> str:
-        """Whitespace-normalized (the page breaks lines with <br/>)."""
-        return self.text(self._description)
-
-    @property
     def parents(self) -> list[str]:
-        return [t for t, _ in self.links(self._parent_links) if HEX12.fullmatch(t)]
+        return [t for t in self.all_text(self._parent_links, "innerText") if HEX12.fullmatch(t)]
 
     @property
     def children(self) -> list[str]:
-        return [t for t, _ in self.links(self._child_links) if HEX12.fullmatch(t)]
-
-    @property
-    def files(self) -> list[str]:
-        return [t for t, _ in self.links(self._file_links)]
+        return [t for t in self.all_text(self._child_links, "innerText") if HEX12.fullmatch(t)]
 
     @property
     def diff(self) -> dict[str, list[str]]:
@@ -87,18 +72,7 @@ class ChangesetPage(HgwebPage):
         self.find(self._diffstat_expand).click()
         self.browser.wait().until(lambda d: self.find(self._diffstat_details).is_displayed(),
                                   "the diffstat did not expand")
-        return [t for t, _ in self.links(self._diffstat_files)]
+        return self.all_text(self._diffstat_files, "innerText")
 
     def open_parent(self, node: str):
-        for el in self.find_all(self._parent_links):
-            if el.text.strip() == node[:12]:
-                return self._follow(el, ChangesetPage)
-        raise AssertionError(f"changeset {self.node} does not link to parent {node[:12]} (shows {self.parents})")
-
-    def open_file(self, path: str):
-        from hgharness.suites.pages.hgweb.files import FilePage
-
-        for el in self.find_all(self._file_links):
-            if el.text.strip() == path:
-                return self._follow(el, FilePage)
-        raise AssertionError(f"changeset {self.node} does not link to file {path!r} (lists {self.files})")
+        return self._follow_text(self._parent_links, node[:12], "ChangesetPage")

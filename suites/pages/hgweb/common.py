@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from hgharness.suites.pages.base import Locator, Page, css
-from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+
+from hgharness.suites.pages.base import Locator, Page, css, follows, shown, xpath
 
 NODE_IN_HREF = re.compile(r"/(?:rev|shortlog|graph|log)/([0-9a-f]{12,40})(?:[/?#]|$)")
 
 
 def menu_link(text: str) -> Locator:
-    return Locator(By.XPATH, f"//div[@class='menu']//a[normalize-space()='{text}']")
+    return xpath(f"//div[@class='menu']//a[normalize-space()='{text}']")
 
 
 def node_of(href: str) -> str | None:
@@ -21,20 +21,24 @@ def node_of(href: str) -> str | None:
     return m.group(1)[:12] if m else None
 
 
-class HgwebPage(Page):
+class HgwebPage(Page, loaded=css("div.main")):
     _breadcrumb = css("h2.breadcrumb")
     _heading = css("div.main h3")
     _search_box = css("form.search input[name='rev']")
     _archive_links = css("div.menu a[href*='/archive/']")
-    _menu_log = menu_link("log")
-    _menu_graph = menu_link("graph")
-    _menu_tags = menu_link("tags")
-    _menu_bookmarks = menu_link("bookmarks")
-    _menu_branches = menu_link("branches")
-    _menu_changeset = menu_link("changeset")
-    _menu_browse = menu_link("browse")
+    _menu = {item: menu_link(item) for item in ("log", "graph", "tags", "bookmarks", "branches", "changeset", "browse")}
 
-    LOADED = css("div.main")
+    heading = shown(_heading)
+    breadcrumb = shown(_breadcrumb)
+
+    # --- the menu ---
+    open_log = follows(_menu["log"], "ShortlogPage")
+    open_graph = follows(_menu["graph"], "GraphPage")
+    open_tags = follows(_menu["tags"], "TagsPage")
+    open_bookmarks = follows(_menu["bookmarks"], "BookmarksPage")
+    open_branches = follows(_menu["branches"], "BranchesPage")
+    open_changeset = follows(_menu["changeset"], "ChangesetPage")
+    browse = follows(_menu["browse"], "ManifestPage")
 
     def is_loaded(self) -> bool:
         # hgweb answers unknown things with an "error" page; that is not the page we asked for
@@ -45,53 +49,9 @@ class HgwebPage(Page):
                                     "return !!h && h.textContent.trim() === 'error';"))
 
     @property
-    def heading(self) -> str:
-        return self.text(self._heading)
-
-    @property
-    def breadcrumb(self) -> str:
-        return self.text(self._breadcrumb)
-
-    @property
     def archive_links(self) -> dict[str, str]:
         """Archive format as the menu names it (zip, gz, bz2) -> URL."""
         return dict(self.links(self._archive_links))
-
-    # --- the menu ---
-    def open_log(self):
-        from hgharness.suites.pages.hgweb.log import ShortlogPage
-
-        return self._follow(self._menu_log, ShortlogPage)
-
-    def open_graph(self):
-        from hgharness.suites.pages.hgweb.log import GraphPage
-
-        return self._follow(self._menu_graph, GraphPage)
-
-    def open_tags(self):
-        from hgharness.suites.pages.hgweb.refs import TagsPage
-
-        return self._follow(self._menu_tags, TagsPage)
-
-    def open_bookmarks(self):
-        from hgharness.suites.pages.hgweb.refs import BookmarksPage
-
-        return self._follow(self._menu_bookmarks, BookmarksPage)
-
-    def open_branches(self):
-        from hgharness.suites.pages.hgweb.refs import BranchesPage
-
-        return self._follow(self._menu_branches, BranchesPage)
-
-    def open_changeset(self):
-        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
-
-        return self._follow(self._menu_changeset, ChangesetPage)
-
-    def browse(self):
-        from hgharness.suites.pages.hgweb.files import ManifestPage
-
-        return self._follow(self._menu_browse, ManifestPage)
 
     def download_archive(self, fmt: str) -> Path:
         """Click the menu's archive link (zip, gz, bz2); returns the file once the browser has saved it."""
@@ -116,10 +76,7 @@ class HgwebPage(Page):
 
     def search(self, words: str):
         """Type into the search box and press Enter; returns the results page."""
-        from hgharness.suites.pages.hgweb.log import SearchPage
-
         box = self.find(self._search_box)
         box.clear()
         box.send_keys(words)
-        timing = self.browser.navigate(lambda: box.send_keys(Keys.ENTER), SearchPage.ROUTE)
-        return SearchPage(self.browser, self.target)._arrived(timing)
+        return self._navigate(lambda: box.send_keys(Keys.ENTER), "SearchPage")

@@ -5,20 +5,11 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from hgharness.suites.pages.base import Locator, css, norm
-from hgharness.suites.pages.hgweb.common import HgwebPage, node_of
 from selenium.common.exceptions import TimeoutException
-from selenium.webdriver.common.by import By
 
-ENTRIES_JS = """
-return Array.from(document.querySelectorAll(arguments[0]), tr => {
-  const a = tr.querySelector('td.description > a');
-  if (!a) return null;
-  const au = tr.querySelector('td.author');
-  return [a.getAttribute('href'), a.textContent, au ? au.textContent : '',
-          Array.from(tr.querySelectorAll('span.tag'), s => s.textContent)];
-}).filter(x => x);
-"""
+from hgharness.suites.pages.base import Cell, css, norm, xpath
+from hgharness.suites.pages.hgweb.common import HgwebPage, node_of
+
 SCROLL_JS = "window.scrollTo(0, document.documentElement.scrollHeight);"
 
 
@@ -29,22 +20,21 @@ class LogEntry(NamedTuple):
     tags: list[str]
 
 
-class LogPage(HgwebPage):
-    ROUTE = "log"
-    LOADED = css("table.bigtable > tbody")
+class LogPage(HgwebPage, route="log", loaded=css("table.bigtable > tbody"), busy=css(".scroll-loading")):
+    """The log's script loads more entries by itself until they fill the window: loaded means it rests."""
     _rows = css("table.bigtable > tbody > tr")
-    _loading = css(".scroll-loading")
+    _row_href = Cell("td.description > a", "@href")
+    _row_summary = Cell("td.description > a")
+    _row_author = Cell("td.author")
+    _row_tags = Cell("span.tag", every=True)
     _no_more = css(".scroll-loading-info")
     _page_links = css("div.navigate a")
 
-    def is_loaded(self) -> bool:
-        # the page keeps loading entries by itself until it fills the window: wait until it rests
-        return super().is_loaded() and not self.find_all(self._loading)
-
     @property
     def entries(self) -> list[LogEntry]:
+        rows = self.cells(self._rows, self._row_href, self._row_summary, self._row_author, self._row_tags)
         return [LogEntry(node_of(href), norm(s), norm(a), [norm(t) for t in tags])
-                for href, s, a, tags in self.browser.js(ENTRIES_JS, self._rows.value)]
+                for href, s, a, tags in rows if href is not None]  # rows without a description link are no entry
 
     @property
     def nodes(self) -> list[str]:
@@ -63,7 +53,7 @@ class LogPage(HgwebPage):
             if m:
                 offsets.append((int(m.group(1)), el))
         assert offsets, f"{self.name} at {self.browser.url} has no link to older changesets"
-        return self._follow(min(offsets, key=lambda o: o[0])[1], ShortlogPage)
+        return self._follow(min(offsets, key=lambda o: o[0])[1], "ShortlogPage")
 
     def scroll_to_end(self, max_pages: int = 100):
         """Scroll down until the page says there is nothing more (it loads a page of entries per scroll)."""
@@ -74,31 +64,26 @@ class LogPage(HgwebPage):
             self.browser.js(SCROLL_JS)
             try:
                 self.browser.wait(2).until(lambda d, before=count: self.at_end or (
-                    not self.find_all(self._loading) and len(self.find_all(self._rows)) > before))
+                    not self.find_all(self.BUSY) and len(self.find_all(self._rows)) > before))
             except TimeoutException:
                 raise AssertionError(f"scrolling {self.browser.url} loaded nothing more after {count} rows") from None
         raise AssertionError(f"{self.browser.url} still had more entries after {max_pages} scrolls")
 
     def open_changeset(self, node: str):
-        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
-
-        link = Locator(By.CSS_SELECTOR, f"table.bigtable td.description > a[href*='/rev/{node[:12]}']")
-        assert self.find_all(link), f"{self.name} at {self.browser.url} does not list changeset {node[:12]}"
-        return self._follow(link, ChangesetPage)
+        link = css(f"table.bigtable td.description > a[href*='/rev/{node[:12]}']")
+        return self._follow(link, "ChangesetPage", f"changeset {node[:12]}")
 
 
-class RepositoryPage(LogPage):
+class RepositoryPage(LogPage, route="summary"):
     """The repository front page (paper has no summary view: it shows the short log)."""
-    ROUTE = "summary"
 
 
-class ShortlogPage(LogPage):
-    ROUTE = "shortlog"
+class ShortlogPage(LogPage, route="shortlog"):
+    pass
 
 
-class SearchPage(LogPage):
-    ROUTE = "search"
-    _mode = Locator(By.XPATH, "//div[@class='main']/p[contains(., 'search')]")
+class SearchPage(LogPage, route="search"):
+    _mode = xpath("//div[@class='main']/p[contains(., 'search')]")
 
     @property
     def mode(self) -> str:
@@ -109,19 +94,12 @@ class SearchPage(LogPage):
         return m.group(1) if m else text
 
 
-class GraphPage(HgwebPage):
-    ROUTE = "graph"
-    LOADED = css("ul#graphnodes")
+class GraphPage(HgwebPage, route="graph", loaded=css("ul#graphnodes"), busy=css(".scroll-loading")):
     _nodes = css("ul#graphnodes > li[data-node]")
-    _loading = css(".scroll-loading")
-
-    def is_loaded(self) -> bool:
-        return super().is_loaded() and not self.find_all(self._loading)
 
     @property
     def nodes(self) -> list[str]:
-        return [n[:12] for n in self.browser.js("return Array.from(document.querySelectorAll(arguments[0]), "
-                                                "e => e.getAttribute('data-node'))", self._nodes.value)]
+        return [n[:12] for n in self.texts(self._nodes, "@data-node")]
 
     @property
     def is_drawn(self) -> bool:
@@ -130,8 +108,5 @@ class GraphPage(HgwebPage):
                                     "return !!c && c.width > 0 && c.height > 0;"))
 
     def open_changeset(self, node: str):
-        from hgharness.suites.pages.hgweb.changeset import ChangesetPage
-
-        link = Locator(By.CSS_SELECTOR, f"ul#graphnodes > li[data-node^='{node[:12]}'] span.desc a")
-        assert self.find_all(link), f"the graph at {self.browser.url} does not show changeset {node[:12]}"
-        return self._follow(link, ChangesetPage)
+        link = css(f"ul#graphnodes > li[data-node^='{node[:12]}'] span.desc a")
+        return self._follow(link, "ChangesetPage", f"changeset {node[:12]}")

@@ -2,60 +2,38 @@
 
 from __future__ import annotations
 
-from hgharness.suites.pages.base import Locator, css, norm
+from hgharness.suites.pages.base import css, follows, follows_named, listed, shown
 from hgharness.suites.pages.kallithea.common import KallitheaPage
-from selenium.webdriver.common.by import By
 
 
-class IndexPage(KallitheaPage):
-    ROUTE = "index"
-    LOADED = css("#repos_list_wrap tbody tr")  # the table is filled by script
+class IndexPage(KallitheaPage, route="index", loaded=css("#repos_list_wrap tbody tr")):  # filled in by script
     _repo_links = css("#repos_list_wrap div.dt_repo a")
 
-    @property
-    def repositories(self) -> list[str]:
-        return [name for name, _ in self.links(self._repo_links)]
-
-    def open_repo(self, name: str) -> "SummaryPage":
-        for el in self.find_all(self._repo_links):
-            if norm(el.text) == name:
-                return self._follow(el, SummaryPage)
-        raise AssertionError(f"the index has no link to {name!r} (it lists {self.repositories})")
+    repositories = listed(_repo_links, "innerText")
+    open_repo = follows_named(_repo_links, "SummaryPage")
 
 
 class RepoPage(KallitheaPage):
     """Pages of one repository share its menu: Summary, Changelog, Files, Pull Requests, Options."""
     _menu = {kind: css(f"li[data-context='{kind}'] > a") for kind in ("summary", "changelog", "files")}
 
-    def open_changelog(self):
-        from hgharness.suites.pages.kallithea.history import ChangelogPage
-
-        return self._follow(self._menu["changelog"], ChangelogPage)
-
-    def open_files(self):
-        from hgharness.suites.pages.kallithea.files import FilesPage
-
-        return self._follow(self._menu["files"], FilesPage)
+    open_changelog = follows(_menu["changelog"], "ChangelogPage")
+    open_files = follows(_menu["files"], "FilesPage")
 
 
-class SummaryPage(RepoPage):
-    ROUTE = "summary"
-    LOADED = css("#summary-panel-body")
+class SummaryPage(RepoPage, route="summary", loaded=css("#summary-panel-body")):
     _clone_url = css("#clone_by_name input")
     _description = css("#summary .formatted-fixed")
+
+    description = shown(_description)
 
     @property
     def clone_url(self) -> str:
         return self.find(self._clone_url).get_attribute("value")
 
-    @property
-    def description(self) -> str:
-        return self.text(self._description)
 
-
-class CreateRepoPage(KallitheaPage):
-    ROUTE = "repo_create"
-    LOADED = css("form[action$='/_admin/repos'] input#repo_name")
+class CreateRepoPage(KallitheaPage, route="repo_create",
+                     loaded=css("form[action$='/_admin/repos'] input#repo_name")):
     _name = css("input#repo_name")
     _description = css("textarea#repo_description")
     _private = css("input#repo_private")
@@ -74,13 +52,10 @@ class CreateRepoPage(KallitheaPage):
         self.browser.navigate(self.find(button).click, "repo_create")
         self.browser.wait(4).until(lambda d: d.current_url.rstrip("/").endswith("/" + name),
                                    f"the new repository {name} never showed")
-        return SummaryPage(self.browser, self.target).wait_loaded()
+        return self._next("SummaryPage")
 
 
-class ForkPage(CreateRepoPage):
-    ROUTE = "fork"
-    LOADED = css("form input#fork-submit")
-    _name = css("input#repo_name")
+class ForkPage(CreateRepoPage, route="fork", loaded=css("form input#fork-submit")):
     _add = css("input#fork-submit")
 
     def fork(self, name: str) -> SummaryPage:
@@ -88,7 +63,3 @@ class ForkPage(CreateRepoPage):
         field.clear()
         field.send_keys(name)
         return self._submit_and_wait_created(self._add, name)
-
-
-def menu_item(text: str) -> Locator:
-    return Locator(By.XPATH, f"//a[normalize-space()='{text}']")
