@@ -83,6 +83,7 @@ def follows(locator: Locator, page: str):
     def navigate(self):
         return self._follow(locator, page)
     navigate.__doc__ = f"Click through to the {page}; returns it loaded."
+    navigate.__annotations__ = {"return": page}
     return navigate
 
 
@@ -92,6 +93,7 @@ def follows_named(locator: Locator, page: str, prop: str = "innerText"):
     def navigate(self, name: str):
         return self._follow_text(locator, name, page, prop)
     navigate.__doc__ = f"Click the link with this name; returns the {page}, loaded."
+    navigate.__annotations__ = {"name": "str", "return": page}
     return navigate
 
 
