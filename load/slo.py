@@ -13,12 +13,11 @@ the gate is reported as skipped with the reason, never silently dropped.
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
-from hgharness.load import read_toml
-
 from hgharness.errors import HarnessError
+from hgharness.load import read_toml
+from hgharness.stats import quantile
 
 DEFAULT_SLO = Path(__file__).with_name("slo.toml")
 LATENCY = ("p50_ms", "p95_ms", "p99_ms")
@@ -27,20 +26,12 @@ RELATIVE_FLOOR_MS = 500  # a page under half a second is never judged slow relat
 QUANTILE = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
 
 
-def quantile(sorted_values: list[float], q: float) -> float:
-    """Linear interpolation between order statistics (numpy's default)."""
-    pos = (len(sorted_values) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
-    return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
-
-
 def summarize(latencies: list[float], count: int, elapsed_s: float) -> dict:
     """Latency figures of one action (successful requests) plus its request rate."""
     out = {"samples": len(latencies), "rps": round(count / elapsed_s, 3) if elapsed_s > 0 else None}
     if latencies:
         xs = sorted(latencies)
-        out.update({m: round(quantile(xs, q), 2) for m, q in QUANTILE.items()})
+        out.update({m: round(quantile(xs, q, presorted=True), 2) for m, q in QUANTILE.items()})
         out.update(mean_ms=round(sum(xs) / len(xs), 2), max_ms=round(xs[-1], 2))
     return out
 
@@ -143,7 +134,7 @@ def _site_p50(actions: dict, tables: dict, min_samples: int) -> float | None:
     p50s = sorted(stats["p50_ms"] for name, stats in actions.items()
                   if tables[name].get("p50_vs_site", False) is not False and "p50_ms" in stats
                   and stats.get("samples", 0) >= min_samples)
-    return quantile(p50s, 0.5) if len(p50s) >= 3 else None
+    return quantile(p50s, 0.5, presorted=True) if len(p50s) >= 3 else None
 
 
 def _relative_gate(scope: str, stats: dict, threshold: float, site: float | None, min_samples: int) -> dict:

@@ -1,6 +1,6 @@
 """Small, dependency-free statistics for comparing latency samples of two runs.
 
-- quantile: linear interpolation between order statistics (numpy's default, "type 7").
+- quantile: hgharness.stats.quantile (type 7), re-exported here for the comparison's callers.
 - mann_whitney: U test with tie correction and the normal approximation (fine from ~20 samples a side).
 - block_bootstrap_log_ratio: standard error of log(Q_cur / Q_base) from a moving-block bootstrap. Samples taken
   one after another under load are correlated (a noisy neighbour slows a burst of requests); resampling blocks of
@@ -14,17 +14,9 @@ import math
 import random
 from statistics import NormalDist
 
+from hgharness.stats import quantile
+
 _N = NormalDist()
-
-
-def quantile(values, q: float, presorted: bool = False) -> float:
-    if not values:
-        raise ValueError("quantile of no values")
-    xs = values if presorted else sorted(values)
-    pos = (len(xs) - 1) * q
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(xs) - 1)
-    return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
 def norm_sf(z: float) -> float:

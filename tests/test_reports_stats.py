@@ -5,6 +5,7 @@ import math
 import random
 
 import pytest
+
 from hgharness.reports import stats
 
 
@@ -15,6 +16,21 @@ def test_quantile_interpolates_like_numpy_default():
     assert stats.quantile(xs, 0.25) == pytest.approx(1.75)
     with pytest.raises(ValueError):
         stats.quantile([], 0.5)
+
+
+def test_one_quantile_for_every_layer():
+    """The report, the load gates and the traffic summary share hgharness.stats.quantile; the gates' and the
+    traffic summary's empty cases stay theirs (no figures; 0.0)."""
+    from hgharness import stats as core
+    from hgharness.fixtures.traffic_stats import _ms
+    from hgharness.load import slo
+
+    assert stats.quantile is core.quantile and slo.quantile is core.quantile
+    rng = random.Random(5)
+    xs = sorted(rng.uniform(0, 100) for _ in range(37))
+    assert core.quantile(xs, 0.95, presorted=True) == core.quantile(list(reversed(xs)), 0.95)
+    assert _ms(xs, 0.5) == round(core.quantile(xs, 0.5), 1) and _ms([], 0.5) == 0.0
+    assert "p50_ms" not in slo.summarize([], 0, 1.0)
 
 
 def _u_by_pairs(base, cur):
