@@ -68,6 +68,28 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1] + "\u2026"
 
 
+def _legend_row(names: list[str], left: int, spacing: int) -> list[str]:
+    """The series' colours in one row above the plot (charts whose rows are labelled on the left)."""
+    return [f'<rect x="{left + i * spacing}" y="22" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
+            f'<text x="{left + i * spacing + 14}" y="31">{esc(n)}</text>' for i, n in enumerate(names)]
+
+
+def _value_axis(ticks: list[float], vmax: float, left: int, pw: int, top: int, base_y: int, label: str) -> list[str]:
+    """Vertical grid lines at the ticks of a horizontal value scale, their numbers below, and the scale's name."""
+    out = []
+    for t in ticks:
+        x = left + t / vmax * pw
+        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{base_y}" stroke="#e4e4e4"/>'
+                   f'<text x="{x:.1f}" y="{base_y + 14}" text-anchor="middle">{fmt(t)}</text>')
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{base_y + 27}" text-anchor="middle" fill="#555">{esc(label)}</text>')
+    return out
+
+
+def _row_label(label: str, x: int, y: float) -> str:
+    """A row's name at its left, shortened; the full name as its tooltip."""
+    return f'<text x="{x}" y="{y:.1f}" text-anchor="end"><title>{esc(label)}</title>{esc(_short(label, 30))}</text>'
+
+
 def line_chart(series: list[tuple[str, list[tuple[float, float]]]], title: str, y_label: str = "ms",
                x_label: str = "seconds since start", width: int = 760, height: int = 280) -> str:
     """Lines of (x, y) points, one per series; x is shifted so that the first point of all is 0."""
@@ -140,19 +162,13 @@ def bar_chart(groups: list[tuple[str, list[float | None]]], series_names: list[s
     ticks = nice_ticks(0, vmax)
     vmax = ticks[-1] or 1.0
     out = _open(width, height, title)
-    if k > 1:  # legend in one row above the bars
-        out += [f'<rect x="{left + i * 90}" y="22" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-                f'<text x="{left + i * 90 + 14}" y="31">{esc(n)}</text>' for i, n in enumerate(series_names)]
+    if k > 1:
+        out += _legend_row(series_names, left, 90)
     base_y = top + len(groups) * group_h
-    for t in ticks:
-        x = left + t / vmax * pw
-        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{base_y}" stroke="#e4e4e4"/>'
-                   f'<text x="{x:.1f}" y="{base_y + 14}" text-anchor="middle">{fmt(t)}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{base_y + 27}" text-anchor="middle" fill="#555">{esc(unit)}</text>')
+    out += _value_axis(ticks, vmax, left, pw, top, base_y, unit)
     for gi, (label, vals) in enumerate(groups):
         gy = top + gi * group_h
-        out.append(f'<text x="{left - 6}" y="{gy + k * bar_h / 2 + 4:.1f}" text-anchor="end">'
-                   f'<title>{esc(label)}</title>{esc(_short(label, 30))}</text>')
+        out.append(_row_label(label, left - 6, gy + k * bar_h / 2 + 4))
         for si, v in enumerate(vals):
             if v is None:
                 continue
@@ -186,24 +202,16 @@ def distribution_chart(rows: list[tuple[str, list[tuple[str, dict]]]], title: st
     vmax = max(d["p95"] for _, entries in rows for _, d in entries) or 1.0
     ticks = nice_ticks(0, vmax)
     vmax = ticks[-1] or 1.0
-    out = _open(width, height, title)
-    out += [f'<rect x="{left + i * 110}" y="22" width="10" height="10" fill="{PALETTE[i % len(PALETTE)]}"/>'
-            f'<text x="{left + i * 110 + 14}" y="31">{esc(n)}</text>' for i, n in enumerate(names)]
+    out = _open(width, height, title) + _legend_row(names, left, 110)
     base_y = top + len(rows) * group_h
-    for t in ticks:
-        x = left + t / vmax * pw
-        out.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{base_y}" stroke="#e4e4e4"/>'
-                   f'<text x="{x:.1f}" y="{base_y + 14}" text-anchor="middle">{fmt(t)}</text>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{base_y + 27}" text-anchor="middle" fill="#555">'
-               f'{esc(unit)} (box p25-p75, line p50, whiskers p5-p95)</text>')
+    out += _value_axis(ticks, vmax, left, pw, top, base_y, f"{unit} (box p25-p75, line p50, whiskers p5-p95)")
 
     def sx(v):
         return left + v / vmax * pw
 
     for gi, (label, entries) in enumerate(rows):
         gy = top + gi * group_h
-        out.append(f'<text x="{left - 6}" y="{gy + len(names) * (box_h + 3) / 2 + 3:.1f}" text-anchor="end">'
-                   f'<title>{esc(label)}</title>{esc(_short(label, 30))}</text>')
+        out.append(_row_label(label, left - 6, gy + len(names) * (box_h + 3) / 2 + 3))
         for n, d in entries:
             i = names.index(n)
             y = gy + i * (box_h + 3)
@@ -261,8 +269,7 @@ def ratio_chart(rows: list[dict], threshold: float, title: str, width: int = 760
     for i, r in enumerate(rows):
         y = top + i * row_h + row_h / 2
         c = colors.get(r.get("verdict"), "#1f77b4")
-        out.append(f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end"><title>{esc(r["label"])}</title>'
-                   f'{esc(_short(r["label"], 30))}</text>')
+        out.append(_row_label(r["label"], left - 6, y + 4))
         tip = f"{r['label']}: {fmt(r['ratio'])}\u00d7"
         if r.get("low") is not None and r.get("high") is not None:
             tip += f" [{fmt(r['low'])}, {fmt(r['high'])}]"
