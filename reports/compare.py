@@ -39,10 +39,9 @@ import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hgharness.errors import HarnessError
 from hgharness.reports import stats
 from hgharness.reports.samples import Samples, read_samples
-
-from hgharness.errors import HarnessError
 
 SCHEMA = "hgharness.compare/1"
 FAILING = ("regression", "more failures")

@@ -8,9 +8,9 @@ import json
 import random
 
 import pytest
+
 from hgharness.reports.compare import Settings, compare_runs
 from hgharness.reports.samples import read_samples, write_samples
-
 from tests.conftest import run_cli
 from tests.reports_helpers import DATA, synthetic_run, write_run
 

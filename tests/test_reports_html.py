@@ -12,19 +12,19 @@ import zlib
 from pathlib import Path
 
 import pytest
+
 from hgharness.reports.html import build_report
 from hgharness.reports.samples import write_samples
 from hgharness.reports.schema import validate_summary
-
 from tests.conftest import clean_env, hgweb, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("reports-html")]  # one rich run per session
 
 
 def _stages_for_rich_run() -> str:
-    from hgharness.commands.run import STAGES
+    from hgharness.cli import LAYERS
 
-    return ",".join(s for s in ("headless", "functional", "traffic", "load") if s in STAGES)
+    return ",".join(s for s in ("headless", "functional", "traffic", "load") if s in LAYERS.stages)
 
 
 @pytest.fixture(scope="module")
@@ -122,9 +122,10 @@ def test_failed_run_report_shows_what_failed_escaped(failed_run):
 
 
 def _esc(text: str) -> str:
-    import html
+    """As the report's templates escape it (Jinja2 autoescape: MarkupSafe)."""
+    from markupsafe import escape
 
-    return html.escape(text, quote=True)
+    return str(escape(text))
 
 
 def _png(path: Path, width: int = 4, height: int = 3) -> Path:
