@@ -33,7 +33,13 @@ class Stage(NamedTuple):
 
 
 def parse_duration(text) -> int:
-    """'90', '90s', '5m', '1h30m' -> seconds."""
+    """'90', '90s', '5m', '1h30m' -> seconds: Locust's --run-time syntax (locust.util.timespan.parse_timespan,
+    which tests/test_load_units.py holds this to), forgiving case and spaces.
+
+    Not imported from Locust: importing any locust module runs locust/__init__.py, which monkey-patches the whole
+    process for gevent (threads, subprocess, sockets) and costs about a second; this runs in the harness's own
+    process, which only starts Locust as a child.
+    """
     if isinstance(text, (int, float)):
         return int(text)
     s = str(text).strip().lower()

@@ -4,10 +4,10 @@ import random
 
 import pytest
 import requests
-from hgharness.load import mixes, shapes, slo
-from hgharness.load.catalog import catalog_for
 
 from hgharness.errors import HarnessError
+from hgharness.load import mixes, shapes, slo
+from hgharness.load.catalog import catalog_for
 from tests.conftest import target_for
 
 pytestmark = [pytest.mark.load]
@@ -38,6 +38,32 @@ def test_caps_and_durations():
         shapes.plan("soak", 10, 1, shapes.MAX_DURATION_S + 1)
     assert shapes.parse_duration("1h30m") == 5400 and shapes.parse_duration("90") == 90
     assert shapes.default_duration("soak") == 3600
+
+
+DURATIONS_GOOD = ["90", "90s", "5m", "1h", "1h30m", "3h30m10s", "0"]
+DURATIONS_BAD = ["", "5x", "1.5m", "m", "30m1h", "-5", "1h 30m"]
+
+
+def test_durations_read_as_locust_reads_its_run_time():
+    """Same answers as locust.util.timespan.parse_timespan, asked in a child: importing locust monkey-patches
+    the process it runs in."""
+    import json
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from locust.util.timespan import parse_timespan as p\n"
+            "def f(t):\n    try: return p(t)\n    except ValueError: return None\n"
+            "print(json.dumps([f(t) for t in json.loads(sys.argv[1])]))")
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(DURATIONS_GOOD + DURATIONS_BAD)],
+                          capture_output=True, text=True, timeout=120, check=True)
+    locust = json.loads(proc.stdout)
+    assert locust == [90, 90, 300, 3600, 5400, 12610, 0] + [None] * len(DURATIONS_BAD)
+    assert [shapes.parse_duration(t) for t in DURATIONS_GOOD] == locust[:len(DURATIONS_GOOD)]
+    assert shapes.parse_duration(" 5M ") == 300 and shapes.parse_duration(90) == 90
+    for bad in DURATIONS_BAD:
+        with pytest.raises(HarnessError) as err:
+            shapes.parse_duration(bad)
+        assert repr(bad) in str(err.value) and "\n" not in str(err.value)
 
 
 def _result(**actions):
