@@ -28,7 +28,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HG = str(Path(sys.executable).with_name("hg"))
-GEN = ("import sys; from fixtures.generate import generate; "
+GEN = ("import sys; from hgharness.fixtures.generate import generate; "
        "r = generate(sys.argv[1], int(sys.argv[2]), 1, sys.argv[3]); print(r['tip'])")
 
 

@@ -7,9 +7,9 @@ import os
 import re
 
 import pytest
+
 from hgharness.fixtures import hostile
 from hgharness.fixtures.generate import ChangeMaker, generate
-
 from tests.conftest import clean_env, run_cli
 
 
@@ -48,11 +48,10 @@ def small_repo(tmp_path_factory):
 
 def test_many_small_transactions_write_the_same_history(small_repo, tmp_path, monkeypatch):
     """Transactions cut every few commits append to filelogs written by earlier ones: same bytes, same hash."""
-    import hgharness.fixtures.generate as G
-
+    import hgharness.fixtures.history as H
     from hgharness.hg import open_repo
 
-    monkeypatch.setattr(G, "COMMITS_PER_TRANSACTION", 37)
+    monkeypatch.setattr(H, "COMMITS_PER_TRANSACTION", 37)
     generate("small", 500, 11, tmp_path / "chunked")
     assert open_repo(tmp_path / "chunked")[b"tip"].hex() == open_repo(small_repo)[b"tip"].hex()
     assert _verify(tmp_path / "chunked") == 0
@@ -150,18 +149,18 @@ def test_generate_refuses_what_it_must(tmp_path):
 
 
 def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch):
-    """The changelog, manifest and filelog writers of fixtures/writer.py against Mercurial's own: the same
+    """The changelog, manifest and filelog writers of fixtures/revlogs.py against Mercurial's own: the same
     history (tip hash), and both verify. Small batches and a low revision bound make the direct path split
     inline filelogs and hand long ones to Mercurial from the writer threads."""
+    import hgharness.fixtures.revlogs as R
     import hgharness.fixtures.writer as W
-
     from hgharness.hg import open_repo
 
     monkeypatch.setattr(W, "HAND_OFF_COMMITS", 7)
-    monkeypatch.setattr(W.InlineFilelogAppender, "MAX_REVISIONS", 40)
+    monkeypatch.setattr(R.InlineFilelogAppender, "MAX_REVISIONS", 40)
     calls = {"split": 0, "mercurial": 0}
     for name, attr in (("split", "_split"), ("mercurial", "_write_with_mercurial")):
-        cls = W.InlineFilelogAppender if name == "split" else W.Writer
+        cls = R.InlineFilelogAppender if name == "split" else W.Writer
         orig = getattr(cls, attr)
 
         def counted(*a, _orig=orig, _name=name, **k):
@@ -171,8 +170,8 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch):
         monkeypatch.setattr(cls, attr, counted)
     generate("medium", 700, 5, tmp_path / "direct")
     assert calls["split"] > 0 and calls["mercurial"] > 0, calls
-    monkeypatch.setattr(W.DirectRevlogs, "for_repo", classmethod(lambda cls, repo, maxchain: None))
-    monkeypatch.setattr(W.InlineFilelogAppender, "for_repo", classmethod(lambda cls, repo: None))
+    monkeypatch.setattr(R.DirectRevlogs, "for_repo", classmethod(lambda cls, repo, maxchain: None))
+    monkeypatch.setattr(R.InlineFilelogAppender, "for_repo", classmethod(lambda cls, repo: None))
     generate("medium", 700, 5, tmp_path / "mercurial")
     direct, mercurial = open_repo(tmp_path / "direct"), open_repo(tmp_path / "mercurial")
     assert direct[b"tip"].hex() == mercurial[b"tip"].hex()
@@ -184,12 +183,12 @@ def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path,
     """A disk error in a filelog writer thread ends generate() with that error, and no writer thread stays."""
     import threading
 
-    import hgharness.fixtures.writer as W
+    import hgharness.fixtures.revlogs as R
 
     def disk_full(self, path, entries, tr):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(W.InlineFilelogAppender, "_write", disk_full)
+    monkeypatch.setattr(R.InlineFilelogAppender, "_write", disk_full)
     with pytest.raises(OSError, match="No space left"):
         generate("medium", 800, 1, tmp_path / "full")
     assert not [t for t in threading.enumerate() if t.name.startswith("hgharness-filelog-writer")]

@@ -7,9 +7,10 @@ import json
 import random
 
 import pytest
-from hgharness.fixtures import model as M
 
 from hgharness.errors import HarnessError
+from hgharness.fixtures import distributions as D
+from hgharness.fixtures import model as M
 
 
 @pytest.fixture
@@ -72,18 +73,27 @@ def test_sampler_follows_the_distribution():
               {"zipf": 1.2, "count": 30}):
         s = M.Sampler(d)
         draws = [s(rng) for _ in range(20000)]
-        assert M.ks(d, M.int_dist(draws, max_values=5000)) < 0.02, d
-        assert abs(sum(draws) / len(draws) - M.mean(d)) / M.mean(d) < 0.05
+        assert D.ks(d, D.int_dist(draws, max_values=5000)) < 0.02, d
+        assert abs(sum(draws) / len(draws) - D.mean(d)) / D.mean(d) < 0.05
 
 
 def test_statistics_catch_a_different_distribution():
     a = {"values": [1, 2, 3], "weights": [8, 1, 1]}
-    assert M.ks(a, a) == 0
-    assert M.ks(a, {"values": [1, 2, 3], "weights": [1, 1, 8]}) == pytest.approx(0.7)
-    assert M.tv({"mix": {"a": 1}}, {"mix": {"b": 1}}) == 1.0
+    assert D.ks(a, a) == 0
+    assert D.ks(a, {"values": [1, 2, 3], "weights": [1, 1, 8]}) == pytest.approx(0.7)
+    assert D.tv({"mix": {"a": 1}}, {"mix": {"b": 1}}) == 1.0
     # a histogram and the discrete samples drawn from it agree
     h = {"edges": [0, 4, 16], "weights": [1, 1]}
-    assert M.ks(h, {"values": list(range(16)), "weights": [3] * 4 + [1] * 12}) < 1e-9
+    assert D.ks(h, {"values": list(range(16)), "weights": [3] * 4 + [1] * 12}) < 1e-9
+
+
+def test_inverse_cdf_answers_only_values_the_distribution_holds():
+    """The generator's starvation bound and compare()'s p90 columns read a distribution, not samples: no
+    interpolation between values (hgharness.stats.quantile of the values [1, 2] at 0.9 would say 1.9)."""
+    assert D.inverse_cdf({"values": [1, 2], "weights": [1, 1]}, 0.9) == 2
+    assert D.inverse_cdf({"values": [1, 2], "weights": [1, 1]}, 0.5) == 1
+    assert D.inverse_cdf({"edges": [0, 4, 16], "weights": [1, 1]}, 0.9) == 15
+    assert D.inverse_cdf({"edges": [0, 4, 16], "weights": [1, 1]}, 0.1) == 0
 
 
 def test_compare_flags_what_is_out_of_tolerance(profile):
@@ -98,5 +108,5 @@ def test_compare_flags_what_is_out_of_tolerance(profile):
 def test_expected_at_rescales_churn_and_authors(profile):
     short = M.expected_at(profile, 200)
     long = M.expected_at(profile, 20000)
-    assert M.mean(short["distributions"]["file_revisions"]) < M.mean(long["distributions"]["file_revisions"])
+    assert D.mean(short["distributions"]["file_revisions"]) < D.mean(long["distributions"]["file_revisions"])
     assert len(short["distributions"]["authors"]["values"]) <= 12

@@ -10,6 +10,7 @@ history). Fixed seeds: the outcome is deterministic; a change to the generator t
 from __future__ import annotations
 
 import pytest
+
 from hgharness.fixtures import model as M
 from hgharness.fixtures.analyze import analyze
 from hgharness.fixtures.generate import generate
