@@ -6,6 +6,8 @@ harness error (exit 2), not a target failure."""
 from __future__ import annotations
 
 import os
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -17,66 +19,8 @@ pytestmark = [pytest.mark.integration]
 H = "suites/headless/"
 S = "suites/security/"
 
-# defect -> (suite files, -k expression or None, failing check id contains, its message contains, options)
-DEFECTS = {
-    "error_500_annotate": ([H + "test_pages.py"], "annotate", "test_file_page[annotate-", "HTTP 500", {}),
-    "unescaped_description": ([S + "test_escaping.py"], "changesets", "[hostile-changesets]", "unescaped", {}),
-    "truncated_raw_file": ([H + "test_pages.py"], "raw_file", "test_file_page[raw_file-", "differ", {}),
-    "wrong_archive_member": ([H + "test_archives.py"], None, "test_archive_equals_manifest[",
-                             "member(s) wrong", {}),
-    "archive_drops_exec_bit": ([H + "test_archives.py"], "tar", "test_archive_equals_manifest[tar.",
-                               "expected exec", {}),
-    "changeset_wrong_author": ([H + "test_pages.py"], "revision_page", "test_revision_page[rev-",
-                               "does not show the author", {}),
-    "search_ignores_query": ([H + "test_pages.py"], "search", "test_revision_page[search-", "search for", {}),
-    "dead_link": ([H + "test_crawl.py"], None, "test_crawl_from_root", "broken link", {}),
-    "anonymous_push_accepted": ([H + "test_wire.py"], "permissions", "[anonymous]", "was accepted",
-                                {"destructive": True}),
-    "wrong_password_accepted": ([H + "test_wire.py"], "permissions", "[wrong-password]", "was accepted",
-                                {"destructive": True}),
-    "log_drops_entry": ([H + "test_repo_pages.py"], "log", "test_repository_page[shortlog-", "expected", {}),
-    "pagination_link_broken": ([H + "test_repo_pages.py"], "log", "test_repository_page[log-",
-                               "no link to the next page", {}),
-    "raw_served_as_html": ([S + "test_raw_origin.py"], "raw_file", "test_raw_file_cannot_run_script[hostile]",
-                           "could run script", {}),
-    "file_view_byte_changed": ([H + "test_pages.py"], "file_page and not raw and not annotate and not log and not "
-                               "diff and not comparison and not manifest", "test_file_page[file-",
-                               "missing or out of order", {}),
-    "json_tags_missing_tag": ([H + "test_json_feeds.py"], "json_tags", "test_data_view[json_tags-", "missing", {}),
-    "feed_not_xml": ([H + "test_json_feeds.py"], "atom", "test_data_view[atom_log-", "not XML", {}),
-    "traceback_in_body": ([H + "test_repo_pages.py"], "graph", "test_repository_page[graph-", "traceback", {}),
-    "unknown_rev_200": ([H + "test_not_found.py"], "revision", "test_unknown_gives_404[revision-rev-",
-                        "HTTP 200", {}),
-    "traversal_leak": ([S + "test_traversal.py"], "raw_file", "test_traversal_does_not_leak[raw_file-dotdot]",
-                       "an hgweb config", {}),
-    "capabilities_broken": ([H + "test_json_feeds.py"], "capabilities", "test_data_view[capabilities-", "lack", {}),
-    "secure_headers_without_nosniff": ([S + "test_headers.py"], None, "test_security_header[nosniff]",
-                                       "header_policy=strict", {"header_policy": "strict"}),
-    "dates_one_hour_late": ([H + "test_pages.py"], "revision_page and rev-", "test_revision_page[rev-",
-                            "does not show its date", {}),
-    "annotate_credits_first_changeset": ([H + "test_pages.py"], "annotate", "test_file_page[annotate-",
-                                         "credits line", {}),
-    "tags_swapped": ([H + "test_repo_pages.py"], "tags or branches", "test_repository_page[", "another changeset",
-                     {}),
-    "branchmap_drops_branch": ([H + "test_wire.py"], "heads", "test_heads_and_bookmarks_match_fixture[",
-                               "branch map differs", {}),
-    "pages_cached_forever": ([H + "test_wire.py"], "push_then_pull", "test_push_then_pull_sees_new_head",
-                             "after the push", {"destructive": True}),
-    # a request that dies on a live site is the site's failure (exit 1), not "the harness could not run" (2)
-    "comparison_crashes_the_worker": ([H + "test_pages.py"], "comparison", "test_file_page[comparison-",
-                                      "while the site answers other requests", {}),
-    "parent_links_to_itself": ([H + "test_pages.py"], "revision_page and rev-", "test_revision_page[rev-",
-                               "does not link its parent", {}),
-    "file_links_at_tip": ([H + "test_pages.py"], "revision_page and rev-", "test_revision_page[rev-",
-                          "as of this changeset", {}),
-    "atom_links_to_first_entry": ([H + "test_json_feeds.py"], "atom", "test_data_view[atom_log-", "atom-log of", {}),
-    # a clone the site breaks off is the site's failure (exit 1), not a harness error
-    "bundles_cut_short": ([H + "test_smoke.py"], "clone", "test_clone_has_every_changeset", "stream ended", {}),
-    "etag_never_changes": ([H + "test_wire.py"], "push_then_pull", "test_push_then_pull_sees_new_head",
-                           "304 Not Modified", {"destructive": True}),
-    "link_escapes_prefix": ([H + "test_crawl.py"], None, "test_crawl_from_root", "leaves the site's base",
-                            {"prefix": "hg"}),
-}
+# defect -> the suite files that catch it, how (-k), the failing check's id and message, options
+DEFECTS = tomllib.loads((Path(__file__).parent / "data" / "headless_defects.toml").read_text())
 
 
 @pytest.fixture(scope="session")
@@ -103,10 +47,11 @@ def failing(stage) -> list[dict]:
 
 @pytest.mark.parametrize("defect", list(DEFECTS))
 def test_defect_is_caught(suite_repos, tmp_path, defect):
-    paths, k, check_id, message, opts = DEFECTS[defect]
-    repos = copy_repos(suite_repos, tmp_path / "repos") if opts.get("destructive") else suite_repos
-    overrides = {"header_policy": opts["header_policy"]} if "header_policy" in opts else {}
-    with hgweb(repos, wrap=f"tests.broken_targets:{defect}", prefix=opts.get("prefix", "")) as server:
+    case = DEFECTS[defect]
+    paths, k, check_id, message = ["suites/" + f for f in case["suites"]], case.get("k"), case["check"], case["says"]
+    repos = copy_repos(suite_repos, tmp_path / "repos") if case.get("destructive") else suite_repos
+    overrides = {"header_policy": case["header_policy"]} if "header_policy" in case else {}
+    with hgweb(repos, wrap=f"tests.broken_targets:{defect}", prefix=case.get("prefix", "")) as server:
         stage = run_suite(server, tmp_path / "run", paths, k, **overrides)
     failed = failing(stage)
     named = [t for t in failed if check_id in t["id"] and message in t["message"]]
@@ -218,7 +163,6 @@ def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):
     assert "unreachable" in r.stderr and "Traceback" not in r.stderr, r.stderr
     # straight into the suite (no probe first): the checks report a harness error, not a target failure
     from hgharness.suites.runner import run_pytest_stage
-
     from hgharness.target import Target
 
     target = Target(url=url, fixture_dir=str(suite_repos))

@@ -6,10 +6,12 @@ import io
 import tarfile
 import zipfile
 
-from hgharness.suites.headless import pagetext
-from hgharness.suites.headless.test_archives import read_members, strip_prefix
+import pytest
+
+from hgharness.suites.headless.archives import read_members, strip_prefix
 from hgharness.suites.security.escaping import Hostile, problems, split_known
-from hgharness.suites.security.test_raw_origin import protection
+from hgharness.suites.security.origin import protection
+from hgharness.suites.support import pagetext
 
 SITE_SCRIPT = '<script src="/static/app.js"></script><script>process_dates()</script>'
 
@@ -101,10 +103,9 @@ def test_kallithea_chardet_stall_is_keyed_on_the_diff_not_the_repository(seed_re
     and hgweb has no such issue."""
     from types import SimpleNamespace
 
-    from hgharness.suites.headless.repodata import Repo
-    from hgharness.suites.headless.sitefacts import diff_issue
-
     from hgharness.sites import load_site
+    from hgharness.suites.support.known_issues import diff_issue
+    from hgharness.suites.support.repodata import Repo
 
     repo = Repo(seed_repos / "hostile")
     kallithea = SimpleNamespace(site=load_site("kallithea"), site_name="kallithea")
@@ -132,3 +133,26 @@ def test_changeset_dates_as_each_site_renders_them():
     assert shown[0] == "2023-11-15 10:13:20"  # UTC first: the embedded site's zone
     assert "2023-11-15 15:43:20" in shown and "2023-11-14 22:13:20" in shown  # UTC+5:30, UTC-12
     assert not any(d.endswith(":21") or ":14:" in d for d in shown)
+
+
+def test_every_page_kind_of_each_site_has_a_table_row():
+    from hgharness.sites import KNOWN_SITES, load_site
+    from hgharness.suites.headless import routes
+
+    for name in KNOWN_SITES:
+        assert not set(load_site(name).ROUTES) - routes.covered(), name
+
+
+def test_a_table_takes_checks_for_its_own_kinds_only_and_wants_one_for_each():
+    from hgharness.suites.support.table import Table
+
+    table = Table(("rev", "capabilities"))
+    with pytest.raises(ValueError, match="not a kind of this table"):
+        table.check("log")(lambda c: None)
+    table.check("rev")(lambda c: None)
+    with pytest.raises(ValueError, match="without a check"):
+        table.rows(["demo"])
+    table.check("capabilities", needs="browse")(lambda c: None)
+    rows = table.rows(["demo"])
+    assert [r.id for r in rows] == ["rev-demo", "capabilities-demo"]
+    assert [[m.args for m in r.marks] for r in rows] == [[("browse",)], [("browse",)]]

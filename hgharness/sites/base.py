@@ -44,6 +44,28 @@ class Site:
     # page kinds that render HTML meant for people (crawled, escaped-content checked)
     HTML_PAGES: tuple[str, ...] = ()
 
+    # --- what the checks need to know beyond the routes (defaults: Mercurial's hgweb) ---
+    PAGE_PARAM = "revcount"            # query parameter for the number of entries on a history page
+    NUMBERED_PAGES = False             # history pages link the next page as ?page=N, not as a page from a node
+    FULL_NODE_LINKS = False            # entries link full nodes only: a short-hash link is a hash in a description
+    FEED_ENTRIES: int | None = None    # entries in an atom/rss feed (None: whatever the feed has)
+    ARCHIVE_FORMATS: tuple[str, ...] = ("tar.gz", "zip", "tar.bz2")  # formats of the archive page kind
+    ARCHIVE_META: str | None = None    # the one extra member an archive may carry; it must name the node
+    DESC_BY_LINE = False               # a changeset page shows each description line in an element of its own
+    REV_LINKS_FILES_AT_REV = True      # a changeset page links its files as of that changeset
+    FILE_SHOWS_COPY_SOURCE = True      # a file page says which file it was copied or renamed from
+    ANNOTATE_FOLLOWS_COPIES = True     # annotate credits lines to the changesets of a copy's source
+    FILELOG_WHOLE_FILE = False         # a file's history lists every revision of the file, whatever the URL's REV
+    NAME_THEN_NODE = True              # tag/branch/bookmark lists show each name, then its changeset
+    OWN_MARKUP: tuple[str, ...] = ()   # tags the templates put around metadata (escaping checks cannot tell apart)
+    WIRE_HEADERS = {"Accept": "application/mercurial-0.1"}  # what hg sends: some sites serve the protocol only so
+    KNOWN_MISSING_RESOURCES: dict[str, str] = {}  # path part -> why: resources pages ask for that the site lacks
+    # Defects of the site software found by the checks, reported as expected failures (xfail) naming them instead
+    # of failing every run; anything else on the same pages still fails. Each: {"id", "kinds", "why"} and what
+    # matches it: "span" (markup), "url" (request path), "problem"+"paths" (crawl), "payloads" (traversal),
+    # "unknown" (not-found checks), "non_utf8_diff_bytes" (a diff's size over which the site stalls).
+    KNOWN_ISSUES: tuple[dict, ...] = ()
+
     def can(self, capability: str) -> bool:
         if capability not in ALL_CAPABILITIES:
             raise ValueError(f"unknown capability {capability!r}")
@@ -62,6 +84,18 @@ class Site:
         if query:
             out += ("&" if "?" in out else "?") + urllib.parse.urlencode(query)
         return out
+
+    def author_name(self, author: str) -> str:
+        """An author ("Name <email>") as pages name it: the name part."""
+        return author.split("<", 1)[0].strip() or author
+
+    def rev_page_cut_off(self, text: str) -> bool:
+        """Whether a changeset page (its text) says it lists only some of its files (a changeset too big)."""
+        return False
+
+    def index_listed(self, html: str) -> list[str] | None:
+        """The repository names the index page lists, when not as links to them (None: read its links)."""
+        return None
 
     def dates_shown(self, when: float, offset: int) -> list[str]:
         """How a changeset page may show a commit date (UTC seconds, offset west of UTC, as Mercurial stores

@@ -51,7 +51,39 @@ class HgwebSite(Site):
     }
     HTML_PAGES = ("index", "summary", "log", "shortlog", "graph", "rev", "manifest", "file", "annotate", "diff",
                   "comparison", "filelog", "branches", "tags", "bookmarks", "search")
-    ARCHIVE_FORMATS = ("tar.gz", "zip", "tar.bz2")
+    FEED_ENTRIES = 10  # [web] maxchanges
+    ARCHIVE_META = ".hg_archival.txt"
+    KNOWN_ISSUES = (
+        {"id": "hgweb-filelog-feed-title-xss", "kinds": ("filelog",),
+         "span": r'<link rel="alternate" type="application/(?:atom|rss)\+xml"\s*href="[^"\n]*" '
+                 r'title="(?:Atom|RSS) feed for [^\n]*" />',
+         "why": "STORED XSS: paper/filelog.tmpl puts the file name unescaped in the title attribute of its "
+                "atom/rss <link> elements (title=\"Atom feed for {repo|escape}:{file}\"); a name holding "
+                "'\"><img src=x onerror=...>' ends the attribute and the element and injects markup"},
+        {"id": "hgweb-raw-file-non-ascii-name-500", "kinds": ("raw_file",),
+         "url": r"/raw-file/[^/]+/(?:[^/]*/)*[^/]*[^\x00-\x7f][^/]*$",
+         "why": "raw-file names the file in its Content-Disposition header; a non-ASCII name makes "
+                "sendresponse() fail (pycompat.strurl: UnicodeDecodeError): HTTP 500 with a traceback "
+                "in the server log (Mercurial 7.2.4)"},
+        {"id": "hgweb-colon-in-revision-name-404", "kinds": ("crawl",),
+         "url": r"/(?:rev|raw-rev|shortlog|log|graph|file|archive)/[^/]*:",
+         "why": "hgweb's changectx() drops a revision name up to its first ':' (the old REV:NODE form), so "
+                "its own links to a tag or bookmark holding ':' (a name Mercurial refuses to create) give 404"},
+        {"id": "hgweb-breadcrumb-root-link", "kinds": ("crawl",), "problem": "leaves-prefix", "paths": ("/",),
+         "why": "the paper templates hard-code the breadcrumb link <a href=\"/\">Mercurial</a>, which leaves a "
+                "site served under a path prefix"},
+        {"id": "hgweb-static-unsafe-path-500", "kinds": ("static",),
+         "payloads": ("dotdot", "encoded", "encoded-slash", "nul", "nul-suffix", "sibling-hg", "server-config",
+                      "dots-slashes"),
+         "why": "a '..' or empty segment under static/ makes staticfile() return without a body and "
+                "sendresponse() raise ProgrammingError('response body not defined'): HTTP 500 with a "
+                "traceback in the server log, no file leaked (checked by hand on Mercurial 7.2.4)"},
+        {"id": "hgweb-nul-after-dotdot-500", "kinds": ("raw_file", "file", "annotate"),
+         "payloads": ("nul-suffix",),
+         "why": "a path that leaves the repository and holds a NUL reaches os.path.samefile() in the path "
+                "auditor, which raises ValueError('embedded null character'): HTTP 500 with a traceback, "
+                "no file leaked (checked by hand on Mercurial 7.2.4)"},
+    )
 
     def dates_shown(self, when: float, offset: int) -> list[str]:
         """The committer's local time and offset: templates' `date|rfc822date`."""

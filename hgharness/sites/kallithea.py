@@ -6,7 +6,7 @@ Quirks worth knowing (see also hgharness/kallithea/):
   `?cmd=capabilities` is the summary page, so checks send WIRE_HEADERS;
 - no tags/branches/bookmarks pages (so no such page kinds): `refs` (JSON, for the ref switcher) lists all three;
 - the changelog lists changesets in graph (topological) order, not revision order;
-- annotate does not follow copies and renames (hgweb does): see ANNOTATE_FOLLOWS_COPIES;
+- annotate does not follow copies and renames (hgweb does): ANNOTATE_FOLLOWS_COPIES;
 - the index's repository list is a JS data blob, not links (index_repo_names() reads it);
 - the changelog page is also the graph; a file's history is `changelog/REV/PATH`;
 - archives answer "Downloads disabled" until the repository's enable_downloads is set (update_repo);
@@ -33,29 +33,48 @@ class KallitheaSite(Site):
     capabilities = frozenset({"browse", "archives", "feeds", "graph", "annotate", "bookmarks", "push_auth",
                               "accounts", "permissions", "forks", "pull_requests", "comments", "api",
                               "create_repo"})
-    WIRE_HEADERS = {"Accept": "application/mercurial-0.1"}
-    # facts the headless checks read (suites/headless/sitefacts.py looks for these attributes first)
-    PAGE_PARAM = "size"  # changelog entries per page (hgweb: revcount)
+    PAGE_PARAM = "size"  # changelog entries per page
+    NUMBERED_PAGES = True  # ?page=N (the page size stays in the session)
+    FULL_NODE_LINKS = True  # a short hash in a description is autolinked
     FEED_ENTRIES = 10  # rss_items_per_page in the generated config
-    ARCHIVE_META = ".hg_archival.txt"  # archives carry it, naming the node
+    ARCHIVE_META = ".hg_archival.txt"
     ANNOTATE_FOLLOWS_COPIES = False
-    PAGE_LINK = "number"  # history pages link the next page as ?page=N (hgweb: a link starting at a node)
-    FULL_NODE_LINKS = True  # entries link full nodes; a short-hash link is a hash autolinked in a description
-    LOG_ORDER = "graph"
-    OWN_MARKUP = ("<b>",)  # tags its templates emit around metadata (the escaping check cannot tell them apart)
-    # a changeset page over cut_off_limit says so and lists only the files before the cut (?fulldiff=1 shows all,
-    # but takes minutes on the fixtures' big root changesets)
-    REV_CUT_OFF_TEXT = "too big and was cut off"
-    DESC_BY_LINE = True  # a changeset page renders each description line in its own element
-    FILE_SHOWS_COPY_SOURCE = False  # the file page does not say a file was copied or renamed
+    OWN_MARKUP = ("<b>",)  # around the author, for one
+    DESC_BY_LINE = True
+    FILE_SHOWS_COPY_SOURCE = False
+    FILELOG_WHOLE_FILE = True  # changelog/REV/PATH lists the whole filelog of PATH, newest first
     # resources every page asks for that stock Kallithea does not have (the browser flows do not fail on them)
     KNOWN_MISSING_RESOURCES = {"/css/none.": "0.7.0's style sheet names glyph fonts none.woff2/.woff/.ttf/.eot/.svg "
                                              "that it does not ship"}
-    REV_LINKS_PARENTS = False  # the changeset page loads its parent link by XHR: see changeset_parents()
-    FILELOG_SCOPE = "file"  # changelog/REV/PATH lists the whole filelog of PATH, newest first, whatever REV
+    # Defects of Kallithea 0.7.0 found by the checks (the form: Site.KNOWN_ISSUES)
+    KNOWN_ISSUES = (
+        {"id": "kallithea-archive-unknown-revision-200", "kinds": ("archive",), "unknown": ("revision",),
+         "why": "an archive of an unknown revision answers HTTP 200 with the text 'Unknown revision X' "
+                "instead of 404 (files controller archivefile())"},
+        {"id": "kallithea-filelog-unknown-file-redirect", "kinds": ("filelog",), "unknown": ("file",),
+         "why": "the history of an unknown file (changelog/REV/PATH) logs a traceback and redirects (302) "
+                "to the changelog instead of answering 404 (changelog controller index())"},
+        {"id": "kallithea-changelog-unknown-revision-redirect", "kinds": ("log_from",), "unknown": ("revision",),
+         "why": "the changelog up to an unknown revision (changelog/REV/) logs a traceback and redirects (302) "
+                "to the whole changelog instead of answering 404 (changelog controller index())"},
+        {"id": "kallithea-raw-patch-chardet-stall", "kinds": ("raw_rev",), "non_utf8_diff_bytes": 16384,
+         "why": "a raw patch (changeset-patch/REV) whose diff holds text that is not valid UTF-8 makes "
+                "safe_str() fall back to chardet.detect() over the whole patch: minutes of CPU for one "
+                "request (195 s for the hostile fixture's root, whose invalid-utf8.txt sits next to a 64 KiB "
+                "line), holding the GIL so that the whole site stalls meanwhile. Left unrequested when the "
+                "diff has such text and over 16 KiB of it"},
+        {"id": "kallithea-file-diff-missing-side-500", "kinds": ("file_diff",), "unknown": ("file",),
+         "why": "a file diff (diff/PATH?diff1=..&diff2=..) where the file is missing on one side fails with "
+                "TypeError: HTTP 500 with a traceback in the server log"},
+    )
+
+    def rev_page_cut_off(self, text: str) -> bool:
+        """A changeset page over cut_off_limit says so and lists only the files before the cut (?fulldiff=1
+        shows all, but takes minutes on the fixtures' big root changesets)."""
+        return "too big and was cut off" in text
 
     def changeset_parents(self, http, target, repo: str, node: str) -> list[str] | None:
-        """What the changeset page's "Parent rev." link loads (an XHR to changeset_parents: JSON results)."""
+        """The page loads its "Parent rev." link by XHR (changeset_parents, JSON results): what that gives."""
         r = http.get(target.url_for(f"{repo}/changeset_parents/{node}"), timeout=60,
                      headers={"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"})
         if r.status_code != 200:
@@ -141,7 +160,6 @@ class KallitheaSite(Site):
     }
     HTML_PAGES = ("index", "summary", "log", "shortlog", "rev", "manifest", "file", "annotate", "filelog",
                   "login", "forks", "followers", "pull_requests", "compare", "statistics", "public_journal")
-    ARCHIVE_FORMATS = ("tar.gz", "zip", "tar.bz2")
 
     def route(self, kind: str, repo: str | None = None, rev: str | None = None, path: str | None = None,
               **params) -> str:
@@ -154,7 +172,7 @@ class KallitheaSite(Site):
 
     @staticmethod
     def index_listed(html: str) -> list[str]:
-        """Repository names the index page lists (script data, not links: the headless index check reads it)."""
+        """Repository names the index page lists (script data, not links)."""
         return index_repo_names(html)
 
     def list_repos(self, target, session) -> list[str]:

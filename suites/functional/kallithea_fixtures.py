@@ -1,11 +1,11 @@
-"""Fixtures for the Kallithea browser flows: the site's page objects (logged out at the start of each flow),
-and a scratch repository created through the API for flows that change things (deleted afterwards)."""
+"""Fixtures for the Kallithea browser flows: the site's page objects (logged out at the start of each flow). The
+server state the flows make through the API (repositories, users) comes from suites/support/kallithea_resources."""
 
 from __future__ import annotations
 
-import secrets
-
 import pytest
+
+from hgharness.suites.support.kallithea_resources import admin_api, cleanup, unique, user  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -26,35 +26,3 @@ def kallithea(browser, target, user_api_key_redacted):
     site = KallitheaSite(browser, target)
     site.forget_session()
     return site
-
-
-@pytest.fixture
-def user(target):
-    if not target.has_credentials():
-        pytest.skip("needs the target's user: set HGHARNESS_USERNAME and HGHARNESS_PASSWORD")
-    return target.username, target.password
-
-
-@pytest.fixture
-def admin_api(target):
-    if not target.api_key:
-        pytest.skip("needs an admin API key for the site: set HGHARNESS_API_KEY")
-    return target.site
-
-
-@pytest.fixture
-def unique():
-    """unique("prefix") -> a name no other run uses."""
-    return lambda prefix: f"{prefix}-{secrets.token_hex(3)}"
-
-
-@pytest.fixture
-def cleanup(target):
-    """cleanup(repo_name): delete that repository through the API after the test (forks first)."""
-    names = []
-    yield names.append
-    for name in reversed(names):
-        try:
-            target.site.delete_repo(target, name)
-        except Exception:  # the test may have failed before creating it
-            pass

@@ -9,10 +9,10 @@ is done in the browser, then checked through an independent channel (the API, a 
 import secrets
 
 import pytest
-from hgharness.suites.functional import kallithea_fixtures as kf
-from hgharness.suites.security.kallithea_fixtures import new_commit, owner, try_push
 
 from hgharness import hg
+from hgharness.suites.functional import kallithea_fixtures as kf
+from hgharness.suites.support.kallithea_resources import new_commit, owner, try_push
 
 # One worker walks these flows one after another, as one person would: they create and delete repositories,
 # and Kallithea 0.7.0 answers its index with HTTP 500 (KeyError in auth.bump_permission) to a user whose

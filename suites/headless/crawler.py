@@ -14,8 +14,8 @@ from collections import OrderedDict, deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from hgharness.suites.headless import pagetext
-from hgharness.suites.headless.sitefacts import url_issue
+from hgharness.suites.support import pagetext
+from hgharness.suites.support.known_issues import url_issue
 
 MAX_BODY = 8 * 1024 * 1024  # bytes of an HTML page read for links
 DEFAULT_PAGES = 300

@@ -6,9 +6,10 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
+
 from hgharness.suites.headless.crawler import budget, crawl
-from hgharness.suites.headless.http_checks import TIMEOUT
-from hgharness.suites.headless.sitefacts import fact, known_defect
+from hgharness.suites.support.http_checks import TIMEOUT
+from hgharness.suites.support.known_issues import known_defect
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive, pytest.mark.needs("browse")]
 
@@ -20,7 +21,7 @@ def test_crawl_from_root(target, http, pytestconfig, record_property):
     print(f"crawled {result.fetched} URLs ({result.pages} HTML pages, {len(result.kinds)} kinds); "
           f"{len(result.known)} links not followed (known site issues)")
     assert result.fetched > 1, f"the crawler found no link to follow from {target.url}"
-    issues = [i for i in fact(target, "known_issues", []) if "crawl" in i["kinds"]]
+    issues = [i for i in target.site.KNOWN_ISSUES if "crawl" in i["kinds"]]
     known = [p for p in result.problems if any(_matches(i, p) for i in issues)]
     problems = [p for p in result.problems if p not in known]
     assert not problems, (f"{len(problems)} problem(s) in {result.fetched} URLs: "

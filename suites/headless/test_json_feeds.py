@@ -8,18 +8,20 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from hgharness.suites.headless.http_checks import fetch
-from hgharness.suites.headless.sitefacts import fact
-from hgharness.suites.headless.suite_plugin import parametrize
+
+from hgharness.suites.headless.routes import DATA_VIEWS
+from hgharness.suites.support.http_checks import fetch
+from hgharness.suites.support.table import RepoCase, Table, from_plan
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
 JSON_LOG_PAGE = 20
 ATOM = "{http://www.w3.org/2005/Atom}"
+REPO_ROWS = Table(DATA_VIEWS)
 
 
 def get_json(c, kind, **kw):
-    r = fetch(c.http, c.target, c.target.site.route(kind, c.name, **kw))
+    r = fetch(c.http, c.target, c.route(kind, **kw))
     ctype = r.headers.get("Content-Type", "")
     assert "json" in ctype, f"{kind} of {c.name}: Content-Type {ctype!r}, expected JSON"
     try:
@@ -43,8 +45,9 @@ def _entry_diff(got: dict, info: dict, parents: list[str]) -> list[str]:
     return diffs
 
 
+@REPO_ROWS.check("json_log")
 def check_json_log(c):
-    data = get_json(c, "json_log", **{fact(c.target, "page_param", "revcount"): JSON_LOG_PAGE})
+    data = get_json(c, "json_log", **{c.target.site.PAGE_PARAM: JSON_LOG_PAGE})
     revs = c.repo.revs_desc[:JSON_LOG_PAGE]
     assert data.get("changeset_count") == len(c.repo), \
         f"json-log of {c.name}: changeset_count {data.get('changeset_count')}, repository has {len(c.repo)}"
@@ -59,6 +62,7 @@ def check_json_log(c):
         assert not diffs, f"json-log of {c.name}, {info['short']}: {'; '.join(diffs)}"
 
 
+@REPO_ROWS.check("json_rev")
 def check_json_rev(c):
     for s in c.plan.samples(c.name):
         info = c.repo.info(s.rev)
@@ -71,18 +75,21 @@ def check_json_rev(c):
         assert not diffs, f"json-rev {s.id} ({info['short']}): {'; '.join(diffs)}"
 
 
+@REPO_ROWS.check("json_tags")
 def check_json_tags(c):
     data = get_json(c, "json_tags")
     got = {t.get("tag"): t.get("node") for t in data.get("tags", [])}
     assert got == c.repo.tags(), f"json-tags of {c.name}: {_dict_diff(got, c.repo.tags())}"
 
 
+@REPO_ROWS.check("json_bookmarks")
 def check_json_bookmarks(c):
     data = get_json(c, "json_bookmarks")
     got = {b.get("bookmark"): b.get("node") for b in data.get("bookmarks", [])}
     assert got == c.repo.bookmarks(), f"json-bookmarks of {c.name}: {_dict_diff(got, c.repo.bookmarks())}"
 
 
+@REPO_ROWS.check("json_branches")
 def check_json_branches(c):
     data = get_json(c, "json_branches")
     got = {b.get("branch"): {"node": b.get("node"), "status": b.get("status")} for b in data.get("branches", [])}
@@ -105,7 +112,7 @@ def _dict_diff(got: dict, want: dict) -> str:
 
 
 def _feed(c, kind):
-    r = fetch(c.http, c.target, c.target.site.route(kind, c.name))
+    r = fetch(c.http, c.target, c.route(kind))
     ctype = r.headers.get("Content-Type", "")
     assert "xml" in ctype, f"{kind} of {c.name}: Content-Type {ctype!r}, expected an XML type"
     try:
@@ -117,7 +124,7 @@ def _feed(c, kind):
 def _check_feed_order(c, kind, ids: list[str], links: list[list[str]]):
     """Entries are the newest changesets, newest first, and each entry's link leads to its own changeset."""
     revs = c.repo.revs_desc
-    n = min(len(revs), fact(c.target, "feed_entries", len(ids)) or len(ids))
+    n = min(len(revs), c.target.site.FEED_ENTRIES or len(ids))
     want = [c.repo.hex(r) for r in revs[:n]]
     short = [next((w[:12] for w in want if w[:12] in i), "?") for i in ids]
     assert short == [w[:12] for w in want], f"{kind} of {c.name}: entries {short} != newest {[w[:12] for w in want]}"
@@ -127,6 +134,7 @@ def _check_feed_order(c, kind, ids: list[str], links: list[list[str]]):
                        f"{len(wrong)} entries so")
 
 
+@REPO_ROWS.check("atom_log")
 def check_atom(c):
     root = _feed(c, "atom_log")
     assert root.tag == ATOM + "feed", f"atom-log of {c.name}: root element {root.tag!r}, expected an Atom feed"
@@ -136,6 +144,7 @@ def check_atom(c):
     _check_feed_order(c, "atom-log", ids, links)
 
 
+@REPO_ROWS.check("rss_log")
 def check_rss(c):
     root = _feed(c, "rss_log")
     assert root.tag == "rss", f"rss-log of {c.name}: root element {root.tag!r}, expected rss"
@@ -145,52 +154,18 @@ def check_rss(c):
     _check_feed_order(c, "rss-log", ids, links)
 
 
+@REPO_ROWS.check("capabilities", needs="browse")
 def check_capabilities(c):
-    # the media type hg itself sends: some sites (Kallithea) serve the wire protocol only to it
-    r = fetch(c.http, c.target, c.target.site.route("capabilities", c.name),
-              headers={"Accept": "application/mercurial-0.1"})
+    r = fetch(c.http, c.target, c.route("capabilities"), headers=c.target.site.WIRE_HEADERS)
     caps = r.text.split()
     names = {cap.split("=", 1)[0] for cap in caps}
     missing = {"lookup", "branchmap", "pushkey", "known", "getbundle", "unbundle", "batch"} - names
     assert not missing, f"wire protocol capabilities of {c.name} lack {sorted(missing)} (got {sorted(names)})"
 
 
-REPO_ROWS = {
-    "json_log": ("json", check_json_log),
-    "json_rev": ("json", check_json_rev),
-    "json_tags": ("json", check_json_tags),
-    "json_branches": ("json", check_json_branches),
-    "json_bookmarks": ("json", check_json_bookmarks),
-    "atom_log": ("feeds", check_atom),
-    "rss_log": ("feeds", check_rss),
-    "capabilities": ("browse", check_capabilities),
-}
-
-
-class RepoCase:
-    def __init__(self, target, http, plan, name):
-        self.target, self.http, self.plan, self.name = target, http, plan, name
-        self.repo = plan.repo(name)
-
-
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
-
-    if "data_kind" in metafunc.fixturenames:
-        plan = get_plan(metafunc.config)
-        rows, ids = [], []
-        if plan.error is None:
-            for kind, (cap, _check) in REPO_ROWS.items():
-                for name in plan.checked:
-                    rows.append(pytest.param(kind, name, marks=pytest.mark.needs(cap)))
-                    ids.append(f"{kind}-{name}")
-        parametrize(metafunc, "data_kind,repo_name", rows, ids)
-
-
+@from_plan("data_kind,repo_name", lambda plan: REPO_ROWS.rows(plan.checked))
 def test_data_view(target, http, plan, data_kind, repo_name):
-    if data_kind not in target.site.ROUTES:
-        pytest.skip(f"site {target.site_name!r} has no page kind {data_kind!r}")
-    REPO_ROWS[data_kind][1](RepoCase(target, http, plan, repo_name))
+    REPO_ROWS.run(data_kind, RepoCase(target, http, plan, repo_name))
 
 
 @pytest.mark.needs("json")

@@ -1,8 +1,8 @@
 """Pages only a hosting site has (accounts, forks, pull requests, administration): one row per page kind.
 
-KALLITHEA_ROWS maps each such kind of the Kallithea adapter to who opens it and what must hold; kinds shared with
-hgweb are checked by the tables of test_pages/test_repo_pages. The pull request and comment kinds are checked by
-test_kallithea_pull_requests (they need state of their own).
+routes.HOSTING_PAGES says who opens each such kind of the Kallithea adapter, PAGES what must hold; kinds shared
+with hgweb are checked by the tables of test_pages/test_repo_pages. The pull request and comment kinds are checked
+by test_kallithea_pull_requests (they need state of their own).
 """
 
 import json
@@ -10,10 +10,15 @@ import json
 import pytest
 
 from hgharness import hg
+from hgharness.suites.headless.routes import HOSTING_PAGES
+from hgharness.suites.support.kallithea_resources import smallest_repo
+from hgharness.suites.support.table import Table, skip_unless_routed
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive, pytest.mark.needs("accounts")]
 
 CSRF = "_session_csrf_secret_token"
+WHO = {kind: who for who, kinds in HOSTING_PAGES.items() for kind in kinds}
+PAGES = Table(tuple(WHO))
 
 
 class Case:
@@ -25,6 +30,8 @@ class Case:
         return self.web.get(kind, self.repo if "{repo}" in self.target.site.ROUTES[kind] else None, **kw)
 
 
+@PAGES.check("public_journal", "site_search", "forks", "followers", "statistics", "compare", "pull_requests",
+             "my_pull_requests", "journal")
 def html_ok(c, kind, **kw):
     r = c.get(kind, **kw)
     assert r.status_code == 200 and "text/html" in r.headers.get("Content-Type", ""), \
@@ -32,32 +39,38 @@ def html_ok(c, kind, **kw):
     return r
 
 
+@PAGES.check("login", "register", "repo_create", "fork", "pull_request_new")
 def form(c, kind):
     r = html_ok(c, kind)
     assert CSRF in r.text and "<form" in r.text, f"{kind}: no form carrying {CSRF}"
 
 
+@PAGES.check("my_account")
 def shows_user(c, kind):
     assert c.target.username in html_ok(c, kind).text, f"{kind} does not name {c.target.username}"
 
 
+@PAGES.check("admin_repos", "repos_post")
 def lists_owned_repo(c, kind):
     if c.target.site.access(c.target, c.repo)["owner"] != c.target.username:
         pytest.skip(f"{c.target.username} does not own {c.repo}")
     assert c.repo in html_ok(c, kind).text, f"{kind} does not list {c.repo}, which {c.target.username} owns"
 
 
+@PAGES.check("admin", "admin_users", "admin_settings", "admin_permissions")
 def refused(c, kind):
     r = c.get(kind)
     assert r.status_code in (403, 404) or "login" in r.headers.get("Location", ""), f"{kind}: HTTP {r.status_code}"
 
 
+@PAGES.check("repo_settings", "repo_permissions")
 def owner_form(c, kind):
     if c.target.site.access(c.target, c.repo)["owner"] != c.target.username:
         pytest.skip(f"{c.target.username} does not own {c.repo}")
     form(c, kind)
 
 
+@PAGES.check("refs")
 def refs(c, kind):
     r = c.get(kind)
     assert r.status_code == 200, f"{kind}: HTTP {r.status_code}"
@@ -72,6 +85,7 @@ def refs(c, kind):
     assert not wrong and not extra, f"{kind} of {c.repo}: wrong or missing {wrong[:5]}, unexpected {extra[:5]}"
 
 
+@PAGES.check("download_file")
 def download(c, kind):
     path = sorted(c.tip.manifest())[0]
     r = c.get(kind, rev=c.tip.hex(), path=path.decode("utf-8", "surrogateescape"))
@@ -80,6 +94,7 @@ def download(c, kind):
     assert r.content == c.tip[path].data(), f"{kind} of {path!r} differs from the fixture's bytes"
 
 
+@PAGES.check("raw_diff")
 def raw_diff(c, kind):
     r = c.get(kind, rev=c.tip.hex())
     assert r.status_code == 200 and r.headers.get("Content-Type", "").startswith("text/plain"), r.status_code
@@ -87,6 +102,7 @@ def raw_diff(c, kind):
         assert f.decode("utf-8", "replace") in r.text, f"{kind} of {c.tip.hex()[:12]} does not name {f!r}"
 
 
+@PAGES.check("file_diff")
 def file_diff(c, kind):
     """The diff of a file between the first revision and the latest one that still has it."""
     first = c.local[0]
@@ -99,69 +115,35 @@ def file_diff(c, kind):
     pytest.skip("no file lives in both the first revision and a later one")
 
 
+@PAGES.check("api")
 def api_needs_a_key(c, kind):
     r = c.web.http.post(c.target.url_for(c.target.site.route(kind)), timeout=60,
                         data=json.dumps({"id": 1, "api_key": "", "method": "get_users", "args": {}}))
     assert r.status_code == 200 and r.json().get("error"), f"{kind} without a key: {r.text[:200]}"
 
 
+@PAGES.check("logout")
 def logout(c, kind):
     assert c.web.logged_in()
     c.get(kind)
     assert not c.web.logged_in(), "still logged in after opening the logout page"
 
 
-# kind -> (who opens it: "anonymous" | "user", check)
-KALLITHEA_ROWS = {
-    "login": ("anonymous", form),
-    "register": ("anonymous", form),
-    "public_journal": ("anonymous", html_ok),
-    "site_search": ("anonymous", html_ok),
-    "admin_repos": ("user", lists_owned_repo),  # the repositories the user administers
-    "forks": ("anonymous", html_ok),
-    "followers": ("anonymous", html_ok),
-    "statistics": ("anonymous", html_ok),
-    "compare": ("anonymous", html_ok),
-    "pull_requests": ("anonymous", html_ok),
-    "refs": ("anonymous", refs),
-    "download_file": ("anonymous", download),
-    "raw_diff": ("anonymous", raw_diff),
-    "file_diff": ("anonymous", file_diff),
-    "api": ("anonymous", api_needs_a_key),
-    "my_account": ("user", shows_user),
-    "my_pull_requests": ("user", html_ok),
-    "journal": ("user", html_ok),
-    "repo_create": ("user", form),
-    "repos_post": ("user", lists_owned_repo),  # the create form posts here; a GET is admin_repos
-    "fork": ("user", form),
-    "pull_request_new": ("user", form),
-    "repo_settings": ("user", owner_form),
-    "repo_permissions": ("user", owner_form),
-    "admin": ("user", refused),
-    "admin_users": ("user", refused),
-    "admin_settings": ("user", refused),
-    "admin_permissions": ("user", refused),
-    "logout": ("user", logout),
-}
-
-
 @pytest.fixture(scope="module")
 def repo(fixture_repos):
-    name, path = min(fixture_repos.items(), key=lambda kv: len(hg.open_repo(kv[1])))
+    name, path = smallest_repo(fixture_repos)
     return name, hg.open_repo(path)
 
 
-@pytest.mark.parametrize("kind", sorted(KALLITHEA_ROWS))
+@pytest.mark.parametrize("kind", sorted(WHO))
 def test_kallithea_page(target, repo, kind):
-    if kind not in target.site.ROUTES:
-        pytest.skip(f"site {target.site_name!r} has no page kind {kind!r}")
-    who, check = KALLITHEA_ROWS[kind]
+    skip_unless_routed(target, kind)
     web = target.site.web(target)
-    if who == "user":
+    if WHO[kind] == "user":
         if not target.has_credentials():
             pytest.skip("needs the target's user: set HGHARNESS_USERNAME and HGHARNESS_PASSWORD")
         assert web.login(target.username, target.password), f"login as {target.username} refused"
     try:
-        check(Case(target, web, repo[0], repo[1]), kind)
+        PAGES.checks[kind](Case(target, web, repo[0], repo[1]), kind)
     finally:
         web.http.close()

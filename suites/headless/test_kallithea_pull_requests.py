@@ -1,32 +1,18 @@
 """Fork, push to the fork, open a pull request, review it: each step checked through the API and the pages.
 
-Covers the page kinds pull_request, pull_request_comment and changeset_comment (see PULL_REQUEST_KINDS).
+Covers the page kinds pull_request, pull_request_comment and changeset_comment (routes.PULL_REQUEST_KINDS).
 """
 
 import secrets
 
 import pytest
-from hgharness.suites.security import kallithea_fixtures as kf
-from hgharness.suites.security.kallithea_fixtures import new_commit, try_push
 
 from hgharness import hg
 from hgharness.errors import HarnessError
+from hgharness.suites.support.kallithea_resources import new_commit, owner, try_push
 
 pytestmark = [pytest.mark.headless, pytest.mark.destructive,
               pytest.mark.needs("accounts", "forks", "pull_requests", "comments", "api")]
-
-PULL_REQUEST_KINDS = ("pull_request", "pull_request_comment", "changeset_comment")
-site_admin, run_tag = kf.site_admin, kf.run_tag  # fixtures
-
-
-@pytest.fixture(scope="module")
-def fork(target, site_admin, fixture_repos, run_tag):
-    """(upstream, fork): a fork of the smallest fixture repository, owned by the target's user."""
-    upstream = min(fixture_repos, key=lambda n: len(hg.open_repo(fixture_repos[n])))
-    name = f"hgh-fork-{run_tag}"
-    site_admin.api(target).fork_repo(upstream, name, owner=target.username)
-    yield upstream, name
-    site_admin.delete_repo(target, name)
 
 
 @pytest.fixture
@@ -55,7 +41,7 @@ def test_pull_request_from_a_fork_is_opened_and_reviewed(target, fork, web, site
     local = tmp_path / "work"
     hg.clone(target, name, local)
     node = new_commit(local, b"work for a pull request\n")
-    assert try_push(target, local, name, kf.owner(target)) is None, "push to the fork refused"
+    assert try_push(target, local, name, owner(target)) is None, "push to the fork refused"
 
     title = f"hgharness pull request {secrets.token_hex(3)}"
     pr = web.create_pull_request(name, upstream, title, "opened by the pull request check")

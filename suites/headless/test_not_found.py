@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from hgharness.suites.headless.http_checks import fetch
-from hgharness.suites.headless.sitefacts import KnownIssue, fact
-from hgharness.suites.headless.suite_plugin import parametrize
 
 from hgharness.sites.base import KIND_NEEDS
+from hgharness.suites.support.http_checks import fetch
+from hgharness.suites.support.known_issues import KnownIssue
+from hgharness.suites.support.table import from_plan, skip_unless_routed
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
@@ -28,40 +28,30 @@ def _route(site, kind, repo, rev, path):
     return site.route(kind, repo, rev=rev, path=path, **kw)
 
 
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
-
-    if "missing_case" not in metafunc.fixturenames:
-        return
-    plan = get_plan(metafunc.config)
-    rows, ids = [], []
-    if plan.error is None and plan.checked:
-        repo = plan.checked[0]
-        for kind in UNKNOWN_REPO:
-            rows.append(("repository", kind, NO_REPO, "tip", "README"))
-            ids.append(f"repository-{kind}")
-        for kind in UNKNOWN_REV:
-            for i, rev in enumerate(NO_REVS):
-                rows.append(("revision", kind, repo, rev, "README"))
-                ids.append(f"revision-{kind}-{repo}-{'name' if i == 0 else 'node'}")
-        for kind in UNKNOWN_FILE:
-            rows.append(("file", kind, repo, "tip", NO_FILE))
-            ids.append(f"file-{kind}-{repo}")
-    parametrize(metafunc, "missing_case", rows, ids)
+def missing_rows(plan) -> list:
+    if not plan.checked:
+        return []
+    repo = plan.checked[0]
+    rows = [pytest.param(("repository", kind, NO_REPO, "tip", "README"), id=f"repository-{kind}")
+            for kind in UNKNOWN_REPO]
+    rows += [pytest.param(("revision", kind, repo, rev, "README"), id=f"revision-{kind}-{repo}-{how}")
+             for kind in UNKNOWN_REV for rev, how in zip(NO_REVS, ("name", "node"), strict=True)]
+    rows += [pytest.param(("file", kind, repo, "tip", NO_FILE), id=f"file-{kind}-{repo}") for kind in UNKNOWN_FILE]
+    return rows
 
 
+@from_plan("missing_case", missing_rows)
 def test_unknown_gives_404(target, http, plan, missing_case):
     what, kind, repo, rev, path = missing_case
-    if kind not in target.site.ROUTES:
-        pytest.skip(f"site {target.site_name!r} has no page kind {kind!r}")
+    skip_unless_routed(target, kind)
     needs = KIND_NEEDS.get(kind)
     if needs and not target.can(needs):
         pytest.skip(f"needs {needs!r}: switched off for this target")
     if what == "revision" and plan.repo(repo).has_rev(rev):
         pytest.skip(f"{rev} names a revision of {repo}")
     route = _route(target.site, kind, repo, rev, path)
-    # a known defect of the site for this kind and unknown thing (sitefacts "unknown"): not requested, xfail
-    for issue in fact(target, "known_issues", []) or []:
+    # a known defect of the site for this kind and unknown thing (its "unknown"): not requested, xfail
+    for issue in target.site.KNOWN_ISSUES:
         if kind in issue["kinds"] and what in issue.get("unknown", ()):
             raise KnownIssue(issue, route)
     fetch(http, target, route, expect=404,

@@ -10,66 +10,93 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-from hgharness.suites.headless import pagetext
-from hgharness.suites.headless.http_checks import fetch, page
-from hgharness.suites.headless.repodata import email, is_binary, person, text
-from hgharness.suites.headless.sitefacts import KnownIssue, diff_issue, fact, known_defect
-from hgharness.suites.headless.suite_plugin import parametrize
+
+from hgharness.suites.headless.routes import FILE_PAGES, REVISION_PAGES
+from hgharness.suites.support import pagetext
+from hgharness.suites.support.http_checks import fetch, page
+from hgharness.suites.support.known_issues import KnownIssue, diff_issue, known_defect
+from hgharness.suites.support.repodata import email, is_binary, text
+from hgharness.suites.support.table import SampleCase, Table, from_plan, skip_unless_routed
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
 MAX_LINES = 300   # lines of a file compared on its pages (the raw file is compared whole)
 MAX_LISTED = 20   # files of a changeset, entries of a directory, compared on a page
 
+REV_ROWS = Table(REVISION_PAGES)  # check(case)
+FILE_ROWS = Table(FILE_PAGES)     # check(case, path)
+
 
 # --- revision pages ---------------------------------------------------------------------------------------
 
+@REV_ROWS.check("rev")
 def check_rev(c):
-    info = c.info
+    """The changeset page shows the changeset's node, author, date, description, files, tags and bookmarks, and
+    gives its parents and links its files as of the changeset."""
+    info, site = c.info, c.target.site
     _, p = page(c.http, c.target, c.route("rev", rev=info["node"]), expected_content=info["desc"])
-    assert info["short"] in p.flat, f"changeset page of {info['short']} does not show its node"
-    # how the site shows an author's name (Kallithea drops '<' and '>' from it): the adapter says
-    name = getattr(c.target.site, "author_name", person)(info["user"])
-    assert p.contains(name), f"changeset page does not show the author {name!r}"
-    if email(info["user"]):
-        assert p.contains(email(info["user"])), \
-            f"changeset page does not show the author's email {email(info['user'])!r}"
-    dates = c.target.site.dates_shown(*info["date"])
+    where = f"changeset page of {info['short']}"
+    assert info["short"] in p.flat, f"{where} does not show its node"
+    name, mail = site.author_name(info["user"]), email(info["user"])
+    assert p.contains(name), f"{where} does not show the author {name!r}"
+    assert not mail or p.contains(mail), f"{where} does not show the author's email {mail!r}"
+    _shows_date(site.dates_shown(*info["date"]), p, where)
+    _shows_description(c, p, where)
+    cut_off = site.rev_page_cut_off(p.text)
+    _lists_files(c, p, where, cut_off)
+    missing = [n for n in info["tags"] + info["bookmarks"] if n not in p.text]
+    assert not missing, f"{where} does not show tag/bookmark {missing[0]!r}"
+    _gives_parents(c, p, where)
+    if site.REV_LINKS_FILES_AT_REV and not cut_off:
+        _links_files_at_rev(c, p, where)
+
+
+def _shows_date(dates: list[str], p, where: str) -> None:
+    """One of the ways the site may show the date (several: the server's time zone is not known)."""
     if dates:
-        assert any(d in p.text for d in dates), (f"changeset page of {info['short']} does not show its date "
-                                                 f"{dates[0]!r}" + (" (in any time zone)" if len(dates) > 1 else ""))
-    if fact(c.target, "desc_by_line", False):  # the site renders each line of a description on its own
-        missing = pagetext.lines_in_order(info["desc"].splitlines(), p.flat)
-        assert missing is None, f"changeset page of {info['short']} lacks description line {missing!r}"
+        zones = " (in any time zone)" if len(dates) > 1 else ""
+        assert any(d in p.text for d in dates), f"{where} does not show its date {dates[0]!r}{zones}"
+
+
+def _shows_description(c, p, where: str) -> None:
+    desc = c.info["desc"]
+    if c.target.site.DESC_BY_LINE:
+        missing = pagetext.lines_in_order(desc.splitlines(), p.flat)
+        assert missing is None, f"{where} lacks description line {missing!r}"
     else:
-        assert p.contains(info["desc"]), f"changeset page does not show the description {info['desc'][:80]!r}"
-    shown = c.repo.diff_files(c.sample.rev)[:MAX_LISTED]
-    shown += [f for f in info["files"][:MAX_LISTED] if f not in shown]
-    cut = fact(c.target, "rev_cut_off_text")  # the site's notice that a big changeset's page was cut off
-    if cut and cut in p.text:  # only the files before the cut are listed: at least one of the changeset's
-        assert any(f in p.text for f in info["files"]), \
-            f"changeset page of {info['short']} (cut off) lists none of its files {info['files'][:5]}"
-    else:
-        missing = [f for f in shown if f not in p.text]
-        assert not missing, f"changeset page of {info['short']} does not list files {missing[:5]}"
-    for name in info["tags"] + info["bookmarks"]:
-        assert name in p.text, f"changeset page of {info['short']} does not show tag/bookmark {name!r}"
-    if fact(c.target, "rev_links_parents", True):
+        assert p.contains(desc), f"{where} does not show the description {desc[:80]!r}"
+
+
+def _lists_files(c, p, where: str, cut_off: bool) -> None:
+    files = c.info["files"]
+    if cut_off:  # only the files before the cut are listed: at least one of the changeset's
+        assert any(f in p.text for f in files), f"{where} (cut off) lists none of its files {files[:5]}"
+        return
+    listed = c.repo.diff_files(c.sample.rev)[:MAX_LISTED]
+    listed += [f for f in files[:MAX_LISTED] if f not in listed]
+    missing = [f for f in listed if f not in p.text]
+    assert not missing, f"{where} does not list files {missing[:5]}"
+
+
+def _gives_parents(c, p, where: str) -> None:
+    """The parents the page links, or those the site gives through another channel (an XHR, for one)."""
+    parents = c.info["parents"]
+    given = c.target.site.changeset_parents(c.http, c.target, c.name, c.info["node"])
+    if given is None:
         links = pagetext.changeset_links(p, c.target, c.name)
-        parents = [n[:12] for n in info["parents"] if n[:12] not in links]
-        assert not parents, f"changeset page of {info['short']} does not link its parent(s) {parents}"
+        unlinked = [n[:12] for n in parents if n[:12] not in links]
+        assert not unlinked, f"{where} does not link its parent(s) {unlinked}"
     else:
-        got = c.target.site.changeset_parents(c.http, c.target, c.name, info["node"])
-        if got is not None:
-            assert sorted(got) == sorted(info["parents"]), (
-                f"changeset {info['short']}: the site gives parents {[n[:12] for n in got]}, "
-                f"not {[n[:12] for n in info['parents']]}")
-    if fact(c.target, "rev_links_files_at_rev", True) and not (cut and cut in p.text):
-        manifest = c.repo.manifest(c.sample.rev)
-        hrefs = {urllib.parse.unquote(u.split("#", 1)[0].split("?", 1)[0]) for u in p.hrefs()}
-        unlinked = [f for f in info["files"][:MAX_LISTED] if f in manifest and not _links_file_at(hrefs, c, f)]
-        assert not unlinked, (f"changeset page of {info['short']} does not link {unlinked[:3]} as of this "
-                              "changeset (a link to another revision shows other content)")
+        assert sorted(given) == sorted(parents), (f"changeset {c.info['short']}: the site gives parents "
+                                                  f"{[n[:12] for n in given]}, not {[n[:12] for n in parents]}")
+
+
+def _links_files_at_rev(c, p, where: str) -> None:
+    manifest = c.repo.manifest(c.sample.rev)
+    hrefs = {urllib.parse.unquote(u.split("#", 1)[0].split("?", 1)[0]) for u in p.hrefs()}
+    unlinked = [f for f in c.info["files"][:MAX_LISTED] if f in manifest and not _links_file_at(hrefs, c, f)]
+    assert not unlinked, (f"{where} does not link {unlinked[:3]} as of this changeset (a link to another "
+                          "revision shows other content)")
 
 
 def _links_file_at(hrefs: set[str], c, path: str) -> bool:
@@ -82,6 +109,7 @@ def _links_file_at(hrefs: set[str], c, path: str) -> bool:
     return False
 
 
+@REV_ROWS.check("raw_rev")
 def check_raw_rev(c):
     info = c.info
     path = c.route("raw_rev", rev=info["node"])
@@ -98,16 +126,18 @@ def check_raw_rev(c):
     assert not files, f"raw changeset of {info['short']} has no diff for {files[:5]}"
 
 
+@REV_ROWS.check("log_from")
 def check_log_from(c):
     """The log starting at this revision lists it and the revisions below it, newest first."""
     k = 5
     revs = [r for r in c.repo.revs_desc if r <= c.sample.rev][:k]
     expected = [c.repo.hex(r)[:12] for r in revs]
-    _, p = page(c.http, c.target, c.route("log_from", rev=c.info["node"], **{c.page_param: k}))
+    _, p = page(c.http, c.target, c.route("log_from", rev=c.info["node"], **{c.target.site.PAGE_PARAM: k}))
     got = pagetext.changeset_links(p, c.target, c.name)
     assert pagetext.contiguous(expected, got), f"log from {c.info['short']}: expected {expected}, page lists {got}"
 
 
+@REV_ROWS.check("manifest")
 def check_manifest_root(c):
     mf = c.repo.manifest(c.sample.rev)
     _, p = page(c.http, c.target, c.route("manifest", rev=c.info["node"], path=""))
@@ -116,27 +146,19 @@ def check_manifest_root(c):
     assert not missing, f"file list at {c.info['short']} does not show {missing[:5]}"
 
 
+@REV_ROWS.check("search")
 def check_search(c):
     """A keyword search for a word of the description lists exactly the changesets that match it, newest first."""
-    word, matches = c.repo_search_word(c.sample.rev)
+    word, matches = search_word(c.repo, c.sample.rev)
     if word is None:
         pytest.skip(f"no searchable word in the description of {c.info['short']}")
-    _, p = page(c.http, c.target, c.route("search", rev=word, **{c.page_param: 10}))
+    _, p = page(c.http, c.target, c.route("search", rev=word, **{c.target.site.PAGE_PARAM: 10}))
     got = pagetext.changeset_links(p, c.target, c.name)
     expected = [c.repo.hex(r)[:12] for r in matches][:10]
     assert pagetext.contiguous(expected, got), f"search for {word!r}: expected {expected}, page lists {got}"
     if len(expected) < 10:  # every match is listed: nothing else may be
         extra = [n for n in got if n not in expected]
         assert not extra, f"search for {word!r} lists changesets that do not match: {extra[:5]}"
-
-
-REV_ROWS = {
-    "rev": ("browse", check_rev),
-    "raw_rev": ("browse", check_raw_rev),
-    "log_from": ("browse", check_log_from),
-    "manifest": ("browse", check_manifest_root),
-    "search": ("search", check_search),
-}
 
 
 # --- file pages -------------------------------------------------------------------------------------------
@@ -151,10 +173,18 @@ def _lines(data: bytes) -> list[str] | None:
     return s.split("\n")[:MAX_LINES]
 
 
-def check_file(c, path):
+def _file_page(c, kind: str, path: str):
+    """The fixture's bytes of a file at the sample, and its page of `kind` (response, parsed), which may show
+    them without counting as a server traceback."""
     data = c.repo.data(c.sample.rev, path)
-    _, p = page(c.http, c.target, c.route("file", rev=c.info["node"], path=path),
-                expected_content=data.decode("utf-8", "replace"))
+    resp, p = page(c.http, c.target, c.route(kind, rev=c.info["node"], path=path),
+                   expected_content=data.decode("utf-8", "replace"))
+    return data, resp, p
+
+
+@FILE_ROWS.check("file")
+def check_file(c, path):
+    data, _, p = _file_page(c, "file", path)
     lines = _lines(data)
     if c.repo.flags(c.sample.rev, path) == "l":
         lines = [data.decode("utf-8", "replace")]
@@ -162,10 +192,11 @@ def check_file(c, path):
         missing = pagetext.lines_in_order(lines, p.flat)
         assert missing is None, f"file page {path}@{c.info['short']}: line {missing[:80]!r} missing or out of order"
     src = c.repo.copysource(c.sample.rev, path)
-    if src and path in c.info["files"] and fact(c.target, "file_shows_copy_source", True):
+    if src and path in c.info["files"] and c.target.site.FILE_SHOWS_COPY_SOURCE:
         assert src in p.text, f"file page {path}@{c.info['short']} does not show it was copied from {src!r}"
 
 
+@FILE_ROWS.check("raw_file")
 def check_raw_file(c, path):
     data = c.repo.data(c.sample.rev, path)
     r = fetch(c.http, c.target, c.route("raw_file", rev=c.info["node"], path=path),
@@ -181,16 +212,15 @@ def _first_difference(got: bytes, want: bytes) -> str:
     return f" (one is a prefix of the other: {len(got)} vs {len(want)} bytes)" if got != want else ""
 
 
+@FILE_ROWS.check("annotate")
 def check_annotate(c, path):
-    data = c.repo.data(c.sample.rev, path)
-    resp, p = page(c.http, c.target, c.route("annotate", rev=c.info["node"], path=path),
-                expected_content=data.decode("utf-8", "replace"))
+    data, resp, p = _file_page(c, "annotate", path)
     lines = _lines(data)
     if lines is None or c.repo.flags(c.sample.rev, path) == "l":
         return
     missing = pagetext.lines_in_order(lines, p.flat)
     assert missing is None, f"annotate {path}@{c.info['short']}: line {missing[:80]!r} missing or out of order"
-    follow = fact(c.target, "annotate_follows_copies", True)
+    follow = c.target.site.ANNOTATE_FOLLOWS_COPIES
     revs = c.repo.annotate_revs(c.sample.rev, path, follow=follow)[:MAX_LINES]
     want = {c.repo.hex(r)[:12] for r in revs}
     got = set(pagetext.changeset_links(p, c.target, c.name)) | {w for w in want if w in p.text}
@@ -206,6 +236,7 @@ def check_annotate(c, path):
                                              f"has {len(c.repo.annotate_revs(c.sample.rev, path, follow=follow))}")
 
 
+@FILE_ROWS.check("diff")
 def check_diff(c, path):
     changed = path in c.repo.diff_files(c.sample.rev)
     lines = c.repo.diff_lines(c.sample.rev, path)[:MAX_LINES] if changed else []
@@ -214,6 +245,7 @@ def check_diff(c, path):
     assert missing is None, f"diff of {path}@{c.info['short']}: line {missing[:80]!r} missing or out of order"
 
 
+@FILE_ROWS.check("comparison")
 def check_comparison(c, path):
     changed = path in c.repo.diff_files(c.sample.rev)
     lines = c.repo.diff_lines(c.sample.rev, path)[:MAX_LINES] if changed else []
@@ -223,18 +255,21 @@ def check_comparison(c, path):
     assert not missing, f"comparison of {path}@{c.info['short']} lacks changed line {missing[0][:80]!r}"
 
 
+@FILE_ROWS.check("filelog")
 def check_filelog(c, path):
     k = 10
-    if fact(c.target, "filelog_scope", "ancestors") == "file":  # every revision of the path, whatever REV
+    if c.target.site.FILELOG_WHOLE_FILE:  # every revision of the path, whatever REV
         history = c.repo.file_history_all(path)
     else:
         history = c.repo.file_history(c.sample.rev, path)
     expected = [c.repo.hex(r)[:12] for r in history[:k]]
-    _, p = page(c.http, c.target, c.route("filelog", rev=c.info["node"], path=path, **{c.page_param: k}))
+    route = c.route("filelog", rev=c.info["node"], path=path, **{c.target.site.PAGE_PARAM: k})
+    _, p = page(c.http, c.target, route)
     got = pagetext.changeset_links(p, c.target, c.name)
     assert pagetext.contiguous(expected, got), f"history of {path}@{c.info['short']}: expected {expected}, page lists {got}"
 
 
+@FILE_ROWS.check("manifest")
 def check_manifest_dir(c, path):
     if "/" not in path:
         return
@@ -244,36 +279,6 @@ def check_manifest_dir(c, path):
     _, p = page(c.http, c.target, c.route("manifest", rev=c.info["node"], path=d))
     missing = [n for n in entries if n not in p.text]
     assert not missing, f"directory {d}@{c.info['short']} does not list {missing[:5]}"
-
-
-FILE_ROWS = {
-    "file": ("browse", check_file),
-    "raw_file": ("browse", check_raw_file),
-    "annotate": ("annotate", check_annotate),
-    "diff": ("browse", check_diff),
-    "comparison": ("browse", check_comparison),
-    "filelog": ("browse", check_filelog),
-    "manifest": ("browse", check_manifest_dir),
-}
-
-
-# --- the parametrized asserters -----------------------------------------------------------------------------
-
-class Case:
-    """What a row's check gets: the target, a session, the sample and its fixture repository."""
-
-    def __init__(self, target, http, plan, sample):
-        self.target, self.http, self.plan, self.sample = target, http, plan, sample
-        self.name = sample.repo
-        self.repo = plan.repo(sample.repo)
-        self.info = self.repo.info(sample.rev)
-        self.page_param = fact(target, "page_param", "revcount")
-
-    def route(self, kind, **kw):
-        return self.target.site.route(kind, self.name, **kw)
-
-    def repo_search_word(self, rev):
-        return search_word(self.repo, rev)
 
 
 def search_word(repo, rev, limit: int = 10):
@@ -298,51 +303,28 @@ def search_word(repo, rev, limit: int = 10):
     return best, matches[best]
 
 
-def _rows(table, plan):
-    rows, ids = [], []
-    for kind, (cap, _check) in table.items():
-        for s in plan.all_samples():
-            rows.append(pytest.param(kind, s, marks=pytest.mark.needs(cap)))
-            ids.append(f"{kind}-{s.id}")
-    return rows, ids
+# --- the parametrized asserters -----------------------------------------------------------------------------
 
-
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
-
-    plan = get_plan(metafunc.config)
-    if "rev_kind" in metafunc.fixturenames:
-        rows, ids = _rows(REV_ROWS, plan) if plan.error is None else ([], [])
-        parametrize(metafunc, "rev_kind,sample", rows, ids)
-    elif "file_kind" in metafunc.fixturenames:
-        rows, ids = _rows(FILE_ROWS, plan) if plan.error is None else ([], [])
-        parametrize(metafunc, "file_kind,sample", rows, ids)
-
-
-def _kind_or_skip(target, kind):
-    if kind not in target.site.ROUTES:
-        pytest.skip(f"site {target.site_name!r} has no page kind {kind!r}")
-
-
+@from_plan("rev_kind,sample", lambda plan: REV_ROWS.rows(plan.all_samples(), lambda s: s.id))
 def test_revision_page(target, http, plan, rev_kind, sample):
-    _kind_or_skip(target, rev_kind)
-    REV_ROWS[rev_kind][1](Case(target, http, plan, sample))
+    REV_ROWS.run(rev_kind, SampleCase(target, http, plan, sample))
 
 
+@from_plan("file_kind,sample", lambda plan: FILE_ROWS.rows(plan.all_samples(), lambda s: s.id))
 def test_file_page(target, http, plan, file_kind, sample):
-    _kind_or_skip(target, file_kind)
-    c = Case(target, http, plan, sample)
+    skip_unless_routed(target, file_kind)
+    c = SampleCase(target, http, plan, sample)
     files = plan.files(sample)
     if not files:
         pytest.skip(f"{sample.id} has no files")
     failures, known = [], []
     for path in files:
         try:
-            FILE_ROWS[file_kind][1](c, path)
+            FILE_ROWS.checks[file_kind](c, path)
         except AssertionError as e:
             failures.append(str(e).splitlines()[0])
         except KnownIssue as e:
             known.append(str(e))
     assert not failures, "; ".join(failures)
     if known:
-        known_defect(c.target, f"{len(known)} of {len(files)} files not checked: {known[0]}")
+        known_defect(target, f"{len(known)} of {len(files)} files not checked: {known[0]}")

@@ -6,12 +6,12 @@ from __future__ import annotations
 import urllib.parse
 
 import pytest
-from hgharness.suites.headless import pagetext
-from hgharness.suites.headless.http_checks import page
-from hgharness.suites.headless.sitefacts import fact
-from hgharness.suites.headless.suite_plugin import parametrize
 
 from hgharness.errors import HarnessError
+from hgharness.suites.headless.routes import REPOSITORY_PAGES
+from hgharness.suites.support import pagetext
+from hgharness.suites.support.http_checks import page
+from hgharness.suites.support.table import RepoCase, Table, from_plan
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
@@ -19,13 +19,15 @@ PAGE = 5        # entries per page asked of history pages
 MAX_PAGES = 4   # pages followed through the site's own "next" links
 MAX_NAMES = 50  # tags, branches, bookmarks compared on their pages
 
+REPO_ROWS = Table(REPOSITORY_PAGES)
+
 
 def check_history(c, kind):
     """The first page has the newest PAGE changesets in order; the site's link to the next page leads to the
     next PAGE, and so on for a few pages."""
     expected = [c.repo.hex(r)[:12] for r in c.repo.revs_desc]
-    param = fact(c.target, "page_param", "revcount")
-    path = c.target.site.route(kind, c.name, **{param: PAGE})
+    param = c.target.site.PAGE_PARAM
+    path = c.route(kind, **{param: PAGE})
     for n in range(MAX_PAGES):
         want = expected[n * PAGE:(n + 1) * PAGE]
         if not want:
@@ -38,7 +40,7 @@ def check_history(c, kind):
             return
         assert after[0] not in got[got.index(want[0]):], (
             f"{kind} of {c.name}, page {n + 1}: shows more than {PAGE} entries ({param}={PAGE})")
-        if fact(c.target, "page_link", "node") == "number":  # ?page=N (Kallithea keeps the size in the session)
+        if c.target.site.NUMBERED_PAGES:
             nxt = _numbered_link(p, n + 2, param)
         else:
             nxt = _next_link(p, after[0], param)
@@ -68,24 +70,27 @@ def _numbered_link(p, number: int, param: str) -> str | None:
     return None
 
 
+@REPO_ROWS.check("log")
 def check_log(c):
     check_history(c, "log")
 
 
+@REPO_ROWS.check("shortlog")
 def check_shortlog(c):
     check_history(c, "shortlog")
 
 
+@REPO_ROWS.check("graph")
 def check_graph(c):
     expected = [c.repo.hex(r)[:12] for r in c.repo.revs_desc][:PAGE]
-    param = fact(c.target, "page_param", "revcount")
-    _, p = page(c.http, c.target, c.target.site.route("graph", c.name, **{param: PAGE}))
+    _, p = page(c.http, c.target, c.route("graph", **{c.target.site.PAGE_PARAM: PAGE}))
     got = pagetext.changeset_links(p, c.target, c.name)
     assert pagetext.contiguous(expected, got), f"graph of {c.name}: expected {expected}, lists {got}"
 
 
+@REPO_ROWS.check("summary")
 def check_summary(c):
-    _, p = page(c.http, c.target, c.target.site.route("summary", c.name))
+    _, p = page(c.http, c.target, c.route("summary"))
     if not c.repo.revs_desc:
         return  # an empty repository: the page answers, there is no tip to show
     tip = c.repo.hex(c.repo.revs_desc[0])[:12]
@@ -94,73 +99,43 @@ def check_summary(c):
 
 
 def _check_names(c, kind, names: dict[str, str]):
-    _, p = page(c.http, c.target, c.target.site.route(kind, c.name))
+    _, p = page(c.http, c.target, c.route(kind))
     for name, node in sorted(names.items())[:MAX_NAMES]:
         assert name in p.text, f"{kind} page of {c.name} does not list {name!r}"
         assert node[:12] in p.stream, f"{kind} page of {c.name} does not show or link {node[:12]} for {name!r}"
-        if fact(c.target, "name_then_node", True):  # the row's changeset, not just any row's
+        if c.target.site.NAME_THEN_NODE:  # the row's changeset, not just any row's
             assert pagetext.node_after(p.stream, name, node[:12]), (
                 f"{kind} page of {c.name} does not show {name!r} at {node[:12]} (another changeset follows it)")
 
 
+@REPO_ROWS.check("tags")
 def check_tags(c):
     _check_names(c, "tags", c.repo.tags())
 
 
+@REPO_ROWS.check("bookmarks")
 def check_bookmarks(c):
     _check_names(c, "bookmarks", c.repo.bookmarks())
 
 
+@REPO_ROWS.check("branches")
 def check_branches(c):
     _check_names(c, "branches", {n: b["node"] for n, b in c.repo.branches().items()})
 
 
-REPO_ROWS = {
-    "summary": ("browse", check_summary),
-    "log": ("browse", check_log),
-    "shortlog": ("browse", check_shortlog),
-    "graph": ("graph", check_graph),
-    "tags": ("browse", check_tags),
-    "branches": ("browse", check_branches),
-    "bookmarks": ("bookmarks", check_bookmarks),
-}
-
-
-class RepoCase:
-    def __init__(self, target, http, plan, name):
-        self.target, self.http, self.plan, self.name = target, http, plan, name
-        self.repo = plan.repo(name)
-
-
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
-
-    if "repo_kind" in metafunc.fixturenames:
-        plan = get_plan(metafunc.config)
-        rows, ids = [], []
-        if plan.error is None:
-            for kind, (cap, _check) in REPO_ROWS.items():
-                for name in plan.checked:
-                    rows.append(pytest.param(kind, name, marks=pytest.mark.needs(cap)))
-                    ids.append(f"{kind}-{name}")
-        parametrize(metafunc, "repo_kind,repo_name", rows, ids)
-
-
+@from_plan("repo_kind,repo_name", lambda plan: REPO_ROWS.rows(plan.checked))
 def test_repository_page(target, http, plan, repo_kind, repo_name):
-    if repo_kind not in target.site.ROUTES:
-        pytest.skip(f"site {target.site_name!r} has no page kind {repo_kind!r}")
-    REPO_ROWS[repo_kind][1](RepoCase(target, http, plan, repo_name))
+    REPO_ROWS.run(repo_kind, RepoCase(target, http, plan, repo_name))
 
 
 def test_index_links_every_repository(target, http, plan):
     r, p = page(http, target, target.site.route("index"))
-    listed = getattr(target.site, "index_listed", None)
+    try:
+        listed = target.site.index_listed(r.text)
+    except HarnessError as e:  # no readable list on the page: the target's fault, not the harness's
+        pytest.fail(f"the index lists no repositories: {e}")
     if listed is not None:  # the site lists repositories as script data, not links (Kallithea): read that
-        try:
-            names = set(listed(r.text))
-        except HarnessError as e:  # no readable list on the page: the target's fault, not the harness's
-            pytest.fail(f"the index lists no repositories: {e}")
-        missing = [n for n in plan.paths if n not in names]
+        missing = [n for n in plan.paths if n not in set(listed)]
         assert not missing, f"the index does not list {missing}"
         return
     linked = {u.split("?", 1)[0].rstrip("/") for u in p.hrefs()}

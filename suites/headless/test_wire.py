@@ -1,40 +1,37 @@
 """The wire protocol: heads, branch map, bookmarks, lookup and `known` match the fixture (a clone's hashes are compared by
 test_smoke); a push is seen by a pull from another clone; push permissions follow the target's policy.
 
-Pushes go to the push repository only (see suites/headless/plan.py): its history changes, so the content
+Pushes go to the push repository only (see suites/support/plan.py): its history changes, so the content
 checks leave it out.
 """
 
 from __future__ import annotations
 
+from contextlib import closing
+
 import pytest
-from hgharness.suites.headless import pagetext, wire
-from hgharness.suites.headless.http_checks import page
-from hgharness.suites.headless.suite_plugin import parametrize
+
+from hgharness.suites.headless import wire
+from hgharness.suites.support import pagetext
+from hgharness.suites.support.http_checks import page
+from hgharness.suites.support.table import from_plan
 
 pytestmark = [pytest.mark.headless]
 
 
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
-
-    if "wire_repo" in metafunc.fixturenames:
-        plan = get_plan(metafunc.config)
-        names = plan.checked if plan.error is None else []
-        parametrize(metafunc, "wire_repo", names, names)
+def repo_rows(plan) -> list:
+    return [pytest.param(name, id=name) for name in plan.checked]
 
 
+@from_plan("wire_repo", repo_rows)
 @pytest.mark.nondestructive
 def test_heads_and_bookmarks_match_fixture(target, plan, wire_repo):
     """What a clone or pull negotiates from (a clone's hashes: test_smoke.test_clone_has_every_changeset)."""
     repo = plan.repo(wire_repo)
-    remote = wire.peer(target, wire_repo)
-    try:
+    with closing(wire.peer(target, wire_repo)) as remote:
         heads = sorted(h.hex() for h in remote.heads())
         bookmarks = {k.decode(): v.decode() for k, v in remote.listkeys(b"bookmarks").items()}
         branchmap = {name: sorted(nodes) for name, nodes in remote.branchmap().items()}
-    finally:
-        remote.close()
     # `hg pull -b NAME` and push's new-head check read the branch map: every branch with every head
     local = repo.repo.branchmap()
     want_map = {name: sorted(local.branchheads(name, closed=True)) for name in local}
@@ -47,19 +44,17 @@ def test_heads_and_bookmarks_match_fixture(target, plan, wire_repo):
     assert bookmarks == repo.bookmarks(), f"{wire_repo}: remote bookmarks {bookmarks} != {repo.bookmarks()}"
 
 
+@from_plan("wire_repo", repo_rows)
 @pytest.mark.nondestructive
 def test_lookup_and_known(target, plan, wire_repo):
     repo = plan.repo(wire_repo)
-    remote = wire.peer(target, wire_repo)
-    try:
+    with closing(wire.peer(target, wire_repo)) as remote:
         tip = remote.lookup(b"tip").hex()
         want = repo.hex(repo.revs_desc[0]) if repo.revs_desc else "0" * 40  # an empty repository: the null node
         assert tip == want, f"{wire_repo}: remote tip {tip[:12]} != fixture tip {want[:12]}"
         nodes = [repo.ctx(s.rev).node() for s in plan.samples(wire_repo)] + [b"\xde\xad" * 10]
         flags = remote.known(nodes)
         assert list(flags) == [True] * (len(nodes) - 1) + [False], f"{wire_repo}: `known` answered {flags}"
-    finally:
-        remote.close()
 
 
 @pytest.fixture

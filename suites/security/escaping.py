@@ -15,7 +15,7 @@ import functools
 import re
 from dataclasses import dataclass, field
 
-from hgharness.suites.headless.repodata import Repo, email, person, text
+from hgharness.suites.support.repodata import Repo, email, person, text
 
 META = re.compile(r"[<>\"']|javascript:|vbscript:", re.I)
 TAG_OPEN = re.compile(r"<[A-Za-z/!?]")
@@ -107,7 +107,7 @@ def problems(body: str, page, strings: set[str], verbatim: set[str]) -> list[str
 def split_known(body: str, page, strings: set[str], verbatim: set[str], known: list[dict], kind: str):
     """(problems, known problems): problems inside the spans of markup a known issue of the site names (e.g.
     hgweb's feed <link> lines on filelog pages) are set apart; the rest of the page is checked as usual."""
-    from hgharness.suites.headless.pagetext import parse
+    from hgharness.suites.support.pagetext import parse
 
     issues = [k for k in known if kind in k["kinds"] and "span" in k]
     if not issues:

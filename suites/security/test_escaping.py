@@ -5,11 +5,12 @@ query). One check per repository and page group; a failure names the page and th
 from __future__ import annotations
 
 import pytest
-from hgharness.suites.headless.http_checks import fetch, is_html
-from hgharness.suites.headless.pagetext import parse
-from hgharness.suites.headless.sitefacts import fact, known_defect
-from hgharness.suites.headless.suite_plugin import parametrize
+
 from hgharness.suites.security.escaping import hostile_of, split_known
+from hgharness.suites.support.http_checks import fetch, is_html
+from hgharness.suites.support.known_issues import known_defect
+from hgharness.suites.support.pagetext import parse
+from hgharness.suites.support.table import from_plan
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
@@ -23,7 +24,7 @@ def pages(target, name, repo, h, group):
     """(label, path) of the pages of one group that show the repository's hostile strings."""
     site = target.site
     node = repo.hex
-    param = fact(target, "page_param", "revcount")
+    param = site.PAGE_PARAM
     if group == "changesets":
         revs = list(dict.fromkeys(h.revs + [r for r, _f in h.files]))
         return [("rev", f"rev {node(r)[:12]}", site.route("rev", name, rev=node(r))) for r in revs]
@@ -48,7 +49,7 @@ def pages(target, name, repo, h, group):
     if group == "names":
         out = [(kind, kind, site.route(kind, name)) for kind in ("tags", "branches", "bookmarks")
                if kind in site.ROUTES]
-        # by name, as users link them; a name Mercurial refuses to create (':') by node (see sitefacts)
+        # by name, as users link them; a name Mercurial refuses to create (':') by node (see KNOWN_ISSUES)
         refs = {**repo.tags(), **repo.bookmarks()}
         for label in h.tags + h.bookmarks:
             out.append(("rev", f"rev {label!r}", site.route("rev", name, rev=_ref(label, refs[label]))))
@@ -67,15 +68,11 @@ def _ref(label: str, node: str) -> str:
     return node if ":" in label else label
 
 
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
-
-    if "escape_group" in metafunc.fixturenames:
-        plan = get_plan(metafunc.config)
-        rows = [(name, g) for name in plan.checked for g in GROUPS] if plan.error is None else []
-        parametrize(metafunc, "escape_repo,escape_group", rows, [f"{n}-{g}" for n, g in rows])
+def group_rows(plan) -> list:
+    return [pytest.param(name, g, id=f"{name}-{g}") for name in plan.checked for g in GROUPS]
 
 
+@from_plan("escape_repo,escape_group", group_rows)
 def test_hostile_metadata_escaped(target, http, plan, escape_repo, escape_group):
     repo = plan.repo(escape_repo)
     h = hostile_of(repo)
@@ -83,11 +80,11 @@ def test_hostile_metadata_escaped(target, http, plan, escape_repo, escape_group)
     verbatim = h.verbatim | ({SEARCH_PAYLOAD} if escape_group == "search" else set())
     # a hostile string that is exactly a tag the site's own templates emit (Kallithea: <b>author</b>) cannot be
     # told apart from that markup; any longer string holding it is still checked
-    verbatim -= set(fact(target, "own_markup", ()) or ())
+    verbatim -= set(target.site.OWN_MARKUP)
     todo = pages(target, escape_repo, repo, h, escape_group)
     if not todo:
         pytest.skip(f"{escape_repo} shows no hostile string on {escape_group} pages")
-    known_issues = fact(target, "known_issues", [])
+    known_issues = target.site.KNOWN_ISSUES
     failures, known, checked = [], [], 0
     for kind, label, path in todo:
         r = fetch(http, target, path, what=f"{escape_repo} {label}")

@@ -8,7 +8,8 @@ import re
 import warnings
 
 import pytest
-from hgharness.suites.headless.http_checks import fetch, is_html
+
+from hgharness.suites.support.http_checks import fetch, is_html
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
@@ -17,6 +18,17 @@ class SecurityHeaderWarning(UserWarning):
     """A security header the target should send is missing (header_policy = warn)."""
 
 
+HEADER_ROWS = {}  # row id -> (what is graded, grader(response, https) -> problem or None)
+
+
+def graded(row: str, what: str):
+    def add(grader):
+        HEADER_ROWS[row] = (what, grader)
+        return grader
+    return add
+
+
+@graded("hsts", "Strict-Transport-Security on https")
 def _hsts(r, https):
     if not https:
         return None  # HSTS only means something over https
@@ -24,6 +36,7 @@ def _hsts(r, https):
     return None if m and int(m.group(1)) > 0 else "no Strict-Transport-Security with a max-age"
 
 
+@graded("framing", "X-Frame-Options or CSP frame-ancestors on HTML")
 def _framing(r, https):
     if not is_html(r):
         return None
@@ -34,17 +47,20 @@ def _framing(r, https):
     return "neither X-Frame-Options (DENY/SAMEORIGIN) nor CSP frame-ancestors: pages can be framed (clickjacking)"
 
 
+@graded("csp", "Content-Security-Policy on HTML")
 def _csp(r, https):
     if not is_html(r):
         return None
     return None if r.headers.get("Content-Security-Policy") else "no Content-Security-Policy"
 
 
+@graded("nosniff", "X-Content-Type-Options: nosniff")
 def _nosniff(r, https):
     return None if r.headers.get("X-Content-Type-Options", "").strip().lower() == "nosniff" else \
         "no X-Content-Type-Options: nosniff"
 
 
+@graded("cookies", "Secure, HttpOnly, SameSite on cookies")
 def _cookies(r, https):
     bad = []
     for cookie in r.raw.headers.getlist("Set-Cookie") if hasattr(r.raw, "headers") else []:
@@ -55,16 +71,6 @@ def _cookies(r, https):
         if missing:
             bad.append(f"cookie {name} lacks {', '.join(missing)}")
     return "; ".join(bad) or None
-
-
-# row id -> (what is graded, grader(response, https) -> problem or None)
-HEADER_ROWS = {
-    "hsts": ("Strict-Transport-Security on https", _hsts),
-    "framing": ("X-Frame-Options or CSP frame-ancestors on HTML", _framing),
-    "csp": ("Content-Security-Policy on HTML", _csp),
-    "nosniff": ("X-Content-Type-Options: nosniff", _nosniff),
-    "cookies": ("Secure, HttpOnly, SameSite on cookies", _cookies),
-}
 
 
 @pytest.fixture(scope="module")

@@ -4,49 +4,35 @@ Each access is observed through the web pages (logged-in session) and the wire p
 """
 
 import pytest
-from hgharness.suites.security import kallithea_fixtures as kf
-from hgharness.suites.security.kallithea_fixtures import (
-    clone_nodes,
-    index_lists,
-    new_commit,
-    owner,
-    try_push,
-    web_reads,
-    wire_reads,
-)
 
-# fixtures shared with the other account checks
-site_admin, run_tag, other_user, private_repos, public_scratch, web_as = (
-    kf.site_admin, kf.run_tag, kf.other_user, kf.private_repos, kf.public_scratch, kf.web_as)
+from hgharness.suites.security.access import clone_nodes, index_lists, web_reads, wire_reads
+from hgharness.suites.support.kallithea_resources import new_commit, owner, try_push
 
 pytestmark = [pytest.mark.security, pytest.mark.needs("accounts", "permissions", "api")]
 
 
-@pytest.mark.nondestructive
-def test_private_repository_hidden_from_anonymous(target, site_admin, private_repos, web_as, http, tmp_path):
-    web = web_as(None)
+def assert_hidden(target, site_admin, private_repos, web, account, http, tmp_path):
+    """No channel shows the private repositories to the account (None: anonymous visitors)."""
+    who = account.name if account else "anonymous visitors"
     for repo in private_repos:
         tip = site_admin.access(target, repo.name)["tip"]
         shown = web_reads(web, repo.name, tip)
-        assert not shown, f"private {repo.name} is visible to anonymous visitors: {', '.join(shown)}"
-        assert not index_lists(web, repo.name), f"the index lists private {repo.name} to anonymous visitors"
-        assert not wire_reads(target, repo.name, None, http), f"private {repo.name} is served to anonymous hg"
-        got = clone_nodes(target, repo.name, None, tmp_path / repo.name)
-        assert got is None, f"anonymous clone of private {repo.name} got {len(got)} changesets"
+        assert not shown, f"private {repo.name} is visible to {who}: {', '.join(shown)}"
+        assert not index_lists(web, repo.name), f"the index lists private {repo.name} to {who}"
+        assert not wire_reads(target, repo.name, account, http), f"private {repo.name} is served to {who} over hg"
+        got = clone_nodes(target, repo.name, account, tmp_path / repo.name)
+        assert got is None, f"{who} cloned private {repo.name} ({len(got)} changesets)"
+
+
+@pytest.mark.nondestructive
+def test_private_repository_hidden_from_anonymous(target, site_admin, private_repos, web_as, http, tmp_path):
+    assert_hidden(target, site_admin, private_repos, web_as(None), None, http, tmp_path)
 
 
 @pytest.mark.nondestructive
 def test_private_repository_hidden_from_another_user(target, site_admin, private_repos, other_user, web_as, http,
                                                      tmp_path):
-    web = web_as(other_user)
-    for repo in private_repos:
-        tip = site_admin.access(target, repo.name)["tip"]
-        shown = web_reads(web, repo.name, tip)
-        assert not shown, f"private {repo.name} is visible to {other_user.name}: {', '.join(shown)}"
-        assert not index_lists(web, repo.name), f"the index lists private {repo.name} to {other_user.name}"
-        assert not wire_reads(target, repo.name, other_user, http), f"private {repo.name} served to {other_user.name}"
-        got = clone_nodes(target, repo.name, other_user, tmp_path / repo.name)
-        assert got is None, f"{other_user.name} cloned private {repo.name} ({len(got)} changesets)"
+    assert_hidden(target, site_admin, private_repos, web_as(other_user), other_user, http, tmp_path)
 
 
 @pytest.mark.nondestructive

@@ -5,39 +5,16 @@ browser would sniff, with nosniff), or sandboxed by CSP. The protection found is
 from __future__ import annotations
 
 import pytest
-from hgharness.suites.headless.http_checks import TIMEOUT, fetch
-from hgharness.suites.headless.sitefacts import KnownIssue, known_defect
-from hgharness.suites.headless.suite_plugin import parametrize
+
+from hgharness.suites.security.origin import protection
+from hgharness.suites.support.http_checks import TIMEOUT, fetch
+from hgharness.suites.support.known_issues import KnownIssue, known_defect
+from hgharness.suites.support.table import from_plan
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
-# Types a browser renders as a document that can run script
-ACTIVE_TYPES = {"text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml", "text/xsl",
-                "application/xslt+xml", "application/vnd.wap.xhtml+xml", "multipart/x-mixed-replace"}
-# Types that make a browser sniff the content (and maybe render HTML) unless nosniff is set
-SNIFFED_TYPES = {"", "unknown/unknown", "application/unknown", "*/*"}
 RISKY_SUFFIXES = (".html", ".htm", ".xhtml", ".xht", ".svg", ".xml", ".xsl", ".js", ".shtml")
 MAX_FILES = 4
-
-
-def protection(headers) -> list[str]:
-    """The protections a response has against running as a document of the site's origin (empty: none)."""
-    ctype = headers.get("Content-Type", "").split(";")[0].strip().lower()
-    nosniff = headers.get("X-Content-Type-Options", "").strip().lower() == "nosniff"
-    disposition = headers.get("Content-Disposition", "").strip().lower()
-    csp = headers.get("Content-Security-Policy", "").lower()
-    found = []
-    if disposition.startswith("attachment"):
-        found.append("download (Content-Disposition: attachment)")
-    if "sandbox" in csp or "script-src 'none'" in csp or ("default-src 'none'" in csp and "script-src" not in csp):
-        found.append("CSP sandbox/no script")
-    active = ctype in ACTIVE_TYPES or ctype.endswith("+xml")
-    if not active:
-        if ctype in SNIFFED_TYPES and not nosniff:
-            pass  # the browser guesses: HTML content would render as HTML
-        else:
-            found.append(f"inert type {ctype or '(none)'}" + (" + nosniff" if nosniff else ""))
-    return found
 
 
 def risky_files(repo, rev, limit: int = MAX_FILES) -> list[str]:
@@ -52,19 +29,13 @@ def risky_files(repo, rev, limit: int = MAX_FILES) -> list[str]:
     return names[:limit] + plain
 
 
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
+def repo_rows(plan) -> list:
+    return [pytest.param(name, id=name) for name in plan.checked]
 
-    plan = get_plan(metafunc.config)
-    if "raw_repo" in metafunc.fixturenames:
-        names = plan.checked if plan.error is None else []
-        parametrize(metafunc, "raw_repo", names, names)
-    if "archive_case" in metafunc.fixturenames:
-        rows = []
-        if plan.error is None:
-            formats = getattr(plan.target.site, "ARCHIVE_FORMATS", ("zip",))
-            rows = [(n, f) for n in plan.checked for f in formats]
-        parametrize(metafunc, "archive_case", rows, [f"{n}-{f}" for n, f in rows])
+
+def archive_rows(plan) -> list:
+    return [pytest.param((name, fmt), id=f"{name}-{fmt}") for name in plan.checked
+            for fmt in plan.target.site.ARCHIVE_FORMATS]
 
 
 def _newest_with_files(repo):
@@ -74,6 +45,7 @@ def _newest_with_files(repo):
     return None
 
 
+@from_plan("raw_repo", repo_rows)
 @pytest.mark.needs("browse")
 def test_raw_file_cannot_run_script(target, http, plan, raw_repo, record_property):
     repo = plan.repo(raw_repo)
@@ -99,6 +71,7 @@ def test_raw_file_cannot_run_script(target, http, plan, raw_repo, record_propert
         known_defect(target, f"{len(known)} raw file(s) not requested: {known[0]}")
 
 
+@from_plan("archive_case", archive_rows)
 @pytest.mark.needs("archives")
 def test_archive_cannot_run_script(target, http, plan, archive_case, record_property):
     name, fmt = archive_case

@@ -13,10 +13,9 @@ import re
 
 import pytest
 import requests
-from hgharness.suites.headless.sitefacts import fact
-from hgharness.suites.headless.suite_plugin import parametrize
 
 from hgharness.procs import BASE_TIMEOUT
+from hgharness.suites.support.table import from_plan
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
@@ -71,23 +70,19 @@ def send_raw(http, target, path: str):
     return http.send(req, timeout=2 * BASE_TIMEOUT, allow_redirects=False)
 
 
-def pytest_generate_tests(metafunc):
-    from hgharness.suites.headless.plan import get_plan
-
-    if "traversal" in metafunc.fixturenames:
-        plan = get_plan(metafunc.config)
-        rows = []
-        if plan.error is None and plan.checked:
-            kinds = [k for k in ROUTE_KINDS if k in ("index", "summary") or k in plan.target.site.ROUTES]
-            rows = [(k, p) for k in kinds for p in PAYLOADS]
-        parametrize(metafunc, "traversal", rows, [f"{k}-{p}" for k, p in rows])
+def traversal_rows(plan) -> list:
+    if not plan.checked:
+        return []
+    kinds = [k for k in ROUTE_KINDS if k in ("index", "summary") or k in plan.target.site.ROUTES]
+    return [pytest.param((k, p), id=f"{k}-{p}") for k in kinds for p in PAYLOADS]
 
 
+@from_plan("traversal", traversal_rows)
 def test_traversal_does_not_leak(target, http, plan, traversal):
     kind, payload_name = traversal
     repo_name = plan.checked[0]
     repo = plan.repo(repo_name)
-    known = [i for i in fact(target, "known_issues", []) if kind in i["kinds"]
+    known = [i for i in target.site.KNOWN_ISSUES if kind in i["kinds"]
              and payload_name in i.get("payloads", ())]
     if known:
         # probing would only reproduce a known crash of the site software (and fill its error log)

@@ -1,11 +1,12 @@
-"""Shared by suites/headless and suites/security conftests: the plan fixture, parametrizing from the plan,
-marker discipline, and the count of checks printed at the end of the run."""
+"""Shared by suites/headless and suites/security conftests: the plan fixture, known site defects as expected
+failures, marker discipline, and the count of checks printed at the end of the run."""
 
 from __future__ import annotations
 
 import pytest
-from hgharness.suites.headless.plan import get_plan
-from hgharness.suites.headless.sitefacts import KnownIssue, known_defect
+
+from hgharness.suites.support.known_issues import KnownIssue, known_defect
+from hgharness.suites.support.plan import get_plan
 
 SAFETY_MARKERS = ("nondestructive", "destructive")
 LAYER_MARKERS = ("headless", "security")
@@ -35,17 +36,6 @@ def pytest_runtest_call(item):
             known_defect(getattr(item.config, "_hgharness_target", None), str(exc[1]))
         except BaseException as e:  # pytest's XFailed, or Failed under known_issues = "fail"
             outcome.force_exception(e)
-
-
-def parametrize(metafunc, argnames: str, rows: list, ids: list[str]) -> None:
-    """Parametrize from the plan; when the plan could not be built, one placeholder row whose `plan` fixture
-    raises the harness error (so the run reports exit 2, not a target failure)."""
-    p = get_plan(metafunc.config)
-    if p.error is not None:
-        n = len(argnames.split(","))
-        metafunc.parametrize(argnames, [(None,) * n if n > 1 else None], ids=["no-plan"])
-        return
-    metafunc.parametrize(argnames, rows, ids=ids)
 
 
 def check_markers(items) -> None:

@@ -124,12 +124,10 @@ def parse(body: str, url: str, limit: int = MAX_PARSE) -> Page:
 
 def changeset_links(page: Page, target, repo: str) -> list[str]:
     """12-hex node prefixes of the changeset links on a page, in order, each once."""
-    from hgharness.suites.headless.sitefacts import fact
-
     base = target.url_for(target.site.route("rev", repo, rev="X"))[:-1]
     # a site whose pages link every entry by its full node also links hashes quoted in descriptions
     # (Kallithea): only full-node links are entries there
-    full_only = fact(target, "full_node_links", False)
+    full_only = target.site.FULL_NODE_LINKS
     out: list[str] = []
     for _tag, _attr, url in page.links:
         u = url.split("#", 1)[0].split("?", 1)[0]

@@ -3,10 +3,9 @@ and the failure message names the route, the status and the start of the body.""
 
 from __future__ import annotations
 
-from hgharness.suites.headless import pagetext
-from hgharness.suites.headless.sitefacts import KnownIssue, url_issue
-
 from hgharness.procs import BASE_TIMEOUT
+from hgharness.suites.support import pagetext
+from hgharness.suites.support.known_issues import KnownIssue, url_issue
 
 TIMEOUT = 2 * BASE_TIMEOUT
 HTML_TYPES = ("text/html", "application/xhtml+xml")
@@ -23,7 +22,7 @@ def snippet(r, n: int = 200) -> str:
 def fetch(http, target, path: str, expect: int | tuple = 200, expected_content: str = "", what: str = "",
           headers: dict | None = None):
     """GET a path under the target; assert the status and that no traceback leaked into the body.
-    A path that would only reproduce a known defect of the site raises KnownIssue instead (see sitefacts)."""
+    A path that would only reproduce a known defect of the site raises KnownIssue instead (see known_issues)."""
     issue = url_issue(target, path)
     if issue is not None:
         raise KnownIssue(issue, path)

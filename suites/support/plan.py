@@ -21,9 +21,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hgharness.suites.headless.repodata import Repo, open_repo
-
 from hgharness.errors import HarnessError
+from hgharness.suites.support.repodata import Repo, open_repo
 
 RANDOM_REVS = 3
 FILES_PER_REV = 3

@@ -1,8 +1,6 @@
-"""Fixtures and observers for the account and permission checks (sites with "accounts"/"permissions" and an API).
-
-State is created through the site's API with names unique to the run, and removed afterwards. What a user can
-do is observed through two independent channels: the web pages (a logged-in session) and the wire protocol
-(basic auth, as hg sends it).
+"""Server state on a hosting site (accounts, repositories, forks), made through its API for the checks that need it,
+with names unique to the run, and removed afterwards (GitLab QA's resources). Used by the headless, security and
+functional suites, whose conftests or test modules import the fixtures they use.
 
 The target's private_repos (targets.toml, or HGHARNESS_PRIVATE_REPOS comma-separated) are meant to be private: the
 checks then verify those instead of a private repository they create, which is how a repository made public by
@@ -14,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import re
 import secrets
-import shutil
 from pathlib import Path
 
 import pytest
@@ -23,7 +20,6 @@ from hgharness import hg
 from hgharness.errors import HarnessError
 from hgharness.secrets import Secret
 
-WIRE = {"Accept": "application/mercurial-0.1"}  # the media type hg sends; some sites check it
 AUTH_REFUSAL = re.compile(r"authorization required|authorization failed|forbidden|unauthorized", re.I)
 
 
@@ -51,20 +47,56 @@ def owner(target) -> Account:
     return Account(target.username, target.password)
 
 
+def smallest_repo(fixture_repos: dict) -> tuple[str, Path]:
+    """(name, local path) of the fixture repository with the fewest changesets: the cheapest to copy."""
+    return min(fixture_repos.items(), key=lambda kv: len(hg.open_repo(kv[1])))
+
+
 # --- fixtures ----------------------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="session")
-def site_admin(target):
+def admin_api(target):
+    """The site adapter, whose API calls need the target's admin API key."""
     if not target.api_key:
         pytest.skip("needs an admin API key for the site: set HGHARNESS_API_KEY (or api_key_env in targets.toml)")
+    return target.site
+
+
+@pytest.fixture(scope="session")
+def user(target):
+    """(name, password) of the target's user."""
     if not target.has_credentials():
         pytest.skip("needs the target's user: set HGHARNESS_USERNAME and HGHARNESS_PASSWORD")
-    return target.site
+    return target.username, target.password
+
+
+@pytest.fixture(scope="session")
+def site_admin(admin_api, user):
+    """The site adapter, for checks that need both the API and the target's user."""
+    return admin_api
 
 
 @pytest.fixture(scope="session")
 def run_tag() -> str:
     return secrets.token_hex(3)
+
+
+@pytest.fixture
+def unique():
+    """unique("prefix") -> a name no other run uses."""
+    return lambda prefix: f"{prefix}-{secrets.token_hex(3)}"
+
+
+@pytest.fixture
+def cleanup(target):
+    """cleanup(repo_name): delete that repository through the API after the test (in reverse order: forks first)."""
+    names = []
+    yield names.append
+    for name in reversed(names):
+        try:
+            target.site.delete_repo(target, name)
+        except Exception:  # the test may have failed before creating it
+            pass
 
 
 @pytest.fixture(scope="session")
@@ -76,14 +108,10 @@ def other_user(target, site_admin, run_tag):
     site_admin.delete_user(target, account.name)
 
 
-def _smallest(fixture_repos: dict) -> tuple[str, Path]:
-    return min(fixture_repos.items(), key=lambda kv: len(hg.open_repo(kv[1])))
-
-
 def _scratch_repo(target, site_admin, fixture_repos, name: str, private: bool):
     from hgharness.kallithea.provision import push
 
-    _src, local = _smallest(fixture_repos)
+    _src, local = smallest_repo(fixture_repos)
     site_admin.create_repo(target, name, private=private)
     try:
         push(target, local, name)
@@ -113,6 +141,16 @@ def public_scratch(target, site_admin, fixture_repos, run_tag):
     site_admin.delete_repo(target, repo.name)
 
 
+@pytest.fixture(scope="module")
+def fork(target, site_admin, fixture_repos, run_tag):
+    """(upstream, fork): a fork of the smallest fixture repository, owned by the target's user."""
+    upstream, _path = smallest_repo(fixture_repos)
+    name = f"hgh-fork-{run_tag}"
+    site_admin.api(target).fork_repo(upstream, name, owner=target.username)
+    yield upstream, name
+    site_admin.delete_repo(target, name)
+
+
 @pytest.fixture
 def web_as(target):
     """web_as(account or None) -> a web session logged in as that account (None: anonymous)."""
@@ -130,55 +168,7 @@ def web_as(target):
         w.http.close()
 
 
-# --- observers -------------------------------------------------------------------------------------------------
-
-def web_reads(web, repo: str, tip: str | None) -> list[str]:
-    """Pages of `repo` that the session can read (HTTP 200); a hidden repository gives an empty list.
-
-    A refusal is a redirect to the login page, 401, 403 or 404; anything else is a failure of its own.
-    """
-    kinds = [("summary", {}), ("log", {}), ("manifest", {"rev": tip or "tip"}), ("atom_log", {})]
-    if tip:
-        kinds += [("rev", {"rev": tip}), ("archive", {"rev": tip, "fmt": "zip"})]
-    readable = []
-    for kind, kw in kinds:
-        r = web.get(kind, repo, **kw)
-        if r.status_code == 200:
-            readable.append(kind)
-        else:
-            refused = r.status_code in (401, 403, 404) or (
-                r.status_code == 302 and "login" in r.headers.get("Location", ""))
-            assert refused, f"{kind} of {repo}: unexpected HTTP {r.status_code} (neither shown nor refused)"
-    return readable
-
-
-def index_lists(web, repo: str) -> bool:
-    r = web.get("index", follow=True)
-    assert r.status_code == 200, f"index: HTTP {r.status_code}"
-    return re.search(r"(?<![\w.-])" + re.escape(repo) + r"(?![\w.-])", r.text) is not None
-
-
-def wire_reads(target, repo: str, account: Account | None, http) -> bool:
-    """Whether the wire protocol serves `repo` to the account (basic auth, as hg sends it)."""
-    auth = (account.name, account.password.reveal()) if account else None
-    r = http.get(target.url_for(target.site.route("capabilities", repo)), headers=WIRE, auth=auth, timeout=60)
-    if r.status_code == 200:
-        return "unbundle" in r.text or "batch" in r.text
-    assert r.status_code in (401, 403, 404), f"capabilities of {repo}: unexpected HTTP {r.status_code}"
-    return False
-
-
-def clone_nodes(target, repo: str, account: Account | None, dest: Path) -> list[str] | None:
-    """The changesets a clone by the account gets, or None when the site refuses the clone."""
-    try:
-        local = hg.clone(as_user(target, account), repo, dest, auth=account is not None)
-    except HarnessError as e:
-        shutil.rmtree(dest, ignore_errors=True)
-        if AUTH_REFUSAL.search(str(e)) or "not found" in str(e).lower():
-            return None
-        raise
-    return hg.nodes(local)
-
+# --- changes through the wire protocol ---------------------------------------------------------------------------
 
 def try_push(target, local: Path, repo: str, account: Account | None) -> str | None:
     """Push as the account: None when accepted, else the reason of the refusal."""
