@@ -76,9 +76,8 @@ def timed_run(target, run_dir: Path, workers: int) -> tuple[float, float]:
 
 
 def main() -> int:
-    from hgharness.fixtures.sets import DEFAULT_SET, build_set
-
     from hgharness.embedded import EmbeddedHgweb
+    from hgharness.fixtures.sets import DEFAULT_SET, build_set
     from hgharness.target import Target
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

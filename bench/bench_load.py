@@ -131,7 +131,6 @@ def main() -> int:
     args = ap.parse_args()
     from hgharness.fixtures.sets import SETS, build_set
     from hgharness.load.catalog import catalog_for, write_catalog
-
     from hgharness.target import Target
 
     work = Path(tempfile.mkdtemp(prefix="hgharness-bench-load-"))

@@ -33,7 +33,6 @@ def cpu(who) -> float:
 def make_commits(local, n: int, seed: int) -> list[bytes]:
     """n commits in a chain on top of the tip of default, made through the same change maker as traffic."""
     from hgharness.fixtures.traffic_changes import change_maker
-
     from hgharness.hgclient import Developer, commit
 
     rng = random.Random(seed)
@@ -59,9 +58,8 @@ def main() -> int:
     ap.add_argument("--pushes", type=int, default=30)
     args = ap.parse_args()
 
-    from hgharness.fixtures.sets import build_set
-
     from hgharness.embedded import EmbeddedHgweb
+    from hgharness.fixtures.sets import build_set
     from hgharness.hgclient import HgClient
     from hgharness.target import Target
 

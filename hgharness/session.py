@@ -65,9 +65,6 @@ class StageResult:
         return cls(name, status, code, {status: 1}, duration_s=round(time.monotonic() - started, 3),
                    detail=str(error))
 
-    def __getitem__(self, key):  # TEMPORARY while tests move to attributes
-        return getattr(self, key)
-
     def entry(self) -> dict:
         """This stage's record in summary.json's "stages"."""
         out = {"name": self.name, "status": self.status, "exit_code": self.exit_code, "counts": dict(self.counts),

@@ -19,11 +19,11 @@ import traceback
 from pathlib import Path
 
 import gevent
-from hgharness.load import users as users_mod
-from hgharness.load.slo import quantile, summarize
 from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
+from hgharness.load import users as users_mod
+from hgharness.load.slo import quantile, summarize
 from hgharness.secrets import redact
 
 RESULT_SCHEMA = "hgharness.load-result/1"
@@ -291,7 +291,6 @@ def _init(environment, runner=None, **_kw):
 
 def _configure_users(environment) -> None:
     from hgharness.load.catalog import catalog_for, read_catalog
-
     from hgharness.target import Target
 
     target = Target.from_options()

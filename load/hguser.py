@@ -70,9 +70,8 @@ class HgUser(User):
     max_retries = 5
 
     def on_start(self):
-        from hgharness.fixtures.traffic_changes import change_maker
-
         from hgharness.errors import HarnessError
+        from hgharness.fixtures.traffic_changes import change_maker
         from hgharness.hgclient import Developer
         from hgharness.target import Target
 

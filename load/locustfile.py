@@ -7,9 +7,10 @@
 Every run is played by HarnessShape (so it is bounded: the shape ends the test at --run-time, default 60 s).
 """
 
+from locust import LoadTestShape
+
 from hgharness.load import collect, shapes  # noqa: F401  (collect registers the event hooks and the --hg-* options)
 from hgharness.load.users import AnonymousBrowser, ApiClient, CIBot, Developer  # noqa: F401
-from locust import LoadTestShape
 
 if Developer is None:
     del Developer  # not a user class in this build (no load/hguser.py)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from hgharness.load import read_toml
-
 from hgharness.errors import HarnessError
+from hgharness.load import read_toml
 
 DEFAULT_MIXES = Path(__file__).with_name("mixes.toml")
 DEFAULT_MIX = "mixed"

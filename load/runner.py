@@ -18,10 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from hgharness.load import mixes, shapes, slo
-
 import hgharness
 from hgharness.errors import HarnessError
+from hgharness.load import mixes, shapes, slo
 from hgharness.procs import ManagedProcess
 from hgharness.secrets import redact
 from hgharness.session import StageResult

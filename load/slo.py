@@ -169,7 +169,7 @@ def _rate_gate(result: dict, threshold: float) -> dict:
 
 def write_results(run_dir: Path, gates: list[dict], result: dict) -> tuple[Path, Path]:
     """run_dir/slo.json and run_dir/junit-load.xml (one testcase per gate)."""
-    from hgharness.reports.rundir import write_json, write_junit_suite
+    from hgharness.rundir import write_json, write_junit_suite
 
     slo_json = run_dir / "slo.json"
     write_json(slo_json, {"schema": "hgharness.slo/1", "mix": result.get("mix"), "shape": result.get("shape"),

@@ -1,6 +1,6 @@
 """Read what the stages leave in a run directory. Every reader tolerates a missing or damaged file.
 
-  summary.json                   the run (reports/rundir.py, schema reports/summary.schema.json)
+  summary.json                   the run (hgharness/rundir.py, schema reports/summary.schema.json)
   locust_stats.csv, locust_stats_history.csv, locust_failures.csv
                                  Locust's own CSV files (`--csv <run_dir>/locust`, `--csv-full-history` for
                                  per-action rows in the history)

@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 
 import requests
-from hgharness.reports.samples import SampleWriter
 
+from hgharness.reports.samples import SampleWriter
 from tests.conftest import hgweb, target_for
 
 DATA = Path(__file__).with_name("data") / "reports"

@@ -4,10 +4,10 @@ then prove through a fresh clone that the server holds exactly the set; bad cred
 from __future__ import annotations
 
 import pytest
-from hgharness.fixtures import sets
-from hgharness.fixtures.provision import provision
 
 from hgharness.errors import HarnessError
+from hgharness.fixtures import sets
+from hgharness.fixtures.provision import provision
 from hgharness.secrets import Secret
 from tests.conftest import hgweb, target_for
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from hgharness.fixtures import sets
 
 from hgharness.errors import HarnessError
+from hgharness.fixtures import sets
 
 
 def test_default_set_is_standard_with_a_hostile_repository(seed_repos):

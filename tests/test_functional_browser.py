@@ -66,7 +66,7 @@ def test_missing_chromedriver_inside_the_suite_is_a_harness_error(hgweb_server, 
     stage = run_pytest_stage("functional", ["suites/functional"], target_for(hgweb_server), tmp_path,
                              extra_args=["-k", select], progress=lambda msg: None,
                              extra_env={"PATH": path_with_only(tmp_path, CHROMIUM)})
-    assert stage["exit_code"] == 2 and "chromedriver not found" in stage["detail"], stage
+    assert stage.exit_code == 2 and "chromedriver not found" in stage.detail, stage
     assert only_test(stage, select)["outcome"] == "error"
 
 
@@ -82,10 +82,9 @@ def test_unreachable_remote_webdriver_is_one_line_and_exit_2():
 
 def test_flows_drive_a_standalone_w3c_webdriver(hgweb_server, tmp_path):
     """chromedriver as a standalone W3C server on loopback stands in for a Selenium Grid."""
-    from hgharness.suites.functional.stage import run_functional
-
     from hgharness.embedded import free_port
     from hgharness.procs import ManagedProcess, wait_until
+    from hgharness.suites.functional.stage import run_functional
 
     port, log, home = free_port(), tmp_path / "chromedriver.log", tmp_path / "home"
     home.mkdir()
@@ -106,9 +105,9 @@ def test_flows_drive_a_standalone_w3c_webdriver(hgweb_server, tmp_path):
                                remote=f"http://127.0.0.1:{port}", progress=lambda msg: None)
     finally:
         server.stop()
-    assert (stage["exit_code"], stage["counts"]["passed"]) == (0, 2), stage
+    assert (stage.exit_code, stage.counts["passed"]) == (0, 2), stage
     assert "InitSession" in log.read_text(), "the flows did not create their session on the remote WebDriver"
-    assert {"browser.rev", "browser.graph"} <= set(stage["actions"])
+    assert {"browser.rev", "browser.graph"} <= set(stage.actions)
 
 
 def test_browser_config_reads_window_and_timeout_and_rejects_bad_values():
@@ -207,4 +206,4 @@ def test_flows_run_on_debians_headless_shell_too(hgweb_server, tmp_path, monkeyp
     select = "test_changeset_shows_author_description_and_files or test_zip_archive_download_holds_the_revision"
     stage = run_functional(target_for(hgweb_server), tmp_path / "run", workers=1, extra_args=["-k", select],
                            progress=lambda msg: None)
-    assert (stage["exit_code"], stage["counts"]["passed"]) == (0, 2), stage
+    assert (stage.exit_code, stage.counts["passed"]) == (0, 2), stage

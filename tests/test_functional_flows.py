@@ -24,8 +24,8 @@ def flows(server, run_dir: Path, select: str, **target_overrides) -> dict:
 
 
 def only_test(stage: dict, select: str) -> dict:
-    found = [t for t in stage["tests"] if select in t["id"]]
-    assert len(found) == 1, f"expected one test matching {select!r}: {stage['tests']}"
+    found = [t for t in stage.tests if select in t["id"]]
+    assert len(found) == 1, f"expected one test matching {select!r}: {stage.tests}"
     return found[0]
 
 
@@ -46,8 +46,8 @@ def test_flows_pass_on_the_healthy_target_with_a_browser_per_worker(hgweb_server
     run_dir = tmp_path / "runs" / "ok"
     summary = json.loads((run_dir / "summary.json").read_text())
     [stage] = summary["stages"]
-    assert (stage["name"], stage["status"], stage["counts"]["failed"]) == ("functional", "passed", 0)
-    assert stage["counts"]["passed"] >= 15, stage["counts"]
+    assert (stage.name, stage.status, stage.counts["failed"]) == ("functional", "passed", 0)
+    assert stage.counts["passed"] >= 15, stage.counts
     assert {"browser.index", "browser.summary", "browser.rev", "browser.file", "browser.annotate"} <= set(
         summary["actions"]), summary["actions"].keys()
     assert all(a["p50_ms"] > 0 and a["ttfb_p50_ms"] > 0 for a in summary["actions"].values())
@@ -65,7 +65,7 @@ def test_a_flow_fails_with_a_screenshot_against_a_target_that_breaks_it(seed_rep
                                                                         page_shows):
     with hgweb(seed_repos, wrap=f"tests.functional_broken:{wrap}") as server:
         stage = flows(server, tmp_path, select)
-    assert (stage["status"], stage["exit_code"]) == ("failed", 1), stage["detail"]
+    assert (stage.status, stage.exit_code) == ("failed", 1), stage.detail
     test = only_test(stage, select)
     assert test["outcome"] == "failed" and not test["harness_error"], test
     shots = [Path(a) for a in test["artifacts"] if a.endswith(".png")]
@@ -82,7 +82,7 @@ def test_javascript_error_fails_a_flow_unless_the_target_allows_it(seed_repos, t
         strict = flows(server, tmp_path / "strict", select)
         allowed = flows(server, tmp_path / "allowed", select, allow_js_errors=True)
     test = only_test(strict, select)
-    assert strict["exit_code"] == 1 and "JavaScript error" in test["message"], test
+    assert strict.exit_code == 1 and "JavaScript error" in test["message"], test
     console = next(Path(a) for a in test["artifacts"] if a.endswith("console.log"))
     assert "hgharnessBrokenTargetUndefinedFunction" in console.read_text()
     assert (allowed["exit_code"], allowed["counts"]["passed"]) == (0, 1), allowed
@@ -95,4 +95,4 @@ def test_a_page_whose_own_style_sheet_is_missing_fails_its_flow(seed_repos, tmp_
     with hgweb(seed_repos, wrap="tests.functional_broken:stylesheet_missing") as server:
         stage = flows(server, tmp_path, select)
     test = only_test(stage, select)
-    assert stage["exit_code"] == 1 and "failed to load" in test["message"] and ".css" in test["message"], test
+    assert stage.exit_code == 1 and "failed to load" in test["message"] and ".css" in test["message"], test

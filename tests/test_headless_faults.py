@@ -42,7 +42,7 @@ def run_suite(server, run_dir, paths, k=None, **target_overrides):
 
 
 def failing(stage) -> list[dict]:
-    return [t for t in stage["tests"] if t["outcome"] in ("failed", "error")]
+    return [t for t in stage.tests if t["outcome"] in ("failed", "error")]
 
 
 @pytest.mark.parametrize("defect", list(DEFECTS))
@@ -55,7 +55,7 @@ def test_defect_is_caught(suite_repos, tmp_path, defect):
         stage = run_suite(server, tmp_path / "run", paths, k, **overrides)
     failed = failing(stage)
     named = [t for t in failed if check_id in t["id"] and message in t["message"]]
-    assert stage["exit_code"] == 1, f"{defect}: exit {stage['exit_code']} ({stage['detail']}), expected 1"
+    assert stage.exit_code == 1, f"{defect}: exit {stage.exit_code} ({stage.detail}), expected 1"
     assert named, (f"{defect}: no failing check {check_id!r} saying {message!r}; failures: "
                    + "; ".join(f"{t['id']}: {t['message'][:150]}" for t in failed[:5]))
 
@@ -84,7 +84,7 @@ def test_healthy_variants_pass(suite_repos, tmp_path, wrap, prefix, paths):
     kw = {"wrap": f"tests.broken_targets:{wrap}"} if wrap else {}
     with hgweb(suite_repos, prefix=prefix, **kw) as server:
         stage = run_suite(server, tmp_path / "run", paths, **overrides)
-    assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
+    assert stage.exit_code == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
 
 
 def test_content_checks_pass_on_a_healthy_hgweb_in_its_gitweb_style(suite_repos, tmp_path):
@@ -92,7 +92,7 @@ def test_content_checks_pass_on_a_healthy_hgweb_in_its_gitweb_style(suite_repos,
     gitweb, which links changesets without printing their nodes)."""
     with hgweb(suite_repos, extra_web_config={"style": "gitweb"}) as server:
         stage = run_suite(server, tmp_path / "run", [H + "test_repo_pages.py", H + "test_pages.py"])
-    assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
+    assert stage.exit_code == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
 
 
 def test_known_site_defects_fail_when_the_target_says_so(suite_repos, tmp_path):
@@ -102,9 +102,9 @@ def test_known_site_defects_fail_when_the_target_says_so(suite_repos, tmp_path):
         paths, k = [S + "test_escaping.py", H + "test_pages.py"], "files or raw_file"
         expect = run_suite(server, tmp_path / "expect", paths, k)
         strict = run_suite(server, tmp_path / "fail", paths, k, known_issues="fail")
-    assert expect["exit_code"] == 0 and expect["known_issues"] >= 2, expect["counts"]
+    assert expect.exit_code == 0 and expect.extra["known_issues"] >= 2, expect.counts
     failed = failing(strict)
-    assert strict["exit_code"] == 1 and len(failed) == expect["known_issues"], strict["counts"]
+    assert strict.exit_code == 1 and len(failed) == expect.extra["known_issues"], strict.counts
     assert all(t["message"].startswith(("[known_issues = fail]", "Failed: [known_issues = fail]"))
                for t in failed), [t["message"] for t in failed]
     ids = " ".join(t["message"] for t in failed)
@@ -138,8 +138,8 @@ def test_an_empty_repository_a_closed_branch_and_a_secret_changeset_raise_no_fal
     with hgweb(repos) as server:
         stage = run_suite(server, tmp_path / "run", [H + "test_smoke.py", H + "test_repo_pages.py",
                                                      H + "test_wire.py", H + "test_json_feeds.py"])
-    assert stage["exit_code"] == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
-    assert any("odd" in t["id"] for t in stage["tests"] if t["outcome"] == "passed")
+    assert stage.exit_code == 0, "; ".join(f"{t['id']}: {t['message'][:200]}" for t in failing(stage))
+    assert any("odd" in t["id"] for t in stage.tests if t["outcome"] == "passed")
 
 
 def test_a_site_with_archives_switched_off_says_how_to_declare_it(suite_repos, tmp_path):
@@ -169,5 +169,5 @@ def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):
     (tmp_path / "run").mkdir()
     stage = run_pytest_stage("headless", [H + "test_pages.py", H + "test_wire.py"], target, tmp_path / "run",
                              extra_args=["-k", "revision_page or heads"], progress=lambda m: None)
-    assert stage["exit_code"] == 2, stage
-    assert "unreachable" in stage["detail"], stage["detail"]
+    assert stage.exit_code == 2, stage
+    assert "unreachable" in stage.detail, stage.detail

@@ -6,9 +6,9 @@ from io import BytesIO
 
 import pytest
 import requests
-from hgharness.suites.runner import run_pytest_stage
 
 from hgharness import hg
+from hgharness.suites.runner import run_pytest_stage
 from tests import kallithea_helpers
 
 kallithea, kallithea_target = kallithea_helpers.kallithea, kallithea_helpers.kallithea_target  # fixtures
@@ -76,10 +76,10 @@ def test_user_api_key_in_pages_is_redacted(kallithea, kallithea_target):
 
 def test_kallithea_suites_pass(kallithea_target, tmp_path):
     stage = run_pytest_stage("kallithea", SUITES, kallithea_target, tmp_path, progress=lambda m: None)
-    failed = [f"{t['id']}: {t['message']}" for t in stage["tests"] if t["outcome"] in ("failed", "error")]
-    assert stage["status"] == "passed", "\n".join(failed) or stage["detail"]
-    assert stage["counts"]["passed"] >= 50, stage["counts"]
-    skipped = [t["message"] for t in stage["tests"] if t["outcome"] == "skipped"]
+    failed = [f"{t['id']}: {t['message']}" for t in stage.tests if t["outcome"] in ("failed", "error")]
+    assert stage.status == "passed", "\n".join(failed) or stage.detail
+    assert stage.counts["passed"] >= 50, stage.counts
+    skipped = [t["message"] for t in stage.tests if t["outcome"] == "skipped"]
     assert all("has no page kind" in m for m in skipped), skipped  # only pages Kallithea does not have
 
 
@@ -99,19 +99,19 @@ def test_permission_checks_fail_on_a_repository_made_public_by_mistake(kallithea
         only = ["-k", "private_repository"]  # the checks of the declared-private repository itself
         ok = run_pytest_stage("private", paths, t, tmp_path / "ok", extra_env=env, extra_args=only,
                               progress=lambda m: None)
-        assert ok["status"] == "passed", [x["message"] for x in ok["tests"] if x["outcome"] != "passed"]
+        assert ok.status == "passed", [x["message"] for x in ok.tests if x["outcome"] != "passed"]
         site.set_public(t, name, True)  # the mistake, made through the API
         assert site.access(t, name)["anonymous"] == "read"
         bad = run_pytest_stage("public", paths, t, tmp_path / "bad", extra_env=env, extra_args=only,
                                progress=lambda m: None)
     finally:
         site.delete_repo(t, name)
-    assert bad["status"] == "failed" and bad["exit_code"] == 1, bad["detail"]
-    failed = {x["id"].split("::")[-1] for x in bad["tests"] if x["outcome"] == "failed"}
+    assert bad.status == "failed" and bad.exit_code == 1, bad.detail
+    failed = {x["id"].split("::")[-1] for x in bad.tests if x["outcome"] == "failed"}
     assert failed == {"test_private_repository_hidden_from_anonymous",
                       "test_private_repository_hidden_from_another_user"}, failed
-    assert bad["counts"]["passed"] == 1  # the owner still sees it: the failure is the leak, not the setup
-    messages = " ".join(x["message"] for x in bad["tests"])
+    assert bad.counts["passed"] == 1  # the owner still sees it: the failure is the leak, not the setup
+    messages = " ".join(x["message"] for x in bad.tests)
     assert f"private {name} is visible to anonymous visitors" in messages
 
 
@@ -119,6 +119,6 @@ def test_kallithea_browser_flows_pass(kallithea_target, tmp_path):
     """The Selenium flows (login, create, push, changeset, files, fork, pull request, review, private)."""
     stage = run_pytest_stage("kallithea-browser", ["suites/functional/test_kallithea_flows.py"], kallithea_target,
                              tmp_path, progress=lambda m: None)
-    failed = [f"{t['id']}: {t['message']}" for t in stage["tests"] if t["outcome"] in ("failed", "error")]
-    assert stage["status"] == "passed", "\n".join(failed) or stage["detail"]
-    assert stage["counts"]["passed"] == 6 and not stage["counts"]["skipped"], stage["counts"]
+    failed = [f"{t['id']}: {t['message']}" for t in stage.tests if t["outcome"] in ("failed", "error")]
+    assert stage.status == "passed", "\n".join(failed) or stage.detail
+    assert stage.counts["passed"] == 6 and not stage.counts["skipped"], stage.counts

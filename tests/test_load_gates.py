@@ -3,9 +3,9 @@
 import sys
 
 import pytest
-from hgharness.load.mixes import developer_available
 
 from hgharness.embedded import free_port
+from hgharness.load.mixes import developer_available
 from hgharness.procs import ManagedProcess
 from tests.conftest import ROOT, clean_env, copy_repos, hgweb, run_cli
 from tests.load_helpers import gates_by_name, load_json, locust_sample_lines, only_run_dir

@@ -3,9 +3,9 @@
 import shutil
 
 import pytest
-from hgharness.load.runner import LoadSpec, run_load
 
 from hgharness.front import NginxFront
+from hgharness.load.runner import LoadSpec, run_load
 from hgharness.tlsca import CA
 from tests.conftest import target_for
 from tests.load_helpers import load_json

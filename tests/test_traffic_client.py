@@ -68,10 +68,10 @@ def test_rebase_of_a_change_already_upstream_leaves_nothing_to_push(repo):
 
 
 def test_model_change_maker_makes_valid_varied_commits(tmp_path):
-    from hgharness.fixtures.sets import DEFAULT_SET, build_set
-    from hgharness.fixtures.traffic_changes import ModelChanges, change_maker
     from mercurial import verify
 
+    from hgharness.fixtures.sets import DEFAULT_SET, build_set
+    from hgharness.fixtures.traffic_changes import ModelChanges, change_maker
     from hgharness.hg import open_repo
     from hgharness.hgclient import Developer
     from hgharness.hgclient import commit as hg_commit
@@ -136,7 +136,6 @@ def test_config_is_always_bounded(kw, words):
 
 def test_refuses_a_target_that_does_not_allow_load():
     from hgharness.fixtures.traffic import TrafficConfig, run_traffic
-
     from hgharness.target import Target
 
     target = Target.from_options(target="http://hg.example.com/", env={})

@@ -1,8 +1,9 @@
 """Locust file for the HgUser test: the real HgUser, plus a user that runs push, pull and clone in turn so that a
 short run is certain to show every Mercurial request name in Locust's statistics."""
 
-from hgharness.load.hguser import HgUser
 from locust import constant
+
+from hgharness.load.hguser import HgUser
 
 
 class ScriptedDeveloper(HgUser):

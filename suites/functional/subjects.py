@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pytest
+
 from hgharness.suites.pages.base import norm
 
 HOSTILE = "hostile"

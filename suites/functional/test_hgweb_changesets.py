@@ -1,6 +1,7 @@
 """A person reading changesets: who, what, which files, the diff, and the parents of a merge."""
 
 import pytest
+
 from hgharness.suites.functional.subjects import differ
 from hgharness.suites.pages.base import norm
 

@@ -4,6 +4,7 @@ import tarfile
 import zipfile
 
 import pytest
+
 from hgharness.suites.functional.subjects import differ
 
 pytestmark = [pytest.mark.functional, pytest.mark.nondestructive, pytest.mark.needs("browse")]

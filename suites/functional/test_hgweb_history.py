@@ -2,6 +2,7 @@
 and the keyword search. What the pages show is compared with the fixture repository itself."""
 
 import pytest
+
 from hgharness.suites.functional.subjects import differ
 
 pytestmark = [pytest.mark.functional, pytest.mark.nondestructive, pytest.mark.needs("browse")]

@@ -3,6 +3,7 @@ authors, labels and file names) seen in a real browser: everything shows as the 
 (a script would log an error or raise an alert, and either fails the flow)."""
 
 import pytest
+
 from hgharness.suites.functional.subjects import differ
 from hgharness.suites.pages.base import norm
 

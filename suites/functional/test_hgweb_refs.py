@@ -1,6 +1,7 @@
 """A person looking at branches, tags and bookmarks, and following one to its changeset."""
 
 import pytest
+
 from hgharness.suites.functional.subjects import differ
 
 pytestmark = [pytest.mark.functional, pytest.mark.nondestructive, pytest.mark.needs("browse")]
