@@ -4,14 +4,14 @@ summary.json schema ("hgharness.run/1"; the full, versioned definition is report
 `hgharness report validate RUN_DIR`; raw latency samples go to samples/*.jsonl, see reports/samples.py):
   schema, harness_version, run_id, command, started, ended, duration_s,
   target        Target.describe() (no secrets), plus front/tls/warnings
-  verdict       "passed" | "failed" | "error"   (exit code 0 | 1 | 2)
+  verdict       "passed" | "failed" | "error" | "unverified"   (exit code 0 | 1 | 2 | 3)
   exit_code
-  stages        [{name, status: passed|failed|error|skipped, exit_code, counts{passed,failed,error,skipped},
+  stages        [{name, status: passed|failed|error|skipped|unverified, exit_code, counts{passed,failed,error,skipped},
                   duration_s, detail, files[]}]
   tests         [{id, stage, outcome, duration_s, message, artifacts[]}]
   actions       {action name: {count, failures, p50_ms, p95_ms, p99_ms, ...}}   (latency per action)
   slo           [{gate, status, observed, threshold}]
-  traffic       {pushed, verified, lost, ...}
+  traffic       {pushed, verified, lost, unverified, ...}
   warnings      [text]
 """
 
@@ -28,7 +28,8 @@ from hgharness import __version__
 from hgharness.secrets import redact
 
 SCHEMA = "hgharness.run/1"
-VERDICTS = {0: "passed", 1: "failed", 2: "error"}
+UNVERIFIED_EXIT = 3  # nothing failed, but an outcome could not be proven (traffic: pushes no lookup could check)
+VERDICTS = {0: "passed", 1: "failed", 2: "error", UNVERIFIED_EXIT: "unverified"}
 
 
 def now_iso() -> str:
@@ -56,10 +57,14 @@ def stage_status(exit_code: int, counts: dict) -> str:
 
 
 def overall_exit(stages: list[dict]) -> int:
+    """2 if a stage could not run, else 1 if one failed, else 3 if one could not prove its outcome, else 0."""
     codes = [s["exit_code"] for s in stages if s.get("status") != "skipped"]
-    if any(c not in (0, 1) for c in codes):
+    if any(c not in (0, 1, UNVERIFIED_EXIT) for c in codes):
         return 2
-    return 1 if any(c == 1 for c in codes) else 0
+    for code in (1, UNVERIFIED_EXIT):
+        if code in codes:
+            return code
+    return 0
 
 
 def merge_junit(run_dir: Path, parts: list[Path], out: Path | None = None) -> Path:
