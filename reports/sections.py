@@ -25,7 +25,9 @@ LATENCY_COLUMNS = ("count", "failures", "p50_ms", "p95_ms", "p99_ms", "mean_ms",
 RATE_KEYS = ("rps", "ops_per_s", "requests_per_s", "throughput")
 KNOWN_ID_RE = re.compile(r"known (?:\w+ issue \()?([a-z0-9]+(?:-[a-z0-9]+)+):")
 VERDICT_MEANS = {"passed": "the target passed", "failed": "the target failed a check or a gate",
-                 "error": "the harness could not run", "unknown": "no verdict: summary.json missing or incomplete"}
+                 "error": "the harness could not run",
+                 "unverified": "nothing failed, but some pushed changesets could not be verified",
+                 "unknown": "no verdict: summary.json missing or incomplete"}
 
 
 def chart(svg_text: str) -> Markup:
@@ -53,7 +55,7 @@ def header(r: Report) -> dict:
 
 def failures(r: Report) -> dict | None:
     failed = [t for t in r.summary.get("tests") or [] if t.get("outcome") in ("failed", "error")]
-    bad_stages = [st for st in r.summary.get("stages") or [] if st.get("status") in ("failed", "error")]
+    bad_stages = [st for st in r.summary.get("stages") or [] if st.get("status") in ("failed", "error", "unverified")]
     if not failed and not bad_stages:
         return None
     tests = []
