@@ -8,7 +8,8 @@ import os
 
 from hgharness.target import Target
 
-TARGET_OPTION_NAMES = ("target", "site", "config", "username", "ca_bundle", "insecure", "allow_load")
+TARGET_OPTION_NAMES = ("target", "site", "config", "username", "ca_bundle", "insecure", "allow_load",
+                       "allow_destructive")
 
 
 def target_from_namespace(ns, **overrides) -> Target:
@@ -30,6 +31,9 @@ def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = Tr
                    help="do not verify TLS certificates (reported as a warning)")
     g.add_argument("--allow-load", action="store_true", default=None,
                    help="allow load traffic to a non-loopback target you own")
+    g.add_argument("--allow-destructive", action="store_true", default=None,
+                   help="allow checks and pushes that change state on a non-loopback target you own "
+                   "(env HGHARNESS_ALLOW_DESTRUCTIVE; without it only the nondestructive subset runs there)")
 
 
 def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:

@@ -29,6 +29,7 @@ from hgharness.rundir import VERDICTS, base_summary, merge_junit, new_run_dir, n
 from hgharness.secrets import redact
 
 COUNT_KEYS = ("passed", "failed", "error", "skipped")
+SUBSET_COMMANDS = ("run", "traffic")  # commands whose destructive part is left out on a target that forbids it
 
 
 @dataclass
@@ -181,6 +182,11 @@ class RunSession:
             self.summary["warnings"].append("TLS verification disabled (--insecure): the certificate was not checked")
             print(f"hgharness {self.command}: WARNING: TLS certificate verification is disabled (--insecure); "
                   "this run does not prove the site's certificate is valid", file=sys.stderr, flush=True)
+        refusal = self.target.destructive_refusal()
+        if refusal and self.command in SUBSET_COMMANDS:
+            self.summary["warnings"].append(
+                f"nondestructive subset: checks and pushes that change {self.target.host} were skipped "
+                "(allow_destructive = true, HGHARNESS_ALLOW_DESTRUCTIVE=1 or --allow-destructive to run them)")
         return self.run_dir
 
     def context(self) -> StageContext:

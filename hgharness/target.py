@@ -10,7 +10,11 @@ Resolution order for each setting: explicit option > environment (HGHARNESS_*) >
     password_env = "STAGING_HG_PASSWORD"  # or password = "..." (the file should then be private)
     ca_bundle = "/etc/ssl/company-ca.pem"
     allow_load = false                    # load/stress traffic only with an explicit true
+    allow_destructive = false             # pushes, new repositories/users: only with an explicit true
     repos = ["small", "medium"]
+
+Every key has one type (TARGET_KEYS); a value of another type is refused naming the file, the entry and the
+key, never read by truthiness (`allow_load = "false"` is an error, not a yes).
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from hgharness.secrets import Secret
 from hgharness.sites import KNOWN_SITES, load_site
 
 DEFAULT_CONFIG = "targets.toml"
-TARGET_KEYS = {
-    "url", "site", "username", "password", "password_env", "api_key", "api_key_env", "ca_bundle", "insecure",
-    "allow_load", "repos", "fixture_dir", "front", "allow_js_errors", "header_policy", "anonymous_push",
-    "private_repos", "known_issues", "disable",
+TARGET_KEYS = {  # key -> its type: str, bool, or list (of strings)
+    "url": str, "site": str, "username": str, "password": str, "password_env": str, "api_key": str,
+    "api_key_env": str, "ca_bundle": str, "insecure": bool, "allow_load": bool, "allow_destructive": bool,
+    "repos": list, "fixture_dir": str, "front": str, "allow_js_errors": bool, "header_policy": str,
+    "anonymous_push": bool, "private_repos": list, "known_issues": str, "disable": list,
 }
+BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -92,11 +98,57 @@ def load_config(path: str | os.PathLike) -> dict:
     for name, entry in targets.items():
         if not isinstance(entry, dict):
             raise HarnessError(f"malformed config {p}: targets.{name} must be a table")
-        unknown = set(entry) - TARGET_KEYS
+        unknown = set(entry) - set(TARGET_KEYS)
         if unknown:
             raise HarnessError(f"malformed config {p}: targets.{name} has unknown key(s) {', '.join(sorted(unknown))}"
                                f" (known: {', '.join(sorted(TARGET_KEYS))})")
+        for key, value in entry.items():
+            problem = _type_problem(TARGET_KEYS[key], value)
+            if problem:
+                raise HarnessError(f"{p}: [targets.{name}] {key} {problem}")
     return data
+
+
+def _type_problem(kind: type, value) -> str | None:
+    """Why `value` is not of `kind` ("must be true or false, not the string \"false\""), or None."""
+    if kind is bool and not isinstance(value, bool):
+        return f"must be true or false, not {_kind_of(value)}"
+    if kind is str and not isinstance(value, str):
+        return f"must be a string, not {_kind_of(value)}"
+    if kind is list:
+        if not isinstance(value, list):
+            return f"must be a list of strings, not {_kind_of(value)}"
+        for i, item in enumerate(value):
+            if not isinstance(item, str):
+                return f"must be a list of strings, but item {i + 1} is {_kind_of(item)}"
+    return None
+
+
+def _kind_of(value) -> str:
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, str):
+        return "the string " + json.dumps(value)[:60]
+    if isinstance(value, int):
+        return f"the integer {value}"
+    if isinstance(value, float):
+        return f"the number {value}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    return f"a {type(value).__name__}"  # TOML dates and times
+
+
+def env_flag(env, name: str) -> bool | None:
+    """A boolean environment variable: None when unset or empty, else 1/0/true/false/yes/no (any case)."""
+    value = env.get(name)
+    if value is None or value.strip() == "":
+        return None
+    try:
+        return BOOL_WORDS[value.strip().lower()]
+    except KeyError:
+        raise HarnessError(f"environment variable {name} must be 1/0/true/false/yes/no, not {value!r}") from None
 
 
 @dataclass
@@ -111,6 +163,7 @@ class Target:
     insecure: bool = False
     allow_load: bool = False
     allow_load_explicit: bool = False
+    allow_destructive: bool = False  # pushes, new repositories, users, forks: loopback, or an explicit yes
     repos: list[str] = field(default_factory=list)
     fixture_dir: str | None = None
     front: str = ""
@@ -134,7 +187,8 @@ class Target:
     @classmethod
     def from_options(cls, target: str | None = None, site: str | None = None, config: str | None = None,
                      username: str | None = None, allow_load: bool | None = None, ca_bundle: str | None = None,
-                     insecure: bool | None = None, env: dict | None = None, **overrides) -> "Target":
+                     insecure: bool | None = None, allow_destructive: bool | None = None, env: dict | None = None,
+                     **overrides) -> "Target":
         env = os.environ if env is None else env
         target = target or env.get("HGHARNESS_TARGET")
         if not target:
@@ -173,11 +227,15 @@ class Target:
         if api_key is None and entry.get("api_key_env"):
             api_key = env.get(entry["api_key_env"])
 
-        explicit_load = allow_load if allow_load is not None else _tri(env.get("HGHARNESS_ALLOW_LOAD"))
-        if explicit_load is None and "allow_load" in entry:
-            explicit_load = bool(entry["allow_load"])
-        if insecure is None:
-            insecure = bool(_tri(env.get("HGHARNESS_INSECURE")) or entry.get("insecure", False))
+        def flag(key, envname, given=None):
+            """A boolean: the option, else the environment, else the entry (already type-checked), else None."""
+            if given is not None:
+                return bool(given)
+            value = env_flag(env, envname)
+            return entry.get(key) if value is None else value
+
+        explicit_load = flag("allow_load", "HGHARNESS_ALLOW_LOAD", allow_load)
+        explicit_destructive = flag("allow_destructive", "HGHARNESS_ALLOW_DESTRUCTIVE", allow_destructive)
         repos = _names(pick("repos", "HGHARNESS_REPOS", []), "repos", name)
         private_repos = _names(pick("private_repos", "HGHARNESS_PRIVATE_REPOS", []), "private_repos", name)
         disable = _names(pick("disable", "HGHARNESS_DISABLE", []), "disable", name)
@@ -189,15 +247,15 @@ class Target:
             password=Secret(password) if password else None,
             api_key=Secret(api_key) if api_key else None,
             ca_bundle=ca_bundle or pick("ca_bundle", "HGHARNESS_CA_BUNDLE"),
-            insecure=bool(insecure),
+            insecure=bool(flag("insecure", "HGHARNESS_INSECURE", insecure)),
             repos=list(repos),
             fixture_dir=pick("fixture_dir", "HGHARNESS_FIXTURE_DIR"),
             front=pick("front", "HGHARNESS_FRONT", ""),
-            allow_js_errors=bool(_tri(env.get("HGHARNESS_ALLOW_JS_ERRORS")) or entry.get("allow_js_errors", False)),
+            allow_js_errors=bool(flag("allow_js_errors", "HGHARNESS_ALLOW_JS_ERRORS")),
             header_policy=pick("header_policy", "HGHARNESS_HEADER_POLICY", "warn"),
             known_issues=pick("known_issues", "HGHARNESS_KNOWN_ISSUES", "expect"),
-            anonymous_push=bool(_tri(env.get("HGHARNESS_ANONYMOUS_PUSH")) or entry.get("anonymous_push", False)),
-            embedded=bool(_tri(env.get("HGHARNESS_EMBEDDED"))),
+            anonymous_push=bool(flag("anonymous_push", "HGHARNESS_ANONYMOUS_PUSH")),
+            embedded=bool(env_flag(env, "HGHARNESS_EMBEDDED")),
             private_repos=private_repos,
             disable=disable,
         )
@@ -212,6 +270,7 @@ class Target:
             raise HarnessError(f"known_issues must be 'expect' or 'fail', not {t.known_issues!r}")
         t.allow_load_explicit = bool(explicit_load)
         t.allow_load = t.is_loopback if explicit_load is None else bool(explicit_load)
+        t.allow_destructive = t.is_loopback if explicit_destructive is None else bool(explicit_destructive)
         return t
 
     # --- facts ---
@@ -254,13 +313,21 @@ class Target:
             raise HarnessError(f"refusing load traffic to non-loopback target {self.host}: set allow_load = true "
                                "for it in targets.toml or pass --allow-load if you own it")
 
+    def destructive_refusal(self) -> str | None:
+        """Why checks that change state may not run here (one line), or None when they may."""
+        if self.allow_destructive:
+            return None
+        return (f"destructive: {self.host} is not loopback and destructive checks were not allowed; set "
+                "allow_destructive = true in targets.toml, HGHARNESS_ALLOW_DESTRUCTIVE=1 or pass "
+                "--allow-destructive if you own it")
+
     def describe(self) -> dict:
         """A dict safe for reports and logs: no secret values."""
         return {
             "name": self.name, "url": self.url, "site": self.site_name, "front": self.front or None,
             "username": self.username, "password": "set" if self.password else None,
             "tls": self.url.startswith("https://"), "ca_bundle": self.ca_bundle, "insecure": self.insecure,
-            "allow_load": self.allow_load, "embedded": self.embedded, "repos": self.repos,
+            "allow_load": self.allow_load, "allow_destructive": self.allow_destructive, "embedded": self.embedded, "repos": self.repos,
             "private_repos": self.private_repos, "disable": self.disable,
         }
 
@@ -272,6 +339,7 @@ class Target:
         env = {
             "HGHARNESS_TARGET": self.url, "HGHARNESS_SITE": self.site_name,
             "HGHARNESS_ALLOW_LOAD": "1" if self.allow_load else "0",
+            "HGHARNESS_ALLOW_DESTRUCTIVE": "1" if self.allow_destructive else "0",
             "HGHARNESS_INSECURE": "1" if self.insecure else "0",
             "HGHARNESS_ALLOW_JS_ERRORS": "1" if self.allow_js_errors else "0",
             "HGHARNESS_HEADER_POLICY": self.header_policy,
@@ -297,18 +365,13 @@ class Target:
 
 
 def _names(value, key: str, target: str) -> list[str]:
-    """A list of repository names from targets.toml (a list of strings) or the environment (comma-separated)."""
+    """A list of names: from targets.toml (a list of strings, checked there), an option (a list) or the
+    environment (comma-separated)."""
     if isinstance(value, str):
         return [r.strip() for r in value.split(",") if r.strip()]
     if not isinstance(value, list) or not all(isinstance(r, str) for r in value):
-        raise HarnessError(f"targets.{target or '?'}.{key} must be a list of repository names")
+        raise HarnessError(f"{key} for target {target or '?'} must be a list of strings")
     return list(value)
-
-
-def _tri(value) -> bool | None:
-    if value is None or value == "":
-        return None
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 __all__ = ["Target", "KNOWN_SITES", "is_loopback_host", "normalize_url", "load_config"]

@@ -32,6 +32,8 @@ def pytest_addoption(parser):
     g.addoption("--username", help="user for authenticated checks (env HGHARNESS_USERNAME)")
     g.addoption("--ca-bundle", help="CA certificates for an https target")
     g.addoption("--insecure", action="store_true", default=None, help="skip TLS verification")
+    g.addoption("--allow-destructive", action="store_true", default=None,
+                help="run destructive checks on a non-loopback target you own (env HGHARNESS_ALLOW_DESTRUCTIVE)")
     g.addoption("--run-dir", help="where failure artifacts go (env HGHARNESS_RUN_DIR)")
 
 
@@ -50,7 +52,8 @@ def _build_target(config):
         t = Target.from_options(target=config.getoption("target"), site=config.getoption("site"),
                                 config=config.getoption("hgharness_config"),
                                 username=config.getoption("username"), ca_bundle=config.getoption("ca_bundle"),
-                                insecure=config.getoption("insecure"))
+                                insecure=config.getoption("insecure"),
+                                allow_destructive=config.getoption("allow_destructive"))
         probe(t)
     except HarnessError as e:
         config._hgharness_target = e
@@ -132,7 +135,28 @@ def pytest_configure(config):
     config._hgharness_results = []
 
 
+def is_destructive(item) -> bool:
+    """Tests change the target unless marked nondestructive (DESIGN.md convention 4)."""
+    names = {m.name for m in item.iter_markers()}
+    return "destructive" in names or "nondestructive" not in names
+
+
+def destructive_skip_reason(item) -> str | None:
+    """Why this test must not run on the target (a non-loopback target that did not allow changes), or None.
+    Only tests that use the target are gated: the harness's own tests never touch a deployed site."""
+    if "target" not in getattr(item, "fixturenames", ()) or not is_destructive(item):
+        return None
+    try:
+        t = _build_target(item.config)
+    except HarnessError:
+        return None  # the target fixture reports it, as a harness error
+    return t.destructive_refusal()
+
+
 def pytest_runtest_setup(item):
+    reason = destructive_skip_reason(item)
+    if reason:
+        pytest.skip(reason)
     for mark in item.iter_markers("needs"):
         t = _build_target(item.config)
         for cap in mark.args:

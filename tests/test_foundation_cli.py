@@ -5,6 +5,7 @@ import re
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import psutil
 import pytest
@@ -148,3 +149,74 @@ def test_a_command_that_fails_to_start_leaves_nothing_in_tmp(tmp_path):
         p = run_cli(*args, env=clean_env(TMPDIR=str(tmp_path)), timeout=120)
         assert p.returncode == 2, (args, p.stderr)
         assert not list(tmp_path.iterdir()), (args, sorted(x.name for x in tmp_path.iterdir()))
+
+
+# --- strict targets.toml and environment types (issue 16 item 4) ------------------------------------------------
+# Port 9 on loopback: nothing listens, and the type error must come before any connection is tried.
+
+@pytest.mark.parametrize("command", [("run",), ("traffic", "--duration", "5"), ("load",)])
+def test_a_string_false_is_refused_before_any_connection(tmp_path, command):
+    cfg = tmp_path / "targets.toml"
+    cfg.write_text('[targets.staging]\nurl = "http://127.0.0.1:9/"\nallow_load = "false"\n')
+    p = run_cli(*command, "--config", cfg, "--target", "staging", timeout=120)
+    assert_one_line_error(p, f'{cfg}: [targets.staging] allow_load must be true or false, not the string "false"')
+    assert "unreachable" not in p.stderr
+
+
+@pytest.mark.parametrize("line", ['insecure = "false"', "url = 5", "site = 1", "repos = 7", 'disable = "archives"',
+                                  "username = [1]", "ca_bundle = {x = 1}", "header_policy = 1.5"])
+def test_no_wrongly_typed_key_is_an_internal_error(tmp_path, line):
+    cfg = tmp_path / "targets.toml"
+    key = line.split(" = ")[0]
+    url = "" if key == "url" else 'url = "http://127.0.0.1:9/"\n'
+    cfg.write_text(f"[targets.staging]\n{url}{line}\n")
+    p = run_cli("run", "--config", cfg, "--target", "staging", timeout=120)
+    assert_one_line_error(p, f"{cfg}: [targets.staging] {key} must be")
+    assert "internal error" not in p.stderr and "unreachable" not in p.stderr
+
+
+def test_a_boolean_environment_variable_with_another_word_exits_2_naming_it():
+    env = clean_env(HGHARNESS_ALLOW_LOAD="nope")
+    p = run_cli("run", "--target", "http://127.0.0.1:9/", env=env, timeout=120)
+    assert_one_line_error(p, "environment variable HGHARNESS_ALLOW_LOAD must be 1/0/true/false/yes/no, not 'nope'")
+
+
+# --- serve (issue 16 item 9) ------------------------------------------------------------------------------------
+
+def _serve(tmp_path, *args, out_name="serve.out"):
+    out = tmp_path / out_name
+    f = open(out, "w")
+    proc = subprocess.Popen([sys.executable, "-m", "hgharness", "serve", *args], cwd=ROOT,
+                            env=clean_env(HGHARNESS_PASSWORD="serve-secret-42", TMPDIR=str(tmp_path)),
+                            stdout=f, stderr=subprocess.STDOUT, text=True)
+    wait_until(lambda: "URL=" in out.read_text() or proc.poll() is not None, timeout=120,
+               what="hgharness serve to print its URL")
+    assert "URL=" in out.read_text(), out.read_text()
+    return proc, out
+
+
+def test_serve_says_why_its_server_died_after_removing_the_temp_dir(tmp_path):
+    proc, out = _serve(tmp_path)
+    logs = Path(re.search(r"logs: (\S+)", out.read_text()).group(1))
+    master = wait_until(lambda: next((c for c in _children(proc.pid) if "gunicorn" in " ".join(c.cmdline())
+                                      and c.ppid() == proc.pid), None), timeout=30, what="the gunicorn master")
+    master.terminate()  # gunicorn shuts down cleanly: its error log ends with the master's last words
+    assert proc.wait(60) == 2
+    text = out.read_text()
+    message = text.strip().splitlines()[-1]
+    assert message.startswith("hgharness serve: the server exited unexpectedly (its logs went with the temp dir")
+    assert "last log line:" in message and "Shutting down" in message, text
+    assert f"last lines of {logs.name}:" in text and "Listening at" in text  # the log's tail, kept on stderr
+    assert not logs.exists() and not list(tmp_path.glob("hgharness-*"))
+    assert "serve-secret-42" not in text
+
+
+def test_serve_reuses_an_existing_workdir(tmp_path):
+    workdir = tmp_path / "w"
+    for n in (1, 2):
+        proc, out = _serve(tmp_path, "--workdir", workdir, out_name=f"serve{n}.out")
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0, out.read_text()
+    assert f"reusing the repositories in {workdir / 'repos'}" in out.read_text()
+    p = run_cli("serve", "--workdir", workdir, "--set", "tiny", timeout=120)
+    assert_one_line_error(p, f"--workdir {workdir} holds fixture set 'standard', not 'tiny'")

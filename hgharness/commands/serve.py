@@ -18,6 +18,7 @@ from pathlib import Path
 
 from hgharness.errors import HarnessError
 from hgharness.front import add_front_arguments
+from hgharness.secrets import redact
 from hgharness.session import start_embedded
 
 
@@ -38,6 +39,8 @@ def main(args) -> int:
     if args.workers < 2:
         raise HarnessError("--workers must be at least 2")
     workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="hgharness-serve-"))
+    if args.workdir:
+        reuse_workdir(args, workdir)
     try:
         server, names, repos_dir = start_embedded(args, args.layers, workdir)
     except BaseException:  # bad options, a server that did not start: nothing of ours stays in /tmp
@@ -71,7 +74,7 @@ def main(args) -> int:
         stop = threading.Event()
         while not stop.wait(1.0):
             if not (server.alive() if hasattr(server, "alive") else server.proc.alive()):
-                raise HarnessError(f"the server exited unexpectedly; see {server.error_log}")
+                raise HarnessError(died_message(server, kept=bool(args.workdir)))
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
     finally:
@@ -81,3 +84,40 @@ def main(args) -> int:
 
             shutil.rmtree(workdir, ignore_errors=True)
     return 0
+
+
+def reuse_workdir(args, workdir: Path) -> None:
+    """A --workdir that holds repositories from an earlier serve is served again, pushes and all (the fixture set
+    is built only into an empty one). The set it was built from is recorded, so a different --set is refused."""
+    repos, marker = workdir / "repos", workdir / "fixture-set"
+    wanted = args.fixture_set or "standard"
+    if args.repos_dir:
+        return
+    if not repos.is_dir() or not any(repos.iterdir()):
+        workdir.mkdir(parents=True, exist_ok=True)
+        marker.write_text(wanted + "\n")
+        return
+    built = marker.read_text().strip() if marker.is_file() else None
+    if args.fixture_set and built and built != args.fixture_set:
+        raise HarnessError(f"--workdir {workdir} holds fixture set {built!r}, not {args.fixture_set!r}: "
+                           "pass another --workdir for a fresh set")
+    args.repos_dir = str(repos)
+    print(f"reusing the repositories in {repos}", flush=True)
+
+
+def died_message(server, kept: bool, lines: int = 10) -> str:
+    """One line for a server that died: its exit, where its logs are (or that they go with the temp dir), and the
+    last lines of its error logs, printed to stderr first so they outlive the temp dir."""
+    import sys
+
+    logs = [Path(p) for p in server.log_files() if "access" not in Path(p).name and Path(p).is_file()]
+    last = ""
+    for log in logs:
+        tail = [line for line in log.read_text(errors="replace").splitlines() if line.strip()][-lines:]
+        if tail:
+            print(f"last lines of {log.name}:", *(f"  {redact(line)}" for line in tail), sep="\n", file=sys.stderr)
+            last = redact(tail[-1].strip())
+    where = f"logs in {logs[0].parent}" if kept and logs else \
+        "its logs went with the temp dir; pass --workdir DIR to keep them"
+    ended = f"; last log line: {last[:300]}" if last else "; its error logs are empty"
+    return f"the server exited unexpectedly ({where}){ended}"
