@@ -177,3 +177,17 @@ def test_the_traffic_command_pushes_to_a_remote_target_only_when_allowed(tmp_pat
     assert ("clone and pull only, no push" in capsys.readouterr().out) is (not pushers)
     summary_dirs = list(Path(tmp_path / "runs").glob("*"))
     assert len(summary_dirs) == 1  # the run directory was opened before traffic began
+
+
+def test_push_only_traffic_to_a_remote_target_that_forbids_it_is_refused(tmp_path, monkeypatch, no_remote_connections):
+    from hgharness.cli import build_parser
+    from hgharness.fixtures.traffic_cli import main
+
+    seen = _capture_traffic(monkeypatch)
+    for k in [k for k in os.environ if k.startswith("HGHARNESS_")]:
+        monkeypatch.delenv(k)
+    args = build_parser().parse_args(["traffic", "--target", REMOTE, "--allow-load", "--repo", "demo", "--ops", "3",
+                                      "--pullers", "0", "--cloners", "0", "--runs-dir", str(tmp_path / "runs")])
+    with pytest.raises(HarnessError, match=r"traffic of pushes only, and pushes are not allowed here \(destructive"):
+        main(args)
+    assert not seen  # nothing was sent
