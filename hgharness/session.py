@@ -29,7 +29,7 @@ from hgharness.rundir import VERDICTS, base_summary, merge_junit, new_run_dir, n
 from hgharness.secrets import redact
 
 COUNT_KEYS = ("passed", "failed", "error", "skipped")
-SUBSET_COMMANDS = ("run", "traffic")  # commands whose destructive part is left out on a target that forbids it
+SUBSET_COMMANDS = ("run", "traffic", "load")  # commands whose destructive part is left out on a target that forbids it
 
 
 @dataclass

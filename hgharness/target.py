@@ -317,7 +317,8 @@ class Target:
         """Why checks that change state may not run here (one line), or None when they may."""
         if self.allow_destructive:
             return None
-        return (f"destructive: {self.host} is not loopback and destructive checks were not allowed; set "
+        where = "a loopback target that said no" if self.is_loopback else "not loopback"
+        return (f"destructive: {self.host} is {where} and destructive checks were not allowed; set "
                 "allow_destructive = true in targets.toml, HGHARNESS_ALLOW_DESTRUCTIVE=1 or pass "
                 "--allow-destructive if you own it")
 

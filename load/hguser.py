@@ -79,6 +79,7 @@ class HgUser(User):
             target = Target.from_options()
             target.require_load_allowed()
             repo = self.repo or _pick_repo(target)
+            self.may_push = target.destructive_refusal() is None  # a push changes a target that may forbid it
         except HarnessError as e:
             log.error("HgUser cannot start: %s", e)
             raise StopUser() from None
@@ -104,6 +105,8 @@ class HgUser(User):
 
     @task(3)
     def push(self):
+        if not self.may_push:  # the nondestructive subset: this developer only reads
+            return self.developer.pull()
         dev = self.developer
         if not dev.stack:
             dev.work(commits=self.rng.choice((1, 1, 2, 3)))
