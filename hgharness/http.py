@@ -121,3 +121,13 @@ def probe(target, timeout: float = 10) -> requests.Response:
         return session(target).get(target.url, timeout=timeout, allow_redirects=True)
     except requests.RequestException as e:
         raise HarnessError(explain(target, e)) from None
+
+
+def broken_front_page(target, response: requests.Response) -> str | None:
+    """One line when the site's base URL answers with a server error or an empty page (no healthy site does
+    either; a login wall or a redirect is fine), else None."""
+    if response.status_code >= 500:
+        return f"GET {target.url} answered HTTP {response.status_code}: the site fails its own front page"
+    if response.status_code == 200 and not response.content.strip():
+        return f"GET {target.url} answered HTTP 200 with an empty body: the site serves no front page"
+    return None

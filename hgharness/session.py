@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from hgharness.errors import HarnessError
+from hgharness.errors import HarnessError, TargetFailure
 from hgharness.rundir import VERDICTS, base_summary, merge_junit, new_run_dir, now_iso, overall_exit, write_json
 from hgharness.secrets import redact
 
@@ -139,13 +139,15 @@ class RunSession:
         self.close()
 
     def _remote_target(self):
-        from hgharness.http import probe
+        from hgharness.http import broken_front_page, probe
         from hgharness.options import target_from_namespace
 
         target = target_from_namespace(self.args)
         if self.load_traffic:
             target.require_load_allowed()  # before anything is sent to a target that may not take load
-        probe(target)
+        problem = broken_front_page(target, probe(target))
+        if problem:  # reachable but failing: the target's verdict (exit 1), not the harness's
+            raise TargetFailure(problem)
         return target
 
     def _start_embedded(self):
