@@ -226,6 +226,10 @@ class RunSession:
         self.layers.build_report(self.run_dir)
         self.progress(f"report {self.run_dir / 'index.html'}")
         (printer or print_summary)(s, self.run_dir)
+        for st in s["stages"]:  # the cause, where people look for it: one line on stderr, not only in a log
+            if st["exit_code"] == 2 and st.get("detail"):
+                print(f"hgharness {self.command}: the {st['name']} stage could not run: {st['detail']}",
+                      file=sys.stderr, flush=True)
         return code
 
     def _keep_server_logs(self) -> None:

@@ -47,3 +47,27 @@ def test_a_site_failing_its_front_page_is_a_target_failure(failing_site, command
     assert p.returncode == 1, (p.returncode, p.stdout[-2000:], err)
     assert "Traceback" not in p.stdout + p.stderr
     assert len(err.splitlines()) == 1 and "target FAILED" in err and f"HTTP {status}" in err, err
+
+
+def test_a_bad_worker_count_is_one_line_before_any_work(tmp_path):
+    p = run_cli("check", "-n", "abc", "--target", "http://127.0.0.1:9/", "--runs-dir", tmp_path, timeout=60)
+    assert p.returncode == 2 and p.stderr.strip().splitlines() == [
+        "hgharness check: -n/--parallel must be a number of workers or 'auto', not 'abc'"], p.stderr
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("extra, words", [
+    (("--site", "kallithea"), ()),
+    (("--username", "hgharness"), ("credentials",)),
+], ids=["wrong-flavour", "wrong-password"])
+def test_the_cause_of_a_stage_that_could_not_run_is_on_stderr(hgweb_server, extra, words, tmp_path):
+    """Issue 16 item 8: the cause was only in the pytest log, stderr was empty."""
+    env = clean_env(HGHARNESS_PASSWORD="not-the-password")
+    p = run_cli("check", "--target", hgweb_server.url, *extra, "-m", "smoke", "--runs-dir", tmp_path, env=env,
+                timeout=300)
+    err = [line for line in p.stderr.splitlines() if line.strip()]
+    assert p.returncode in (1, 2) and err, (p.returncode, p.stdout[-3000:], p.stderr)
+    if p.returncode == 2:
+        assert len(err) == 1 and "the headless stage could not run: " in err[0], err
+        assert all(w in err[0] for w in words), err
+    assert "not-the-password" not in p.stdout + p.stderr

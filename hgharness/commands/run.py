@@ -39,7 +39,14 @@ def selected_stages(args) -> list[str]:
     return stages
 
 
+def check_parallel(value) -> None:
+    """-n takes what pytest-xdist takes: a count or "auto" (checked here, so the cause is not lost in a log)."""
+    if value not in (None, "", "auto", "logical") and not (str(value).isdigit()):
+        raise HarnessError(f"-n/--parallel must be a number of workers or 'auto', not {value!r}")
+
+
 def main(args) -> int:
+    check_parallel(args.parallel)
     stages = selected_stages(args)
     progress = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, flush=True))
     with RunSession(args, "run", args.layers, progress=progress) as session:

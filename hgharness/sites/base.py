@@ -122,3 +122,12 @@ class Site:
 
     def create_repo(self, target, name: str, private: bool = False) -> None:
         raise NotImplementedError(f"site {self.name!r} cannot create repositories")
+
+
+def index_refusal(target, response) -> str:
+    """Why the repository index could not be read, in one line (credentials named when the site refused them)."""
+    code = response.status_code
+    if code in (401, 403) and target.has_credentials():
+        return (f"the site refused the credentials of {target.username} (HTTP {code} from the index of "
+                f"{target.url}): check the user name and HGHARNESS_PASSWORD")
+    return f"cannot list repositories on {target.url}: HTTP {code} from the index"

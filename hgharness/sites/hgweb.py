@@ -7,7 +7,7 @@ import re
 import time
 
 from hgharness.errors import HarnessError
-from hgharness.sites.base import Site
+from hgharness.sites.base import Site, index_refusal
 
 _ANNOTATE_ROW = re.compile(r'<tr id="l(\d+)"[^>]*>(.*?)</tr>', re.S)
 _NODE_LINK = re.compile(r'href="[^"]*/(?:annotate|rev)/([0-9a-f]{12,40})[/"#]')
@@ -110,7 +110,7 @@ class HgwebSite(Site):
         """Repository names from hgwebdir's JSON index."""
         r = session.get(target.url_for(self.route("json_index")), timeout=30)
         if r.status_code != 200:
-            raise HarnessError(f"cannot list repositories on {target.url}: HTTP {r.status_code} from the index")
+            raise HarnessError(index_refusal(target, r))
         try:
             entries = json.loads(r.text).get("entries", [])
         except ValueError:

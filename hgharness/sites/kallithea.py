@@ -22,7 +22,7 @@ import re
 import time
 
 from hgharness.errors import HarnessError
-from hgharness.sites.base import Site
+from hgharness.sites.base import Site, index_refusal
 
 ANONYMOUS = "default"  # Kallithea's user for anonymous visitors
 LEVELS = ("none", "read", "write", "admin")
@@ -183,7 +183,7 @@ class KallitheaSite(Site):
             return sorted(r["repo_name"] for r in KallitheaAPI.for_target(target).get_repos())
         r = session.get(target.url_for(self.route("index")), timeout=30)
         if r.status_code != 200:
-            raise HarnessError(f"cannot list repositories on {target.url}: HTTP {r.status_code} from the index")
+            raise HarnessError(index_refusal(target, r))
         return index_repo_names(r.text)
 
     # --- state on the site, through the API (needs target.api_key, an admin's key) ---
