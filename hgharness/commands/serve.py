@@ -73,7 +73,7 @@ def main(args) -> int:
         print("Ctrl-C to stop.", flush=True)
         stop = threading.Event()
         while not stop.wait(1.0):
-            if not (server.alive() if hasattr(server, "alive") else server.proc.alive()):
+            if not server.alive():
                 raise HarnessError(died_message(server, kept=bool(args.workdir)))
     except KeyboardInterrupt:
         print("stopping ...", flush=True)
