@@ -149,9 +149,9 @@ def test_a_site_with_archives_switched_off_says_how_to_declare_it(suite_repos, t
     with hgweb(suite_repos, extra_web_config={"allow_archive": ""}) as server:
         undeclared = run_suite(server, tmp_path / "undeclared", paths, "archive")
         declared = run_suite(server, tmp_path / "declared", paths, disable=["archives"])
-    assert undeclared["exit_code"] == 1 and any("`disable` list" in t["message"] for t in failing(undeclared))
-    assert declared["exit_code"] == 0 and declared["counts"]["passed"] > 0, failing(declared)
-    assert not any("archive" in t["id"] and t["outcome"] == "passed" for t in declared["tests"])
+    assert undeclared.exit_code == 1 and any("`disable` list" in t["message"] for t in failing(undeclared))
+    assert declared.exit_code == 0 and declared.counts["passed"] > 0, failing(declared)
+    assert not any("archive" in t["id"] and t["outcome"] == "passed" for t in declared.tests)
 
 
 def test_unreachable_target_is_a_harness_error(suite_repos, tmp_path):

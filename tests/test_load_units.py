@@ -173,10 +173,10 @@ def test_harness_problems_are_exit_2_never_a_target_verdict(tmp_path):
         return finish(result, d, spec, 1.0, progress=lambda m: None)
 
     healthy = run()
-    assert healthy["exit_code"] == 0 and not healthy["warnings"]
+    assert healthy.exit_code == 0 and not healthy.warnings
     crashed = run(exceptions=[{"count": 3, "msg": "KeyError: 'x'", "where": 'File "users.py", line 1'}])
-    assert crashed["exit_code"] == 2 and "3 exception(s) in the load users" in crashed["detail"]
+    assert crashed.exit_code == 2 and "3 exception(s) in the load users" in crashed.detail
     missing = run(LoadSpec(workers=2), workers=1)
-    assert missing["exit_code"] == 2 and "only 1 of 2 workers" in missing["detail"]
+    assert missing.exit_code == 2 and "only 1 of 2 workers" in missing.detail
     late = run(generator_lag_ms={"ticks": 100, "p50": 80.0, "p95": 200.0, "p99": 250.0, "max": 300.0})
-    assert late["exit_code"] == 0 and "load generator itself ran late" in late["warnings"][0]
+    assert late.exit_code == 0 and "load generator itself ran late" in late.warnings[0]
