@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -133,6 +134,13 @@ def pytest_configure(config):
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
     config._hgharness_results = []
+    aimed = config.getoption("target") or os.environ.get("HGHARNESS_TARGET")
+    if aimed and not hasattr(config, "workerinput") and not (config.getoption("run_dir") or
+                                                             os.environ.get("HGHARNESS_RUN_DIR")):
+        # pytest run by hand against a target: one temporary run directory for the clones of the target and the
+        # failure artifacts, shared with the xdist workers (spawned after this) and tidied at the end
+        config._hgharness_tmp_run_dir = tempfile.mkdtemp(prefix="hgharness-run-")
+        os.environ["HGHARNESS_RUN_DIR"] = config._hgharness_tmp_run_dir
 
 
 def is_destructive(item) -> bool:
@@ -293,8 +301,11 @@ def pytest_sessionstart(session):
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     tmp_run_dir = getattr(config, "_hgharness_tmp_run_dir", None)
-    if tmp_run_dir and not any(Path(tmp_run_dir).iterdir()):
-        Path(tmp_run_dir).rmdir()  # nothing failed: no artifacts to keep
+    if tmp_run_dir:
+        for clones in Path(tmp_run_dir).glob("hgharness-clones-*"):
+            shutil.rmtree(clones, ignore_errors=True)  # the target's repositories, cloned for this session only
+        if not any(Path(tmp_run_dir).iterdir()):
+            Path(tmp_run_dir).rmdir()  # nothing failed: no artifacts to keep
     if hasattr(config, "workerinput"):
         return  # xdist worker: the controller records everything
     results = config._hgharness_results
