@@ -71,3 +71,12 @@ def test_the_cause_of_a_stage_that_could_not_run_is_on_stderr(hgweb_server, extr
         assert len(err) == 1 and "the headless stage could not run: " in err[0], err
         assert all(w in err[0] for w in words), err
     assert "not-the-password" not in p.stdout + p.stderr
+
+
+def test_load_runs_from_any_directory_with_a_relative_runs_dir(hgweb_server, tmp_path):
+    """Issue 16 item 1: Locust ran in the project root with a path relative to the caller's directory."""
+    p = run_cli("load", "--target", hgweb_server.url, "--duration", "4s", "--users", "2", "--spawn-rate", "2",
+                "--runs-dir", "runs", cwd=tmp_path, env=clean_env(), timeout=300)
+    assert p.returncode in (0, 1), (p.returncode, p.stdout[-2000:], p.stderr)
+    [run] = (tmp_path / "runs").iterdir()
+    assert (run / "summary.json").is_file() and (run / "catalog.json").is_file() and (run / "locust.html").is_file()
