@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 PY=${HGHARNESS_PYTHON:-$(.venv/bin/python -c 'import sys; print(sys._base_executable)')}
 work=$(mktemp -d "${TMPDIR:-/tmp}/hgharness-install-check-XXXXXX")
 trap 'rm -rf "$work"' EXIT
+trap 'exit 143' TERM   # so that the EXIT trap runs on SIGTERM and Ctrl-C too
+trap 'exit 130' INT
 say() { printf '[install-check] %s\n' "$*" >&2; }
 
 # a copy of the tree (tracked and new files, nothing ignored): setuptools' build/ stays out of the checkout
