@@ -68,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from hgharness.procs import install_signal_handlers, stop_all
+    from hgharness.procs import install_signal_handlers, interrupt_status, stop_all
     from hgharness.secrets import install_log_filter
 
     install_signal_handlers()
@@ -86,9 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     except TargetFailure as e:  # the target broke what the command does: its verdict, in one line
         print(f"hgharness {args.command}: target FAILED: {e}", file=sys.stderr)
         return e.exit_code
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, SIGHUP: 128 + the signal, as shells report it
         print(f"hgharness {args.command}: interrupted; stopped everything it started", file=sys.stderr)
-        return 130
+        return interrupt_status(e)
     except BrokenPipeError:
         return EXIT_HARNESS_ERROR
     except Exception as e:  # a harness bug: still one line, never a target verdict

@@ -109,6 +109,37 @@ def read_log(path: Path, lines: int | None = None) -> str:
     return text if lines is None else "\n".join(text.splitlines()[-lines:])
 
 
+def terminate_tree(proc: subprocess.Popen, timeout: float = 10) -> None:
+    """Stop a child started in its own session and everything it started (xdist workers, chromedriver, the
+    browser), even those that left its process group: SIGTERM, then SIGKILL what is left after `timeout`."""
+    import psutil
+
+    try:
+        tree = psutil.Process(proc.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        tree = []
+    _signal_group(proc.pid, signal.SIGTERM)
+    for p in tree:
+        try:
+            p.terminate()
+        except psutil.NoSuchProcess:
+            pass
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        pass
+    _, alive = psutil.wait_procs(tree, timeout=max(0.1, timeout / 2))
+    _signal_group(proc.pid, signal.SIGKILL)
+    for p in alive:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+
+
 def _signal_group(pid: int, sig) -> None:
     try:
         os.killpg(pid, sig)
@@ -140,11 +171,23 @@ def _watchdog(signum: int) -> None:
     t.start()
 
 
+class Interrupted(KeyboardInterrupt):
+    """A signal ended the run; the exit status is 128 + signum (130 Ctrl-C, 143 SIGTERM), as shells expect."""
+
+    def __init__(self, signum: int = signal.SIGINT):
+        super().__init__(f"signal {signum}")
+        self.signum = int(signum)
+
+
+def interrupt_status(exc: BaseException) -> int:
+    return 128 + getattr(exc, "signum", int(signal.SIGINT))
+
+
 def install_signal_handlers() -> None:
     """SIGTERM (and SIGHUP) end the harness like Ctrl-C does: unwinding, so children are stopped."""
     def handler(signum, frame):
         _watchdog(signum)
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Interrupted(signum)
 
     for sig in (signal.SIGTERM, signal.SIGHUP):
         try:

@@ -120,6 +120,7 @@ class RunSession:
         self.embedded = is_embedded(args)
         self.server = self.target = self.run_dir = self.summary = None
         self._workdir: Path | None = None
+        self._open = False  # a run directory whose summary.json is not written yet
         self._started = time.monotonic()
 
     # --- the target ---------------------------------------------------------------------------------------
@@ -135,8 +136,30 @@ class RunSession:
             raise
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            if exc_type is not None and issubclass(exc_type, KeyboardInterrupt) and self._open:
+                self._record_interruption(exc)
+        finally:
+            self.close()
+
+    def _record_interruption(self, exc) -> None:
+        """The run directory says the run was interrupted, with what had finished by then."""
+        from hgharness.procs import interrupt_status
+
+        code = interrupt_status(exc)
+        s = self.summary
+        s["warnings"].append(f"interrupted by signal {code - 128} before the run finished: the stages listed are "
+                             "the ones that had ended")
+        s.update(ended=now_iso(), duration_s=round(time.monotonic() - self._started, 3), exit_code=code,
+                 verdict="interrupted")
+        merge_junit(self.run_dir, [Path(st["junit"]) for st in s["stages"] if st.get("junit")])
+        write_json(self.run_dir / "summary.json", s)
+        try:
+            self.layers.build_report(self.run_dir)
+        except Exception:  # the summary is what matters; a half-written stage may not draw
+            pass
+        self._open = False
 
     def _remote_target(self):
         from hgharness.http import broken_front_page, probe
@@ -180,6 +203,7 @@ class RunSession:
         self.run_dir = new_run_dir(self.args.runs_dir, self.args.run_id)
         self.progress(f"run directory {self.run_dir}")
         self.summary = base_summary(self.run_dir, self.command, self.target.describe())
+        self._open = True
         if self.target.insecure:
             self.summary["warnings"].append("TLS verification disabled (--insecure): the certificate was not checked")
             print(f"hgharness {self.command}: WARNING: TLS certificate verification is disabled (--insecure); "
@@ -223,6 +247,7 @@ class RunSession:
                  verdict=VERDICTS[code])
         merge_junit(self.run_dir, [Path(st["junit"]) for st in s["stages"] if st.get("junit")])
         write_json(self.run_dir / "summary.json", s)
+        self._open = False
         self.layers.build_report(self.run_dir)
         self.progress(f"report {self.run_dir / 'index.html'}")
         (printer or print_summary)(s, self.run_dir)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 import time
 from dataclasses import dataclass
@@ -73,6 +74,14 @@ def child_env(target, extra: dict | None = None) -> dict:
     return env
 
 
+def private_tmp(parent: Path) -> Path:
+    """TMPDIR for the Locust processes (the Developer users' clones): inside the run, removed by this process
+    when Locust ends, even when Locust itself is killed before its users could tidy up."""
+    tmp = Path(parent) / ".tmp"
+    tmp.mkdir(exist_ok=True)
+    return tmp
+
+
 def prepare_catalog(target, run_dir: Path, progress=print) -> Path:
     from hgharness.load.catalog import catalog_for, write_catalog
 
@@ -89,7 +98,8 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> StageResu
     mix = spec.validate()
     run_dir = Path(run_dir).resolve()  # Locust runs in it: every path it gets is absolute
     catalog = prepare_catalog(target, run_dir, progress)
-    env = child_env(target, {"HGHARNESS_LOAD_MIX": mix["name"], "HGHARNESS_LOAD_SHAPE": spec.shape,
+    tmp = private_tmp(run_dir)
+    env = child_env(target, {"TMPDIR": tmp, "HGHARNESS_LOAD_MIX": mix["name"], "HGHARNESS_LOAD_SHAPE": spec.shape,
                              "HGHARNESS_LOAD_CATALOG": str(Path(catalog).resolve()),
                              "HGHARNESS_LOAD_MIXES": str(Path(spec.mixes_path or mixes.DEFAULT_MIXES).resolve())})
     argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
@@ -128,6 +138,7 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> StageResu
         master.stop()
         for w in workers:
             w.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
         _redact_logs(run_dir)
     result_path = run_dir / "load-result.json"
     if not result_path.exists():
@@ -146,7 +157,8 @@ def run_worker(target, master_host: str, master_port: int, workdir: Path, timeou
     target.require_load_allowed()
     workdir = Path(workdir).resolve()
     catalog = prepare_catalog(target, workdir, progress)
-    env = child_env(target, {"HGHARNESS_LOAD_CATALOG": str(Path(catalog).resolve())})
+    tmp = private_tmp(workdir)
+    env = child_env(target, {"TMPDIR": tmp, "HGHARNESS_LOAD_CATALOG": str(Path(catalog).resolve())})
     log = workdir / "locust-worker.log"
     progress(f"[load] worker joining master {master_host}:{master_port} (log {log})")
     proc = ManagedProcess(worker_argv(master_host, master_port), "locust worker", env=env, cwd=str(workdir),
@@ -157,6 +169,7 @@ def run_worker(target, master_host: str, master_port: int, workdir: Path, timeou
         raise HarnessError(f"the worker was still running after {timeout_s}s; stopped it (see {log})") from None
     finally:
         proc.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
         _redact_logs(workdir)
     if code != 0:
         raise HarnessError(f"the Locust worker exited with status {code}: {_last_error(workdir, log.name)}")

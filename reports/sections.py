@@ -27,6 +27,7 @@ KNOWN_ID_RE = re.compile(r"known (?:\w+ issue \()?([a-z0-9]+(?:-[a-z0-9]+)+):")
 VERDICT_MEANS = {"passed": "the target passed", "failed": "the target failed a check or a gate",
                  "error": "the harness could not run",
                  "unverified": "nothing failed, but some pushed changesets could not be verified",
+                 "interrupted": "a signal ended the run: only the stages listed had finished",
                  "unknown": "no verdict: summary.json missing or incomplete"}
 
 

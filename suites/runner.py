@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from hgharness.procs import terminate_tree
 from hgharness.secrets import redact
 from hgharness.session import StageResult
 
@@ -41,13 +43,15 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
     argv += extra_args or []
     env = dict(os.environ)
     env.update(target.to_env())
-    env.update(HGHARNESS_RESULTS=str(results), HGHARNESS_RUN_DIR=str(run_dir), HGHARNESS_STAGE=name)
+    tmp = run_dir / f".tmp-{name}"  # the suite's temporary files (browser profiles, pytest's tmp_path): removed
+    tmp.mkdir(exist_ok=True)       # by this process, even when the suite is killed before it could tidy up
+    env.update(HGHARNESS_RESULTS=str(results), HGHARNESS_RUN_DIR=str(run_dir), HGHARNESS_STAGE=name, TMPDIR=str(tmp))
     env.update(extra_env or {})
     started = time.monotonic()
     progress(f"[{name}] running {shown}" + (f" -m '{markers}'" if markers else ""))
     with open(log, "w", encoding="utf-8") as out:
         proc = subprocess.Popen(argv, cwd=run_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, errors="replace")
+                                stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
         try:
             for line in proc.stdout:
                 line = redact(line)
@@ -55,10 +59,11 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
                 if line.startswith(("FAILED", "ERROR", "HARNESS ERROR")):
                     progress(f"[{name}] {line.rstrip()[:300]}")
             code = proc.wait()
-        except BaseException:
-            proc.terminate()
-            proc.wait(10)
+        except BaseException:  # interrupted: the workers, drivers and browsers the suite started go too
+            terminate_tree(proc)
             raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
     tests = _read_results(results, name)
     counts = {k: sum(1 for t in tests if t["outcome"] == k) for k in ("passed", "failed", "error", "skipped")}
     harness_errors = sorted({t["harness_error"] for t in tests if t.get("harness_error")})
