@@ -163,7 +163,7 @@ class Target:
     insecure: bool = False
     allow_load: bool = False
     allow_load_explicit: bool = False
-    allow_destructive: bool = False  # pushes, new repositories, users, forks: loopback, or an explicit yes
+    allow_destructive: bool | None = None  # pushes, new repositories, users, forks: None = only on loopback
     repos: list[str] = field(default_factory=list)
     fixture_dir: str | None = None
     front: str = ""
@@ -178,6 +178,8 @@ class Target:
     def __post_init__(self):
         self.url = normalize_url(self.url)
         self.site = load_site(self.site_name)
+        if self.allow_destructive is None:  # unsaid: a loopback target is the harness's own, anything else is not
+            self.allow_destructive = self.is_loopback
         if not self.name:
             self.name = self.url
         if self.ca_bundle and not Path(self.ca_bundle).is_file():

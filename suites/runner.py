@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -43,8 +44,9 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
     argv += extra_args or []
     env = dict(os.environ)
     env.update(target.to_env())
-    tmp = run_dir / f".tmp-{name}"  # the suite's temporary files (browser profiles, pytest's tmp_path): removed
-    tmp.mkdir(exist_ok=True)       # by this process, even when the suite is killed before it could tidy up
+    # the suite's temporary files (browser profiles, pytest's tmp_path) in a directory this process removes, even
+    # when the suite is killed before it could tidy up; a short path: Chromium's socket path must fit in 108 bytes
+    tmp = Path(tempfile.mkdtemp(prefix=f"hgharness-{name}-"))
     env.update(HGHARNESS_RESULTS=str(results), HGHARNESS_RUN_DIR=str(run_dir), HGHARNESS_STAGE=name, TMPDIR=str(tmp))
     env.update(extra_env or {})
     started = time.monotonic()
