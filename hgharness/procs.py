@@ -118,23 +118,21 @@ def terminate_tree(proc: subprocess.Popen, timeout: float = 10) -> None:
         tree = psutil.Process(proc.pid).children(recursive=True)
     except psutil.NoSuchProcess:
         tree = []
-    _signal_group(proc.pid, signal.SIGTERM)
-    for p in tree:
-        try:
-            p.terminate()
-        except psutil.NoSuchProcess:
-            pass
+    def signal_all(procs, sig) -> None:
+        _signal_group(proc.pid, sig)
+        for p in procs:
+            try:
+                p.send_signal(sig)
+            except psutil.NoSuchProcess:
+                pass
+
+    signal_all(tree, signal.SIGTERM)
     try:
         proc.wait(timeout)
     except subprocess.TimeoutExpired:
         pass
     _, alive = psutil.wait_procs(tree, timeout=max(0.1, timeout / 2))
-    _signal_group(proc.pid, signal.SIGKILL)
-    for p in alive:
-        try:
-            p.kill()
-        except psutil.NoSuchProcess:
-            pass
+    signal_all(alive, signal.SIGKILL)
     if proc.poll() is None:
         proc.kill()
         proc.wait(5)

@@ -145,7 +145,7 @@ def test_refuses_a_target_that_does_not_allow_load():
 
 def test_server_verify_blames_only_what_changed_during_the_run(tmp_path):
     from hgharness.fixtures.sets import build_set
-    from hgharness.fixtures.traffic import verify_server_repos
+    from hgharness.fixtures.traffic_verify import verify_server_repos
 
     build_set("seed", tmp_path)
     fncache = tmp_path / "demo" / ".hg" / "store" / "fncache"
