@@ -41,3 +41,14 @@ def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--runs-dir", default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),
                    help="where run directories go (default reports/runs)")
     g.add_argument("--run-id", help="name of the run directory (default: timestamp)")
+
+
+def port_number(text: str) -> int:
+    """argparse type of a TCP port: 0 (a free one) to 65535, refused in one line before anything starts."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range (0-65535; 0 picks a free one)")
+    return port

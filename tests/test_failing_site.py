@@ -80,3 +80,11 @@ def test_load_runs_from_any_directory_with_a_relative_runs_dir(hgweb_server, tmp
     assert p.returncode in (0, 1), (p.returncode, p.stdout[-2000:], p.stderr)
     [run] = (tmp_path / "runs").iterdir()
     assert (run / "summary.json").is_file() and (run / "catalog.json").is_file() and (run / "locust.html").is_file()
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "http"])
+def test_serve_refuses_a_port_out_of_range_in_one_line(port, tmp_path):
+    """Issue 16 item 8: `serve --port 99999` printed a gunicorn INFO line as its reason."""
+    p = run_cli("serve", "--port", port, cwd=tmp_path, timeout=60)
+    err = p.stderr.strip()
+    assert p.returncode == 2 and len(err.splitlines()) == 1 and "--port" in err and "gunicorn" not in err, err

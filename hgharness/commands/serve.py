@@ -18,13 +18,14 @@ from pathlib import Path
 
 from hgharness.errors import HarnessError
 from hgharness.front import add_front_arguments
+from hgharness.options import port_number
 from hgharness.secrets import redact
 from hgharness.session import start_embedded
 
 
 def add_arguments(p):
     p.add_argument("--site", default="hgweb", help="hgweb (default) or kallithea (see README, Kallithea)")
-    p.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    p.add_argument("--port", type=port_number, default=0, help="port on 127.0.0.1 (default: a free one)")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers (at least 2; default 2)")
     p.add_argument("--set", dest="fixture_set", default=None, help="fixture set to serve (default: the standard set)")
     p.add_argument("--repos-dir", help="serve these repositories instead of a fixture set")
