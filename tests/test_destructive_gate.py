@@ -78,7 +78,8 @@ def no_remote_connections(monkeypatch):
         return real(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", loopback_only)
-    monkeypatch.setattr("hgharness.http.probe", lambda target, **kw: None)
+    monkeypatch.setattr("hgharness.http.probe", lambda target, **kw: None)  # the gate is decided from the URL
+    monkeypatch.setattr("hgharness.http.broken_front_page", lambda target, response: None)
 
 
 def _run_suite(tmp_path, url, *extra, **env):
