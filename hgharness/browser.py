@@ -241,15 +241,18 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
                                    f"{_first_line(e)}") from None
         else:
             chromium, chromedriver = find_local(config)
-            home, profile, downloads = tmp / "home", tmp / "profile", tmp / "downloads"
-            for d in (home, profile, downloads):
+            home, profile, downloads, scratch = tmp / "home", tmp / "profile", tmp / "downloads", tmp / "tmp"
+            for d in (home, profile, downloads, scratch):
                 d.mkdir()
             options = chrome_options(config, target, profile, downloads)
             options.binary_location = chromium
             if target is not None and target.ca_bundle and not target.insecure:
                 trust_ca(target.ca_bundle, home)
             env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
-            env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"))
+            # TMPDIR too: Chromium keeps its profile's SingletonSocket in $TMPDIR/org.chromium.Chromium.*, left
+            # behind whenever a browser is killed rather than closed.
+            env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
+                       TMPDIR=str(scratch))
             # chromedriver leads its own process group (Chromium joins it) and dies with us: nothing outlives a
             # killed pytest worker (quit() also kills the group).
             service = webdriver.ChromeService(executable_path=chromedriver, env=env,

@@ -149,6 +149,9 @@ def test_a_browser_that_dies_is_a_harness_error_not_a_target_failure():
     browser = start_browser(BrowserConfig.from_env(env={}))
     try:
         browser.visit("data:text/html,<p>alive</p>", "probe")
+        singleton = browser.tmp / "profile" / "SingletonSocket"
+        # Chromium's socket dir, left behind by a killed browser, lies in the browser's own directory
+        assert os.readlink(singleton).startswith(str(browser.tmp) + "/")
         for child in psutil.Process(browser.driver.service.process.pid).children(recursive=True):
             child.kill()  # Chromium, not chromedriver
         with pytest.raises(HarnessError, match="browser"):
