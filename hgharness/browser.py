@@ -199,6 +199,10 @@ def trust_ca(ca_bundle: str, home: Path) -> None:
 GONE_NODE = ("does not belong to the document", "No node with given id", "Node is detached from document")
 
 
+# $TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket: a Unix socket path, at most 107 bytes
+SOCKET_TAIL, SOCKET_PATH_MAX = "/org.chromium.Chromium.XXXXXX/SingletonSocket", 107
+
+
 def _gone(element) -> bool:
     """True once `element`'s document has been replaced (Selenium's staleness_of, plus chromedriver's other
     answer for a node of a document being torn down)."""
@@ -220,7 +224,7 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
     from selenium import webdriver
     from selenium.common.exceptions import WebDriverException
 
-    tmp = Path(tempfile.mkdtemp(prefix="hgharness-browser-"))
+    tmp = Path(tempfile.mkdtemp(prefix="hgb-"))  # short: Chromium's socket path below it must fit in 108 bytes
     try:
         if config.remote:
             check_remote(config.remote)
@@ -241,7 +245,7 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
                                    f"{_first_line(e)}") from None
         else:
             chromium, chromedriver = find_local(config)
-            home, profile, downloads, scratch = tmp / "home", tmp / "profile", tmp / "downloads", tmp / "tmp"
+            home, profile, downloads, scratch = tmp / "home", tmp / "profile", tmp / "downloads", tmp / "t"
             for d in (home, profile, downloads, scratch):
                 d.mkdir()
             options = chrome_options(config, target, profile, downloads)
@@ -251,8 +255,9 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
             env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
             # TMPDIR too: Chromium keeps its profile's SingletonSocket in $TMPDIR/org.chromium.Chromium.*, left
             # behind whenever a browser is killed rather than closed.
-            env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"),
-                       TMPDIR=str(scratch))
+            env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"))
+            if len(str(scratch)) + len(SOCKET_TAIL) <= SOCKET_PATH_MAX:
+                env["TMPDIR"] = str(scratch)
             # chromedriver leads its own process group (Chromium joins it) and dies with us: nothing outlives a
             # killed pytest worker (quit() also kills the group).
             service = webdriver.ChromeService(executable_path=chromedriver, env=env,
