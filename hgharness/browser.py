@@ -201,6 +201,7 @@ GONE_NODE = ("does not belong to the document", "No node with given id", "Node i
 
 # $TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket: a Unix socket path, at most 107 bytes
 SOCKET_TAIL, SOCKET_PATH_MAX = "/org.chromium.Chromium.XXXXXX/SingletonSocket", 107
+SHORT_TMP = "/tmp"
 
 
 def _gone(element) -> bool:
@@ -225,6 +226,7 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
     from selenium.common.exceptions import WebDriverException
 
     tmp = Path(tempfile.mkdtemp(prefix="hgb-"))  # short: Chromium's socket path below it must fit in 108 bytes
+    extra: list[Path] = []  # directories outside tmp, removed with it
     try:
         if config.remote:
             check_remote(config.remote)
@@ -246,8 +248,13 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
         else:
             chromium, chromedriver = find_local(config)
             home, profile, downloads, scratch = tmp / "home", tmp / "profile", tmp / "downloads", tmp / "t"
+            if len(str(scratch)) + len(SOCKET_TAIL) > SOCKET_PATH_MAX:
+                # a deep TMPDIR (a suite's, inside a test's): the socket goes to a short directory of its own,
+                # which quit() removes like the rest
+                scratch = Path(tempfile.mkdtemp(prefix="hgb-", dir=SHORT_TMP))
+                extra.append(scratch)
             for d in (home, profile, downloads, scratch):
-                d.mkdir()
+                d.mkdir(exist_ok=True)
             options = chrome_options(config, target, profile, downloads)
             options.binary_location = chromium
             if target is not None and target.ca_bundle and not target.insecure:
@@ -256,8 +263,7 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
             # TMPDIR too: Chromium keeps its profile's SingletonSocket in $TMPDIR/org.chromium.Chromium.*, left
             # behind whenever a browser is killed rather than closed.
             env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"), XDG_CACHE_HOME=str(home / ".cache"))
-            if len(str(scratch)) + len(SOCKET_TAIL) <= SOCKET_PATH_MAX:
-                env["TMPDIR"] = str(scratch)
+            env["TMPDIR"] = str(scratch)
             # chromedriver leads its own process group (Chromium joins it) and dies with us: nothing outlives a
             # killed pytest worker (quit() also kills the group).
             service = webdriver.ChromeService(executable_path=chromedriver, env=env,
@@ -276,9 +282,12 @@ def start_browser(config: BrowserConfig, target=None, timings_path: Path | None 
                 driver.quit()
                 raise HarnessError(f"Chromium refused the download settings: {_first_line(e)}") from None
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        for d in (tmp, *extra):
+            shutil.rmtree(d, ignore_errors=True)
         raise
-    return Browser(driver, config, tmp, target=target, timings_path=timings_path)
+    browser = Browser(driver, config, tmp, target=target, timings_path=timings_path)
+    browser.extra_dirs = extra
+    return browser
 
 
 def _first_line(exc) -> str:
@@ -302,6 +311,7 @@ class Browser:
         self.timings_path = Path(timings_path) if timings_path else None
         self.allow_js_errors = bool(target is not None and target.allow_js_errors)
         self._quit = False
+        self.extra_dirs: list[Path] = []
         atexit.register(self.quit)
         self.console: list[dict] = []  # every entry seen since reset(), for artifacts
         self.timings: list[dict] = []
@@ -460,4 +470,5 @@ class Browser:
         finally:
             if process is not None:
                 _signal_group(process.pid, signal.SIGKILL)
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            for d in (self.tmp, *self.extra_dirs):
+                shutil.rmtree(d, ignore_errors=True)

@@ -36,6 +36,15 @@ def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = Tr
                    "(env HGHARNESS_ALLOW_DESTRUCTIVE; without it only the nondestructive subset runs there)")
 
 
+def add_baseline_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument_group("A/B comparison").add_argument(
+        "--baseline", metavar="URL|NAME|embedded",
+        help="measure the target against this baseline in the same run (e.g. the production build): every load "
+        "task runs on both, and a candidate proven slower than the baseline (or failing more) fails; 'embedded' "
+        "starts a second embedded target beside the first (env HGHARNESS_BASELINE)",
+        default=os.environ.get("HGHARNESS_BASELINE") or None)
+
+
 def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--runs-dir", default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),

@@ -102,6 +102,7 @@ class StageContext:
     args: argparse.Namespace
     progress: Callable
     server: object = None
+    baseline: object = None            # A/B runs (--baseline): the Target the candidate is measured against
 
 
 def is_embedded(args) -> bool:
@@ -119,6 +120,7 @@ class RunSession:
         self.load_traffic = load_traffic  # load and traffic: refuse a target that does not allow load, first
         self.embedded = is_embedded(args)
         self.server = self.target = self.run_dir = self.summary = None
+        self.baseline = self.baseline_server = None
         self._workdir: Path | None = None
         self._open = False  # a run directory whose summary.json is not written yet
         self._started = time.monotonic()
@@ -131,6 +133,8 @@ class RunSession:
         check_front_arguments(self.args, self.embedded)
         try:
             self.target = self._start_embedded() if self.embedded else self._remote_target()
+            if getattr(self.args, "baseline", None):
+                self.baseline = self._baseline(self.args.baseline)
         except BaseException:
             self.close()
             raise
@@ -174,22 +178,74 @@ class RunSession:
         return target
 
     def _start_embedded(self):
-        from hgharness.front import target_options
-        from hgharness.options import target_from_namespace
-
         ns = argparse.Namespace(**{**vars(self.args), **self.server_overrides})
         self._workdir = Path(tempfile.mkdtemp(prefix=f"hgharness-{self.command}-"))  # repos, state: removed at exit
         self.server, names, repos_dir = start_embedded(ns, self.layers, self._workdir, self.progress)
-        target = target_from_namespace(self.args, target=self.server.url, username=self.server.username,
-                                       fixture_dir=str(repos_dir), repos=names,
-                                       **target_options(self.args, self.server))  # CA, --insecure, front
-        target.password = self.server.password
-        target.api_key = getattr(self.server, "api_key", None)  # Kallithea: the admin's key, for the API checks
-        target.embedded = True
+        target = self._embedded_target(self.server, names, repos_dir)
         self.progress(f"embedded {target.site_name} target at {target.url} ({len(names)} repositories)")
         return target
 
+    def _embedded_target(self, server, names, repos_dir):
+        from hgharness.front import target_options
+        from hgharness.options import target_from_namespace
+
+        target = target_from_namespace(self.args, target=server.url, username=server.username,
+                                       fixture_dir=str(repos_dir), repos=names,
+                                       **target_options(self.args, server))  # CA, --insecure, front
+        target.password = server.password
+        target.api_key = getattr(server, "api_key", None)  # Kallithea: the admin's key, for the API checks
+        target.embedded = True
+        return target
+
+    # --- the baseline of an A/B run -----------------------------------------------------------------------
+
+    def _baseline(self, spec: str):
+        """The baseline Target of --baseline URL|NAME|embedded, checked to serve what the candidate serves."""
+        from hgharness.http import broken_front_page, probe
+        from hgharness.options import target_from_namespace
+
+        if spec == "embedded":
+            baseline = self._start_baseline()
+        else:
+            baseline = target_from_namespace(self.args, target=spec)
+            if self.load_traffic:
+                baseline.require_load_allowed()
+            problem = broken_front_page(baseline, probe(baseline))
+            if problem:  # the baseline is the yardstick: a broken one makes the comparison meaningless
+                raise HarnessError(f"the baseline is broken: {problem}")
+        from hgharness.baseline import check_same_repos
+
+        names = self.target.repos or self.target.site.list_repos(self.target, _session(self.target))
+        check_same_repos(self.target, baseline, list(names))
+        self.progress(f"baseline {baseline.site_name} target at {baseline.url}: same tips in {len(names)} "
+                      "repositories; every load task runs on both")
+        return baseline
+
+    def _start_baseline(self):
+        """--baseline embedded: a second embedded hgweb beside the candidate, serving a copy of its repositories."""
+        from hgharness.front import start_hgweb_for_cli
+
+        t = self.target
+        if t.site_name != "hgweb" or not t.fixture_dir:
+            raise HarnessError("--baseline embedded starts a second embedded hgweb serving the candidate's "
+                               "repositories: it needs an embedded hgweb candidate (or a target with fixture_dir)")
+        if self._workdir is None:
+            self._workdir = Path(tempfile.mkdtemp(prefix=f"hgharness-{self.command}-"))
+        copy = self._workdir / "baseline-repos"
+        shutil.copytree(t.fixture_dir, copy, symlinks=True)  # its own copy: pushes to one never reach the other
+        names = t.repos or sorted(p.name for p in copy.iterdir() if (p / ".hg").is_dir())
+        ns = argparse.Namespace(**{**vars(self.args), **self.server_overrides})
+        workers = getattr(self.server, "workers", None) or getattr(ns, "workers", 2) or 2
+        self.baseline_server = start_hgweb_for_cli(
+            ns, copy, self._workdir / "baseline", lambda m: self.progress(f"[baseline] {m}"), port=0,
+            workers=workers, username=getattr(self.server, "username", None) or "hgharness",
+            password=read_password(ns))
+        return self._embedded_target(self.baseline_server, names, copy)
+
     def close(self) -> None:
+        if self.baseline_server is not None:
+            self.baseline_server.stop()
+            self.baseline_server = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -203,6 +259,8 @@ class RunSession:
         self.run_dir = new_run_dir(self.args.runs_dir, self.args.run_id)
         self.progress(f"run directory {self.run_dir}")
         self.summary = base_summary(self.run_dir, self.command, self.target.describe())
+        if self.baseline is not None:
+            self.summary["baseline"] = self.baseline.describe()
         self._open = True
         if self.target.insecure:
             self.summary["warnings"].append("TLS verification disabled (--insecure): the certificate was not checked")
@@ -216,7 +274,7 @@ class RunSession:
         return self.run_dir
 
     def context(self) -> StageContext:
-        return StageContext(self.target, self.run_dir, self.args, self.progress, self.server)
+        return StageContext(self.target, self.run_dir, self.args, self.progress, self.server, self.baseline)
 
     def add(self, stage: StageResult) -> StageResult:
         s = self.summary
@@ -291,6 +349,12 @@ def start_embedded(args, layers: Layers, workdir: Path, progress=print):
     server = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=port, workers=workers,
                                  username=username, password=password)  # behind --front, under --prefix
     return server, names, Path(repos_dir)
+
+
+def _session(target):
+    from hgharness.http import session
+
+    return session(target, auth=True)
 
 
 def read_password(args) -> str | None:

@@ -28,7 +28,7 @@ from hgharness.front import add_front_arguments
 from hgharness.http import probe
 from hgharness.load import mixes, shapes
 from hgharness.load.runner import DEFAULT_MASTER_PORT, LoadSpec, run_load, run_worker
-from hgharness.options import add_run_dir_arguments, add_target_arguments, target_from_namespace
+from hgharness.options import add_baseline_argument, add_run_dir_arguments, add_target_arguments, target_from_namespace
 from hgharness.session import RunSession, StageContext, StageResult, is_embedded
 
 STAGE_DEFAULTS = {"mix": "mixed", "shape": "constant", "users": 8, "spawn_rate": 4.0, "duration_s": 25}
@@ -37,6 +37,7 @@ STAGE_DEFAULTS = {"mix": "mixed", "shape": "constant", "users": 8, "spawn_rate":
 def add_arguments(p):
     add_target_arguments(p)
     add_run_dir_arguments(p)
+    add_baseline_argument(p)
     g = p.add_argument_group("load profile")
     g.add_argument("--mix", default=mixes.DEFAULT_MIX, help="user mix from the mixes file (default mixed)")
     g.add_argument("--shape", default="constant", choices=shapes.SHAPES, help="load shape (default constant)")
@@ -85,7 +86,7 @@ def main(args) -> int:
     with RunSession(args, "load", args.layers, server_overrides=overrides, load_traffic=True) as session:
         session.open_run_dir()
         stage = session.add(run_load(session.target, session.run_dir, spec,
-                                     progress=lambda m: print(m, flush=True)))
+                                     progress=lambda m: print(m, flush=True), baseline=session.baseline))
         return session.finish(printer=lambda summary, run_dir: print_report(summary, stage, run_dir))
 
 
@@ -109,6 +110,9 @@ def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
     for name, a in sorted(summary["actions"].items()):
         print(f"{name:<16} {a['count']:>8} {a['failures']:>7} {_ms(a.get('p50_ms'))} {_ms(a.get('p95_ms'))} "
               f"{_ms(a.get('p99_ms'))} {a.get('rps') or 0:>7.2f}")
+    ab = next((st.get("ab") for st in summary["stages"] if st["name"] == "load" and st.get("ab")), None)
+    if ab:
+        print_ab(ab)
     for g in summary["slo"]:
         if g["status"] == "failed":
             print(f"  BREACHED {g['gate']}: {g['message']}")
@@ -122,6 +126,24 @@ def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
             print(f"hgharness load: FAILED: {other['detail']}")
     print(f"hgharness load {summary['verdict'].upper()}: {stage.detail}")
     print(f"  run directory: {run_dir}  (index.html, slo.json, junit.xml, locust.html, locust_stats.csv)")
+
+
+def print_ab(ab: dict) -> None:
+    """The A/B table: per action, both medians, the ratio and its interval, both error rates."""
+    print(f"\nA/B against the baseline (bounds at {ab['confidence']:.0%}, simultaneous over the actions; a "
+          f"regression is a lower bound above {1 + ab['min_effect']:.2f}x)")
+    print(f"{'action':<16} {'pairs':>6} {'cand p50':>9} {'base p50':>9} {'ratio':>7} {'interval':>13} "
+          f"{'cand err':>9} {'base err':>9}")
+    for name, a in sorted(ab["actions"].items()):
+        ratio = f"{a['ratio']:.2f}x" if a.get("ratio") is not None else "-"
+        ci = (f"{a['ci_low']:.2f}-{a['ci_high']:.2f}" if a.get("ci_high") is not None else
+              f"{a['ci_low']:.2f}-inf" if a.get("ci_low") is not None else "-")
+        print(f"{name:<16} {a['pairs']:>6} {_ms(a.get('candidate_p50_ms'))} {' '}{_ms(a.get('baseline_p50_ms'))} "
+              f"{ratio:>7} {ci:>13} {_pct(a.get('candidate_error_rate')):>9} {_pct(a.get('baseline_error_rate')):>9}")
+
+
+def _pct(v) -> str:
+    return "-" if v is None else f"{v:.2%}"
 
 
 def _ms(v) -> str:
@@ -143,7 +165,7 @@ def stage_load(ctx: StageContext) -> StageResult:
         kw["mix"] = "browse-heavy"  # this build has no Developer user
     started = time.monotonic()
     try:
-        return run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress)
+        return run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress, baseline=ctx.baseline)
     except HarnessError as e:
         ctx.progress(f"[load] error: {e}")
         return StageResult.broken("load", e, started)

@@ -23,12 +23,15 @@ from locust import events
 from locust.runners import MasterRunner, WorkerRunner
 
 from hgharness.load import users as users_mod
+from hgharness.load.ab import BASELINE_DIR, SIDE
 from hgharness.load.slo import quantile, summarize
 from hgharness.secrets import redact
 
 RESULT_SCHEMA = "hgharness.load-result/1"
 RESERVOIR = 200_000  # latencies kept in memory per action for exact percentiles; beyond, a uniform sample
 LAG_TICK_S = 0.1     # the event-loop lag probe's period
+TIMELINE_MAX = 5_000_000  # capacity search: (t, ms, ok) kept per request, bounded
+PROGRESS_S = 10      # how often the master (or local runner) writes <out>/progress.json for the harness to print
 
 
 @events.init_command_line_parser.add_listener
@@ -49,7 +52,12 @@ class Collector:
         self.pending: list[tuple] = []         # worker: not yet shipped
         self.latencies: dict[str, list[float]] = {}
         self.seen: dict[str, int] = {}
-        self.writer = None
+        self.base_latencies: dict[str, list[float]] = {}  # A/B runs: the baseline's, apart
+        self.capacity_search = None  # the capacity shape's CapacitySearch (set by the shape)
+        capacity = getattr(environment.parsed_options, "hg_shape", "") == "capacity"
+        self.timeline: list[tuple] | None = [] if capacity else None  # (t, ms, ok) of the candidate's requests
+        self.started_unix = None
+        self.writer = self.base_writer = None
         self.mix = None
         self.expected = 0.0
         self.unpaced = False
@@ -64,20 +72,22 @@ class Collector:
         self._lag_greenlet = None
 
     # --- every process that runs users ---
-    def on_request(self, request_type, name, response_time, exception=None, **_kw):
+    def on_request(self, request_type, name, response_time, exception=None, context=None, **_kw):
         # once per request in the load generator: kept lean (bench/bench_load.py measures what it costs)
+        pair = context.get("pair") if context else None
+        base = request_type.startswith(SIDE)
         if self.is_worker:
-            self.pending.append((name, response_time, time.time(), exception is None))
+            self.pending.append((name, response_time, time.time(), exception is None, base, pair))
         else:
-            self.add(name, response_time, time.time(), exception is None)
+            self.add(name, response_time, time.time(), exception is None, base, pair)
 
     def on_report_to_master(self, client_id, data):
         data["hgharness_samples"], self.pending = self.pending, []
         data["hgharness_lag"], self.lag_pending = self.lag_pending, []
 
     def on_worker_report(self, client_id, data):
-        for name, ms, t, ok in data.get("hgharness_samples", ()):
-            self.add(name, ms, t, ok)
+        for sample in data.get("hgharness_samples", ()):
+            self.add(*sample)
         for ms in data.get("hgharness_lag", ()):
             self.add_lag(ms)
 
@@ -99,19 +109,24 @@ class Collector:
         elif (j := random.randrange(self.lag_seen)) < RESERVOIR:
             self.lag[j] = ms
 
-    def add(self, name: str, ms: float, t: float, ok: bool) -> None:
-        if self.writer is not None:
-            self.writer.add(name, ms, t, ok)
+    def add(self, name: str, ms: float, t: float, ok: bool, base: bool = False, pair=None) -> None:
+        writer = self.base_writer if base else self.writer
+        if writer is not None:
+            writer.add(name, ms, t, ok, pair)
+        if self.timeline is not None and not base and len(self.timeline) < TIMELINE_MAX:
+            self.timeline.append((t, ms, ok))
         if not ok:
             return
-        kept = self.latencies.get(name)
+        latencies = self.base_latencies if base else self.latencies
+        kept = latencies.get(name)
         if kept is None:
-            kept = self.latencies[name] = []
+            kept = latencies[name] = []
         if len(kept) < RESERVOIR:
             kept.append(ms)
             return
         # reservoir sampling (Algorithm R): every latency equally likely to be kept
-        n = self.seen[name] = self.seen.get(name, RESERVOIR) + 1
+        key = (base, name)
+        n = self.seen[key] = self.seen.get(key, RESERVOIR) + 1
         j = random.randrange(n)
         if j < RESERVOIR:
             kept[j] = ms
@@ -119,17 +134,55 @@ class Collector:
     # --- test lifecycle ---
     def on_test_start(self, environment, **_kw):
         mix = _mix(environment)
+        unpaced = self.timeline is not None  # a capacity search: the HTTP users ask as fast as the site answers
         for cls in users_mod.USER_CLASSES:
-            users_mod.set_pace(cls, mix["pace"].get(cls.__name__, 0.0))
+            pace = mix["pace"].get(cls.__name__, 0.0)
+            if unpaced and issubclass(cls, users_mod.CatalogUser):
+                pace = 0.0
+            users_mod.set_pace(cls, pace)
             if issubclass(cls, users_mod.CatalogUser):
                 users_mod.set_actions(cls, mix["actions"].get(cls.__name__, {}))
+            elif mix["actions"].get(cls.__name__) and hasattr(cls, "set_actions"):
+                cls.set_actions(mix["actions"][cls.__name__])  # the Developer's pull, push, clone
         if not self.is_master and self._lag_greenlet is None:
             self._lag_greenlet = gevent.spawn(self._lag_monitor)
         if self.is_worker:
             return
         self.mix = mix
+        self.unpaced = self.unpaced or unpaced  # no target rate to reach: the rate gate has nothing to judge
         self.started = self._last = time.monotonic()
+        self.started_unix = time.time()
         self._integrator = gevent.spawn(self._integrate)
+        out = getattr(environment.parsed_options, "hg_out", "")
+        if out:
+            self._progress = gevent.spawn(self._report_progress, Path(out) / "progress.json")
+
+    def measure(self, start_s: float, end_s: float) -> dict:
+        """The candidate's requests that ended between run times start_s and end_s: for the capacity search."""
+        t0 = (self.started_unix or time.time()) + start_s
+        t1 = (self.started_unix or time.time()) + end_s
+        window = [(ms, ok) for t, ms, ok in self.timeline or () if t0 <= t < t1]
+        ok = sorted(ms for ms, good in window if good)
+        span = max(end_s - start_s, 1e-6)
+        return {"rps": round(len(ok) / span, 2), "count": len(ok),
+                "p95_ms": round(quantile(ok, 0.95, presorted=True), 1) if ok else None,
+                "error_rate": round((len(window) - len(ok)) / len(window), 4) if window else None}
+
+    def _report_progress(self, path: Path):
+        """Every PROGRESS_S: users, request rate, failures and p95 so far, from Locust's own running statistics
+        (its histogram: cheap, unlike sorting every latency kept), written atomically."""
+        while True:
+            gevent.sleep(PROGRESS_S)
+            total = self.env.stats.total
+            cand = [e for (name, method), e in self.env.stats.entries.items() if not method.startswith(SIDE)]
+            line = {"elapsed_s": round(time.monotonic() - self.started, 1), "users": self.runner.user_count,
+                    "rps": round(total.current_rps, 2), "requests": sum(e.num_requests for e in cand),
+                    "failures": sum(e.num_failures for e in cand),
+                    "p95_ms": total.get_response_time_percentile(0.95) if total.num_requests else None,
+                    "paired": self.base_writer is not None}
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(line))
+            os.replace(tmp, path)
 
     def _counts(self) -> dict[str, int]:
         if self.is_master:
@@ -162,6 +215,9 @@ class Collector:
         if self._lag_greenlet is not None:
             self._lag_greenlet.kill(block=False)
             self._lag_greenlet = None
+        if getattr(self, "_progress", None) is not None:
+            self._progress.kill(block=False)
+            self._progress = None
         if self._integrator is not None:
             self._integrator.kill(block=True)
             self._integrator = None
@@ -176,8 +232,9 @@ class Collector:
         out = getattr(environment.parsed_options, "hg_out", "")
         if not out:
             return
-        if self.writer is not None:
-            self.writer.flush()
+        for writer in (self.writer, self.base_writer):
+            if writer is not None:
+                writer.flush()
         Path(out).mkdir(parents=True, exist_ok=True)
         result = self.result(environment)
         (Path(out) / "load-result.json").write_text(redact(json.dumps(result, indent=1)) + "\n")
@@ -186,17 +243,22 @@ class Collector:
         stats = environment.stats
         elapsed = (self.stopped or time.monotonic()) - (self.started or time.monotonic())
         actions: dict[str, dict] = {}
+        baseline: dict[str, dict] = {}
         web_requests = 0
         for (name, method), entry in stats.entries.items():
-            a = actions.setdefault(name, {"type": method, "count": 0, "failures": 0})
+            side = baseline if method.startswith(SIDE) else actions
+            a = side.setdefault(name, {"type": method.removeprefix(SIDE), "count": 0, "failures": 0})
             a["count"] += entry.num_requests
             a["failures"] += entry.num_failures
-            if method != "hg":
+            if side is actions and method != "hg":
                 web_requests += entry.num_requests
         for name, a in actions.items():
             a.update(summarize(self.latencies.get(name, []), a["count"], elapsed))
+        for name, a in baseline.items():
+            a.update(summarize(self.base_latencies.get(name, []), a["count"], elapsed))
         everything = [ms for v in self.latencies.values() for ms in v]
-        aggregate = {"count": stats.total.num_requests, "failures": stats.total.num_failures}
+        aggregate = {"count": sum(a["count"] for a in actions.values()),
+                     "failures": sum(a["failures"] for a in actions.values())}
         aggregate.update(summarize(everything, aggregate["count"], elapsed))
         exceptions = [{"count": e["count"], "msg": redact(str(e["msg"]))[:500],
                        "where": redact(_last_frame(e.get("traceback", "")))}
@@ -209,6 +271,8 @@ class Collector:
             "web_requests": web_requests,
             "target_web_requests": None if self.unpaced or self.mix is None else round(self.expected, 2),
             "actions": actions, "aggregate": aggregate, "exceptions": exceptions,
+            "baseline_actions": baseline or None,
+            "capacity": self.capacity_search.summary() if self.capacity_search is not None else None,
             "generator_lag_ms": _lag_summary(self.lag),
         }
 
@@ -230,11 +294,14 @@ class SampleLines:
         self._prefix: dict[str, str] = {}
         self._buf: list[str] = []
 
-    def add(self, name: str, ms: float, t: float, ok: bool) -> None:
+    def add(self, name: str, ms: float, t: float, ok: bool, pair=None) -> None:
         prefix = self._prefix.get(name)
         if prefix is None:
             prefix = self._prefix[name] = '{"action": %s, "ms": ' % json.dumps(str(name), ensure_ascii=False)
-        self._buf.append('%s%.3f, "t": %.3f%s}\n' % (prefix, ms, t, "" if ok else ', "ok": false'))
+        tail = "" if ok else ', "ok": false'
+        if pair is not None:  # A/B runs: the id shared by the two sides of one task
+            tail += ', "pair": "%s"' % pair
+        self._buf.append('%s%.3f, "t": %.3f%s}\n' % (prefix, ms, t, tail))
         if len(self._buf) >= self.FLUSH_EVERY:
             self.flush()
 
@@ -282,6 +349,8 @@ def _init(environment, runner=None, **_kw):
         out = getattr(environment.parsed_options, "hg_out", "")
         if out:
             c.writer = SampleLines(out)
+            if os.environ.get("HGHARNESS_BASELINE_TARGET"):
+                c.base_writer = SampleLines(str(Path(out) / BASELINE_DIR))
     if c.is_master:
         ev.worker_report.add_listener(c.on_worker_report)
     ev.test_start.add_listener(c.on_test_start)
@@ -300,4 +369,6 @@ def _configure_users(environment) -> None:
     except Exception:
         traceback.print_exc()
         raise
-    users_mod.configure(target, catalog)
+    from hgharness.load.ab import baseline_from_env
+
+    users_mod.configure(target, catalog, baseline=baseline_from_env())

@@ -34,21 +34,24 @@ class HgOperationError(Exception):
 class HgLocustClient:
     """Wraps HgClient: each OpResult becomes one Locust request event."""
 
-    def __init__(self, environment, target, repo: str, workdir: Path):
+    def __init__(self, environment, target, repo: str, workdir: Path, request_type: str = "hg"):
         from hgharness.hgclient import HgClient
 
         self.environment, self.repo, self.workdir = environment, repo, workdir
+        self.request_type = request_type  # "baseline hg" for the baseline's side of an A/B run
         self.hg = HgClient(target)
         self.races = 0
         self._clones = 0
+        self.context: dict = {}  # A/B runs: the pair id of the task under way
 
     def fire(self, res) -> None:
         if res.race:
             self.races += 1  # the developer workflow retries it: not a failure, not a completed request
             return
         self.environment.events.request.fire(
-            request_type="hg", name=res.name, response_time=res.duration_s * 1000.0, response_length=res.bytes,
-            exception=None if res.ok else HgOperationError(f"{res.reason}: {res.message}"), context={})
+            request_type=self.request_type, name=res.name, response_time=res.duration_s * 1000.0,
+            response_length=res.bytes, exception=None if res.ok else HgOperationError(f"{res.reason}: {res.message}"),
+            context=self.context)
 
     def clone(self, keep: bool = False):
         """Clone over HTTP; returns the local repository when keep, else removes it (a fresh checkout's cost)."""
@@ -73,52 +76,88 @@ class HgUser(User):
         from hgharness.errors import HarnessError
         from hgharness.fixtures.traffic_changes import change_maker
         from hgharness.hgclient import Developer
+        from hgharness.load.ab import SIDE, baseline_from_env
         from hgharness.target import Target
 
         try:
             target = Target.from_options()
             target.require_load_allowed()
             repo = self.repo or _pick_repo(target)
+            baseline = baseline_from_env()
             self.may_push = target.destructive_refusal() is None  # a push changes a target that may forbid it
+            if baseline is not None:
+                self.may_push = self.may_push and baseline.destructive_refusal() is None
         except HarnessError as e:
             log.error("HgUser cannot start: %s", e)
             raise StopUser() from None
         self.workdir = Path(tempfile.mkdtemp(prefix="hgharness-hguser-"))
-        self.client = HgLocustClient(self.environment, target, repo, self.workdir)
-        self.local = self.client.clone(keep=True)
-        if self.local is None:
+        self.rng = random.Random()
+        self.sides = [self._side(target, repo, "hg", change_maker, Developer)]
+        if baseline is not None:  # A/B: the same developer works in a clone of each, operation by operation
+            self.sides.append(self._side(baseline, repo, SIDE + "hg", change_maker, Developer))
+        self.client, self.developer = self.sides[0]
+
+    def _side(self, target, repo, request_type, change_maker, developer_class):
+        workdir = self.workdir  # the candidate's clone directly in it, the baseline's in baseline/
+        if request_type != "hg":
+            workdir = self.workdir / "baseline"
+            workdir.mkdir()
+        client = HgLocustClient(self.environment, target, repo, workdir, request_type)
+        local = client.clone(keep=True)
+        if local is None:
             raise StopUser()  # the failed clone is already in the statistics
-        rng = random.Random()
-        self.rng = rng
-        self.developer = Developer(self.client.hg, repo, self.local, change_maker(rng), rng,
-                                   user=b"hgharness locust <locust@hgharness.invalid>", record=self.client.fire,
-                                   max_retries=self.max_retries)
+        developer = developer_class(client.hg, repo, local, change_maker(self.rng), self.rng,
+                                    user=b"hgharness locust <locust@hgharness.invalid>", record=client.fire,
+                                    max_retries=self.max_retries)
+        return client, developer
+
+    def _paired(self, do) -> None:
+        from hgharness.load.pairing import paired
+
+        first, second = self.sides[0], self.sides[1] if len(self.sides) > 1 else None
+
+        def run(side, context):
+            side[0].context = context or {}
+            do(*side)
+
+        paired(first, second, run)
 
     def on_stop(self):
         workdir = getattr(self, "workdir", None)
         if workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    @classmethod
+    def set_actions(cls, weights: dict[str, int]) -> None:
+        """A mix's weights of pull, push and clone (load/mixes.toml [mixes.NAME.actions.Developer])."""
+        own = {"pull": 10, "push": 3, "clone": 1}
+        own.update(weights)
+        cls.tasks = [getattr(cls, name) for name, w in own.items() for _ in range(w)]
+
     @task(10)
     def pull(self):
-        self.developer.pull()
+        self._paired(lambda client, dev: dev.pull())
 
     @task(3)
     def push(self):
         if not self.may_push:  # the nondestructive subset: this developer only reads
-            return self.developer.pull()
-        dev = self.developer
+            return self.pull()
+        commits = self.rng.choice((1, 1, 2, 3))
+        self._paired(lambda client, dev: self._push(client, dev, commits))
+
+    def _push(self, client, dev, commits: int) -> None:
         if not dev.stack:
-            dev.work(commits=self.rng.choice((1, 1, 2, 3)))
+            dev.work(commits=commits)
         gave_up = dev.gave_up
         if not dev.push() and dev.gave_up > gave_up:
             self.environment.events.request.fire(
-                request_type="hg", name="push", response_time=0.0, response_length=0,
-                exception=HgOperationError(f"gave up: still raced after {self.max_retries} retries"), context={})
+                request_type=client.request_type, name="push", response_time=0.0, response_length=0,
+                exception=HgOperationError(f"gave up: still raced after {self.max_retries} retries"),
+                context=client.context)
 
     @task(1)
     def clone(self):
-        self.client.clone()
+        self._paired(lambda client, dev: client.clone())
 
 
 def _pick_repo(target) -> str:

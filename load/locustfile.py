@@ -7,6 +7,9 @@
 Every run is played by HarnessShape (so it is bounded: the shape ends the test at --run-time, default 60 s).
 """
 
+import json
+import os
+
 from locust import LoadTestShape
 
 from hgharness.load import collect, shapes  # noqa: F401  (collect registers the event hooks and the --hg-* options)
@@ -21,6 +24,7 @@ class HarnessShape(LoadTestShape):
 
     use_common_options = True
     _stages = None
+    _search = None
 
     def tick(self):
         if self._stages is None:
@@ -28,4 +32,11 @@ class HarnessShape(LoadTestShape):
             duration = o.run_time or shapes.default_duration(o.hg_shape)
             type(self)._stages = shapes.plan(o.hg_shape, int(o.num_users or 1), float(o.spawn_rate or 1),
                                              duration)
+            if o.hg_shape == "capacity":  # limits from slo.toml's [capacity], handed down by the harness
+                limits = json.loads(os.environ.get("HGHARNESS_LOAD_CAPACITY") or "{}")
+                search = shapes.CapacitySearch(self._stages, limits.get("p95_ms", 1000),
+                                               limits.get("error_rate", 0.01), limits.get("min_gain", 0.05))
+                type(self)._search = self.runner.environment.hgharness.capacity_search = search
+        if self._search is not None:
+            return self._search.at(self.get_run_time(), self.runner.environment.hgharness.measure)
         return shapes.at(self._stages, self.get_run_time())

@@ -13,6 +13,9 @@ DEFAULT_MIX = "mixed"
 USER_CLASSES = ("AnonymousBrowser", "ApiClient", "CIBot", "Developer")
 
 
+DEVELOPER_ACTIONS = ("pull", "push", "clone")  # load/hguser.py's tasks (weights 10, 3, 1 unless a mix says)
+
+
 def developer_available() -> bool:
     """Developer is the push-traffic HgUser (load/hguser.py); found without importing Locust here."""
     try:
@@ -57,12 +60,17 @@ def get_mix(name: str | None = None, path: str | Path | None = None, check_avail
     if not isinstance(actions, dict):
         raise HarnessError(f"malformed mixes file {where}: mixes.{name}.actions must be a table of user classes")
     for cls, table in actions.items():
-        if cls not in USER_CLASSES or cls == "Developer" or not isinstance(table, dict):
+        if cls not in USER_CLASSES or not isinstance(table, dict):
             raise HarnessError(f"mix {name!r}: actions.{cls} must be a table of action weights of AnonymousBrowser, "
-                               "ApiClient or CIBot")
+                               "ApiClient, CIBot or Developer")
         for action, weight in table.items():
             if not isinstance(weight, int) or isinstance(weight, bool) or weight < 0:
                 raise HarnessError(f"mix {name!r}: actions.{cls}.{action} must be a whole number >= 0")
+            if cls == "Developer" and action not in DEVELOPER_ACTIONS:
+                raise HarnessError(f"mix {name!r}: actions.Developer.{action} is not a Developer action "
+                                   f"(known: {', '.join(DEVELOPER_ACTIONS)})")
+        if cls == "Developer" and not any(table.get(a, 1) for a in DEVELOPER_ACTIONS):
+            raise HarnessError(f"mix {name!r}: actions.Developer leaves the Developer nothing to do")
     users = {cls: w for cls, w in users.items() if w > 0}
     if not users:
         raise HarnessError(f"mix {name!r} has no user class with a weight above 0")

@@ -64,9 +64,13 @@ class LoadSpec:
         return bool(self.workers or self.remote_workers)
 
 
-def child_env(target, extra: dict | None = None) -> dict:
+def child_env(target, extra: dict | None = None, baseline=None) -> dict:
+    from hgharness.load.ab import baseline_env
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
     env.update(target.to_env())
+    if baseline is not None:
+        env.update(baseline_env(baseline))
     pp = env.get("PYTHONPATH")
     env["PYTHONPATH"] = str(IMPORT_ROOT) + (os.pathsep + pp if pp else "")
     env["PYTHONUNBUFFERED"] = "1"
@@ -91,20 +95,40 @@ def prepare_catalog(target, run_dir: Path, progress=print) -> Path:
     return write_catalog(catalog, run_dir / "catalog.json")
 
 
-def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> StageResult:
-    """Run the profile against `target`: the load stage's result."""
+def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=None) -> StageResult:
+    """Run the profile against `target`: the load stage's result. With a `baseline` Target (A/B), every task
+    is made against both, and the candidate is judged by its ratio to the baseline as well; a capacity search
+    with a baseline searches each in turn (a paired task would tie one's rate to the other's)."""
     target.require_load_allowed()  # first: nothing is sent to a target that may not take load
+    if baseline is not None:
+        baseline.require_load_allowed()
     started = time.monotonic()
     mix = spec.validate()
     run_dir = Path(run_dir).resolve()  # Locust runs in it: every path it gets is absolute
     catalog = prepare_catalog(target, run_dir, progress)
+    capacity = spec.shape == "capacity"
+    result = _locust(target, run_dir, spec, mix, catalog, progress, baseline=None if capacity else baseline)
+    base_capacity = None
+    if capacity and baseline is not None:
+        base_dir = run_dir / "baseline"
+        base_dir.mkdir(exist_ok=True)
+        progress("[load] the same capacity search against the baseline")
+        base_capacity = _locust(baseline, base_dir, spec, mix, catalog, progress).get("capacity")
+    return finish(result, run_dir, spec, time.monotonic() - started, progress,
+                  ab_compare=baseline is not None and not capacity, base_capacity=base_capacity)
+
+
+def _locust(target, run_dir: Path, spec: LoadSpec, mix: dict, catalog: Path, progress, baseline=None) -> dict:
+    """One Locust run (local, or a master and its workers) into run_dir: its load-result.json."""
     tmp = private_tmp(run_dir)
     env = child_env(target, {"TMPDIR": tmp, "HGHARNESS_LOAD_MIX": mix["name"], "HGHARNESS_LOAD_SHAPE": spec.shape,
                              "HGHARNESS_LOAD_CATALOG": str(Path(catalog).resolve()),
-                             "HGHARNESS_LOAD_MIXES": str(Path(spec.mixes_path or mixes.DEFAULT_MIXES).resolve())})
+                             "HGHARNESS_LOAD_MIXES": str(Path(spec.mixes_path or mixes.DEFAULT_MIXES).resolve()),
+                             "HGHARNESS_LOAD_CAPACITY": json.dumps(slo.capacity_slo(slo.read_gates(spec.slo_path)))},
+                    baseline=baseline)
     argv = [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--only-summary",
             "-u", str(spec.users), "-r", str(spec.spawn_rate), "-t", f"{spec.duration_s}s", "--host", target.url,
-            "--csv", str(run_dir / "locust"), "--html", str(run_dir / "locust.html"),
+            "--csv", str(run_dir / "locust"), "--csv-full-history", "--html", str(run_dir / "locust.html"),
             "--exit-code-on-error", "0", "--loglevel", "INFO"]
     workers: list[ManagedProcess] = []
     wait_s = spec.duration_s + GRACE_S
@@ -121,7 +145,8 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> StageResu
     desc = (f"mix {mix['name']}, shape {spec.shape}, {spec.users} users at {spec.spawn_rate}/s for "
             f"{spec.duration_s}s" + (f", {spec.workers} local + {spec.remote_workers} remote workers"
                                      if spec.distributed else ""))
-    progress(f"[load] {desc} against {target.url}")
+    progress(f"[load] {desc} against {target.url}" + (f", paired with baseline {baseline.url} (every task on both)"
+                                                     if baseline is not None else ""))
     master = ManagedProcess(argv, "locust", env={**env, "HGHARNESS_LOAD_OUT": str(run_dir.resolve())},
                             cwd=str(run_dir), stdout_path=run_dir / "locust.log",
                             stderr_path=run_dir / "locust.log")
@@ -130,10 +155,7 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> StageResu
             workers.append(ManagedProcess(
                 worker_argv("127.0.0.1", port), f"locust worker {i + 1}", env=env, cwd=str(run_dir),
                 stdout_path=run_dir / f"locust-worker-{i + 1}.log", stderr_path=run_dir / f"locust-worker-{i + 1}.log"))
-        try:
-            code = master.proc.wait(wait_s)
-        except Exception as e:  # TimeoutExpired: a bound, not a verdict on the target
-            raise HarnessError(f"Locust did not finish within {wait_s}s; see {run_dir / 'locust.log'}") from e
+        code = _wait_printing_progress(master, wait_s, run_dir, spec, progress)
     finally:
         master.stop()
         for w in workers:
@@ -143,8 +165,38 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print) -> StageResu
     result_path = run_dir / "load-result.json"
     if not result_path.exists():
         raise HarnessError(f"Locust exited with status {code} before the test ran: {_last_error(run_dir)}")
-    result = json.loads(result_path.read_text())
-    return finish(result, run_dir, spec, time.monotonic() - started, progress)
+    return json.loads(result_path.read_text())
+
+
+PROGRESS_EVERY_S = 10
+
+
+def _wait_printing_progress(master: ManagedProcess, wait_s: float, run_dir: Path, spec: LoadSpec, progress) -> int:
+    """Wait for Locust to end (bounded by wait_s), printing what its progress file says every ~10 s: a soak
+    lasts an hour, and nobody should stare at a silent terminal that long."""
+    import subprocess
+
+    deadline = time.monotonic() + wait_s
+    path, seen = run_dir / "progress.json", None
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise HarnessError(f"Locust did not finish within {wait_s}s; see {run_dir / 'locust.log'}")
+        try:
+            return master.proc.wait(min(PROGRESS_EVERY_S, left))
+        except subprocess.TimeoutExpired:
+            pass
+        try:
+            p = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # not written yet (Locust is starting, or building its users)
+        if p == seen:
+            continue
+        seen = p
+        p95 = f"{p['p95_ms']:.0f} ms" if p.get("p95_ms") is not None else "-"
+        progress(f"[load] {p['elapsed_s']:.0f}/{spec.duration_s}s: {p['users']} users, {p['rps']:.1f} req/s"
+                 f"{' (both targets)' if p.get('paired') else ''}, {p['requests']} requests, {p['failures']} "
+                 f"failed, p95 so far {p95}")
 
 
 def worker_argv(master_host: str, master_port: int) -> list[str]:
@@ -177,9 +229,29 @@ def run_worker(target, master_host: str, master_port: int, workdir: Path, timeou
     return 0
 
 
-def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progress=print) -> StageResult:
+def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progress=print,
+           ab_compare: bool = False, base_capacity: dict | None = None) -> StageResult:
     """Evaluate the gates on a load result: the load stage's result."""
-    gates = slo.evaluate(result, slo.read_gates(spec.slo_path))
+    tables = slo.read_gates(spec.slo_path)
+    gates = slo.evaluate(result, tables)
+    if result.get("capacity"):
+        gates += slo.capacity_gates(result["capacity"], base_capacity, tables)
+        for line in slo.capacity_lines(result["capacity"], base_capacity):
+            progress(f"[load] {line}")
+    if ab_compare:  # each task waits for both targets: the candidate's request rate is not its own to judge
+        gates = [{**g, "status": "skipped", "message": "paired A/B run: every task waits for both targets, so the "
+                  "achieved rate is not the candidate's own (compare capacity with --shape capacity)"}
+                 if g["gate"] == "aggregate.rate_ratio" else g for g in gates]
+    ab = None
+    if ab_compare:
+        from hgharness.load import ab as ab_mod
+
+        ab = ab_mod.analyze(run_dir, ab_mod.ab_gates(tables))
+        ab["baseline_actions"] = result.get("baseline_actions") or {}
+        ab_mod.write(run_dir, ab)
+        gates += ab["gates"]
+        for g in ab_mod.regressions(ab):
+            progress(f"[load] REGRESSION {g['message']}")
     slo_json, junit = slo.write_results(run_dir, gates, result)
     counts = {k: sum(1 for g in gates if g["status"] == k) for k in ("passed", "failed", "skipped")}
     counts["error"] = 0
@@ -198,7 +270,7 @@ def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progr
         counts["error"] = 1
     elif failed:
         exit_code, status = 1, "failed"
-        detail = "breached: " + ", ".join(g["gate"] for g in failed)
+        detail = "breached: " + ", ".join(_named(g) for g in failed)
     else:
         exit_code, status = 0, "passed"
         detail = f"{counts['passed']} gates passed"
@@ -220,14 +292,28 @@ def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progr
         tests.append({"id": "load::run", "stage": "load", "outcome": "error", "duration_s": 0.0,
                       "message": detail, "artifacts": [], "harness_error": detail})
     files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")
-                   if p.is_file() and (p.name.startswith(("locust", "load-result", "catalog")) or
+                   if p.is_file() and (p.name.startswith(("locust", "load-result", "catalog", "ab.json")) or
                                        p in (slo_json, junit) or p.parent.name == "samples" and
                                        p.name.startswith("locust")))
     profile = {k: result.get(k) for k in ("mix", "shape", "peak_users", "elapsed_s", "workers", "web_requests",
                                           "target_web_requests", "generator_lag_ms")}
+    extra = {"profile": profile}
+    if result.get("capacity"):
+        extra["capacity"] = {"candidate": result["capacity"], "baseline": base_capacity}
+    if ab is not None:
+        extra["ab"] = {k: ab[k] for k in ("confidence", "min_effect", "actions", "aggregate", "baseline_actions")}
     return StageResult("load", status, exit_code, counts, duration_s=duration_s, detail=detail, files=files,
                        junit=str(junit), tests=tests, slo=gates, actions=result["actions"], warnings=warnings,
-                       extra={"profile": profile})
+                       extra=extra)
+
+
+def _named(gate: dict) -> str:
+    """A breached gate as the one-line verdict names it: an A/B ratio with its figure."""
+    if gate.get("metric") == "p50_ratio":
+        return f"{gate['gate']} ({gate['observed']:.2f}x the baseline)"
+    if gate.get("metric") == "error_rate_diff":
+        return f"{gate['gate']} (+{gate['observed']:.2%} errors over the baseline)"
+    return gate["gate"]
 
 
 def _last_error(run_dir: Path, name: str = "locust.log") -> str:

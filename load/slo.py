@@ -24,6 +24,7 @@ LATENCY = ("p50_ms", "p95_ms", "p99_ms")
 METRICS = LATENCY + ("error_rate", "rate_ratio", "p50_vs_site")
 RELATIVE_FLOOR_MS = 500  # a page under half a second is never judged slow relative to the others
 QUANTILE = {"p50_ms": 0.50, "p95_ms": 0.95, "p99_ms": 0.99}
+CAPACITY_DEFAULTS = {"p95_ms": 1000, "error_rate": 0.01, "min_gain": 0.05}
 
 
 def summarize(latencies: list[float], count: int, elapsed_s: float) -> dict:
@@ -39,10 +40,22 @@ def summarize(latencies: list[float], count: int, elapsed_s: float) -> dict:
 def read_gates(path: str | Path | None = None) -> dict:
     path = Path(path or DEFAULT_SLO)
     data = read_toml(path, "SLO")
-    unknown = set(data) - {"min_samples", "defaults", "aggregate", "actions"}
+    unknown = set(data) - {"min_samples", "defaults", "aggregate", "actions", "ab", "capacity"}
     if unknown:
         raise HarnessError(f"malformed SLO file {path}: unknown top-level key(s) {', '.join(sorted(unknown))} "
-                           "(known: min_samples, defaults, aggregate, actions)")
+                           "(known: min_samples, defaults, aggregate, actions, ab, capacity)")
+    for key, value in (data.get("capacity") or {}).items():
+        if key not in CAPACITY_DEFAULTS:
+            raise HarnessError(f"malformed SLO file {path}: capacity.{key} is not a setting "
+                               f"(known: {', '.join(CAPACITY_DEFAULTS)})")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise HarnessError(f"malformed SLO file {path}: capacity.{key} must be a number >= 0")
+    from hgharness.load.ab import ab_gates
+
+    try:
+        ab_gates(data)
+    except HarnessError as e:
+        raise HarnessError(str(e).replace("malformed SLO file:", f"malformed SLO file {path}:")) from None
     for section in ("defaults", "aggregate"):
         _check(path, section, data.get(section, {}))
     for name, table in data.get("actions", {}).items():
@@ -91,6 +104,18 @@ def evaluate(result: dict, gates: dict) -> list[dict]:
     out += _scope("aggregate", result["aggregate"], gates.get("aggregate", {}), min_samples)
     if gates.get("aggregate", {}).get("rate_ratio", False) is not False:
         out.append(_rate_gate(result, gates["aggregate"]["rate_ratio"]))
+    return out
+
+
+def evaluate_actions(actions: dict, gates: dict) -> list[dict]:
+    """Only the per-action latency and error gates, for stages that time actions outside Locust (the Mercurial
+    operations of the traffic stage): the same tables, the same verdicts."""
+    min_samples = {"p50_ms": 5, "p95_ms": 20, "p99_ms": 100}
+    min_samples.update(gates.get("min_samples", {}))
+    out = []
+    for name in sorted(actions):
+        table = {**gates.get("defaults", {}), **gates.get("actions", {}).get(name, {})}
+        out += _scope(name, actions[name], table, min_samples)
     return out
 
 
@@ -165,6 +190,53 @@ def _rate_gate(result: dict, threshold: float) -> dict:
     ok = ratio >= threshold
     return {**gate, "status": "passed" if ok else "failed", "observed": round(ratio, 3),
             "message": f"achieved {ratio:.2f}x the target request rate{rates} {'>=' if ok else '<'} {threshold}x"}
+
+
+def capacity_slo(gates: dict) -> dict:
+    """The capacity search's limits: slo.toml's [capacity] over the defaults."""
+    return {**CAPACITY_DEFAULTS, **(gates.get("capacity") or {})}
+
+
+def capacity_gates(cand: dict, base: dict | None, gates: dict) -> list[dict]:
+    """The capacity search's verdicts: some level held the SLO; with a baseline, capacity_ratio."""
+    from hgharness.load.ab import ab_gates
+
+    out = []
+    held = cand.get("capacity_rps") or 0
+    gate = {"gate": "capacity.held_slo", "scope": "capacity", "metric": "capacity_rps", "threshold": None,
+            "observed": held}
+    if held > 0:
+        out.append({**gate, "status": "passed", "message": f"capacity {held:.1f} req/s at {cand['capacity_users']} "
+                    f"users within the SLO (knee at {cand.get('knee_users') or '-'} users; {cand.get('stopped')})"})
+    else:
+        out.append({**gate, "status": "failed", "message": f"no level held the capacity SLO ({cand.get('stopped')})"})
+    if base is not None:
+        limit = ab_gates(gates)["capacity_ratio"]
+        base_rps = base.get("capacity_rps") or 0
+        g = {"gate": "capacity.capacity_ratio", "scope": "capacity", "metric": "capacity_ratio", "threshold": limit}
+        if base_rps <= 0:
+            out.append({**g, "status": "skipped", "observed": None,
+                        "message": f"the baseline held the SLO at no level ({base.get('stopped')}): nothing to "
+                                   "compare with"})
+        else:
+            ratio = held / base_rps
+            ok = ratio >= limit
+            out.append({**g, "status": "passed" if ok else "failed", "observed": round(ratio, 3),
+                        "message": f"capacity {held:.1f} req/s vs baseline {base_rps:.1f} req/s: {ratio:.2f}x "
+                                   f"{'>=' if ok else '<'} {limit}x"})
+    return out
+
+
+def capacity_lines(cand: dict, base: dict | None) -> list[str]:
+    lines = [f"capacity {lv['users']:>4} users: {lv['rps']:7.1f} req/s, p95 {lv['p95_ms'] or 0:6.0f} ms, errors "
+             f"{lv['error_rate'] or 0:.2%}{'' if lv['held_slo'] else '  (SLO broken)'}" for lv in cand["levels"]]
+    lines.append(f"capacity: {cand.get('capacity_rps') or 0:.1f} req/s within the SLO, at "
+                 f"{cand.get('capacity_users')} users; knee at {cand.get('knee_users') or '-'} users; "
+                 f"{cand.get('stopped')}")
+    if base is not None:
+        lines.append(f"baseline capacity: {base.get('capacity_rps') or 0:.1f} req/s at {base.get('capacity_users')} "
+                     f"users; knee at {base.get('knee_users') or '-'} users")
+    return lines
 
 
 def write_results(run_dir: Path, gates: list[dict], result: dict) -> tuple[Path, Path]:

@@ -10,7 +10,10 @@ from __future__ import annotations
 import random
 
 from locust import FastHttpUser, task
+from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import StopUser
+
+from hgharness.load.pairing import BaselineEvents, paired
 
 
 class CatalogUser(FastHttpUser):
@@ -22,17 +25,28 @@ class CatalogUser(FastHttpUser):
     connection_timeout = 30.0
     _deck: list[str] = []          # action names repeated by weight: one random.choice per task
     _paths: dict[str, list[str]] = {}
+    _baseline = None               # A/B runs: the baseline Target
+    _baseline_tls: dict = {}
 
     def on_start(self):
         if not self._deck:
             raise StopUser()  # the site has none of this user's pages (e.g. no JSON views)
+        self.base_client = None
+        if self._baseline is not None:
+            self.base_client = FastHttpSession(
+                base_url=self._baseline.url, request_event=BaselineEvents(self.environment.events.request),
+                user=self, network_timeout=self.network_timeout, connection_timeout=self.connection_timeout,
+                max_redirects=self.max_redirects, max_retries=self.max_retries, concurrency=self.concurrency,
+                headers=self.default_headers, **self._baseline_tls)
 
     @task
     def act(self):
-        self.fetch(random.choice(self._deck))
+        name = random.choice(self._deck)
+        what = random.choice(self._paths[name])  # the same URL on both sides of an A/B pair
+        paired(self.client, self.base_client, lambda client, context: self.fetch(client, name, what, context))
 
-    def fetch(self, name: str) -> None:
-        self.client.get(random.choice(self._paths[name]), name=name)
+    def fetch(self, client, name: str, path: str, context: dict | None) -> None:
+        client.get(path, name=name, context=context or {})
 
 
 class AnonymousBrowser(CatalogUser):
@@ -50,15 +64,15 @@ class ApiClient(CatalogUser):
     _api_path = ""
     _api_calls: dict[str, list[dict]] = {}
     _api_key = None
+    _base_api_key = None
 
-    def fetch(self, name: str) -> None:
-        calls = self._api_calls.get(name)
-        if calls is None:
-            super().fetch(name)
+    def fetch(self, client, name: str, what, context: dict | None) -> None:
+        if name not in self._api_calls:
+            super().fetch(client, name, what, context)
             return
-        call = random.choice(calls)
-        body = {"id": 1, "api_key": self._api_key.reveal(), "method": call["method"], "args": call["args"]}
-        with self.client.post(self._api_path, json=body, name=name, catch_response=True) as r:
+        key = self._base_api_key if client is self.base_client else self._api_key
+        body = {"id": 1, "api_key": key.reveal(), "method": what["method"], "args": what["args"]}
+        with client.post(self._api_path, json=body, name=name, catch_response=True, context=context or {}) as r:
             if r.status_code != 200:
                 r.failure(f"HTTP {r.status_code}")
                 return
@@ -92,20 +106,24 @@ else:
     USER_CLASSES = (AnonymousBrowser, ApiClient, CIBot)
 
 
-def configure(target, catalog: dict | None) -> None:
-    """Point every user class at the target (base URL, TLS) and give the HTTP users their URL deck."""
+def configure(target, catalog: dict | None, baseline=None) -> None:
+    """Point every user class at the target (base URL, TLS) and give the HTTP users their URL deck; with a
+    baseline (A/B runs), every task is made against both."""
     from hgharness.load.tls import fast_http_tls
 
     tls = fast_http_tls(target)
+    base_tls = fast_http_tls(baseline) if baseline is not None else {}
     for cls in (AnonymousBrowser, ApiClient, CIBot):
         cls.host = target.url
         cls.insecure = tls["insecure"]
         cls.ssl_context_factory = tls["ssl_context_factory"]
+        cls._baseline, cls._baseline_tls = baseline, base_tls
         paths = dict((catalog or {}).get("actions", {}))
         api = (catalog or {}).get("api")
-        if cls is ApiClient and api and target.api_key:
+        if cls is ApiClient and api and target.api_key and (baseline is None or baseline.api_key):
             cls._api_path, cls._api_calls, cls._api_key = api["path"], api["calls"], target.api_key
-            paths.update(api["calls"])  # the deck only needs to know the action has something to request
+            cls._base_api_key = baseline.api_key if baseline is not None else None
+            paths.update(api["calls"])  # API actions draw calls, not paths
         cls._paths = paths
         set_actions(cls, {})
     if Developer is not None and not getattr(Developer, "host", None):

@@ -116,6 +116,65 @@ def slo(r: Report) -> dict | None:
             "bad": table(bad, "slo") if bad else None, "folded": folded}
 
 
+def ab(r: Report) -> dict | None:
+    """A/B runs: per action, the candidate's median over the baseline's with its interval (a chart and a table)."""
+    stage = next((st for st in r.summary.get("stages") or [] if isinstance(st, dict) and isinstance(st.get("ab"),
+                                                                                                       dict)), None)
+    if stage is None:
+        return None
+    data = stage["ab"]
+    actions = {k: v for k, v in (data.get("actions") or {}).items() if isinstance(v, dict)}
+    effect = _f(data.get("min_effect")) or 0.0
+    verdicts = {g.get("scope"): g.get("status") for g in r.summary.get("slo") or []
+                if isinstance(g, dict) and g.get("metric") == "p50_ratio"}
+    word = {"failed": "regression", "passed": "within bounds", "skipped": "inconclusive"}
+    rows, chart_rows = [], []
+    for name, a in sorted(actions.items()):
+        verdict = word.get(verdicts.get(name), "") if a.get("ratio") is not None else "too few pairs"
+        interval = (f"{a['ci_low']:.2f}-{a['ci_high']:.2f}" if _f(a.get("ci_high")) is not None else
+                    f"{a['ci_low']:.2f}-inf" if _f(a.get("ci_low")) is not None else None)
+        rows.append([name, a.get("pairs"), a.get("candidate_p50_ms"), a.get("baseline_p50_ms"), a.get("ratio"),
+                     interval, _pct(a.get("candidate_error_rate")), _pct(a.get("baseline_error_rate")), verdict])
+        chart_rows.append({"label": name, "ratio": _f(a.get("ratio")), "low": _f(a.get("ci_low")),
+                           "high": _f(a.get("ci_high")), "verdict": verdict})
+    table = Table(["action", "pairs", "candidate p50 ms", "baseline p50 ms", "ratio", "interval",
+                   "candidate errors", "baseline errors", "verdict"], rows, frozenset({1, 2, 3, 4}))
+    conf = _f(data.get("confidence")) or 0.95
+    picture = svg.ratio_chart(chart_rows, effect, "Candidate / baseline median latency per action",
+                              note=f"candidate / baseline (bounds at {conf:.0%}, simultaneous; batch means)")
+    baseline = (r.summary.get("baseline") or {}).get("url")
+    return {"table": table, "chart": chart(picture) if picture else None, "baseline": baseline,
+            "threshold": 1 + effect, "confidence": conf}
+
+
+def capacity(r: Report) -> dict | None:
+    """Capacity search: throughput and p95 against concurrency, per level (and the baseline's, if searched)."""
+    stage = next((st for st in r.summary.get("stages") or [] if isinstance(st, dict)
+                  and isinstance(st.get("capacity"), dict)), None)
+    if stage is None:
+        return None
+    sides = [(name, c) for name, c in (("candidate", stage["capacity"].get("candidate")),
+                                       ("baseline", stage["capacity"].get("baseline"))) if isinstance(c, dict)]
+    rows, rps, p95 = [], [], []
+    for name, c in sides:
+        levels = [lv for lv in c.get("levels") or [] if isinstance(lv, dict)]
+        rps.append((name, [(lv.get("users"), _f(lv.get("rps"))) for lv in levels]))
+        p95.append((name, [(lv.get("users"), _f(lv.get("p95_ms"))) for lv in levels]))
+        rows += [[name, lv.get("users"), lv.get("rps"), lv.get("p95_ms"), _pct(lv.get("error_rate")),
+                  "held" if lv.get("held_slo") else "broken"] for lv in levels]
+    table = Table(["target", "users", "requests/s", "p95 ms", "errors", "SLO"], rows, frozenset({1, 2, 3}))
+    charts = [chart(c) for c in (
+        svg.line_chart(rps, "Throughput against concurrency", "requests/s", x_label="users", shift_x=False),
+        svg.line_chart(p95, "p95 latency against concurrency", "ms", x_label="users", shift_x=False)) if c]
+    cand = dict(sides[0][1]) if sides else {}
+    return {"table": table, "charts": charts, "capacity": cand.get("capacity_rps"),
+            "users": cand.get("capacity_users"), "knee": cand.get("knee_users"), "stopped": cand.get("stopped")}
+
+
+def _pct(v) -> str | None:
+    return f"{v:.2%}" if _f(v) is not None else None
+
+
 def _cell(v):
     if isinstance(v, (dict, list)):
         return json.dumps(v, ensure_ascii=False)[:300]
@@ -376,6 +435,6 @@ def files(r: Report) -> dict | None:
 
 
 # page order; the navigation bar lists those present, with these titles
-SECTIONS = [(header, None), (failures, "what failed"), (findings, "findings"), (slo, "SLOs"), (latency, "latency"),
+SECTIONS = [(header, None), (failures, "what failed"), (findings, "findings"), (slo, "SLOs"), (ab, "A/B"), (capacity, "capacity"), (latency, "latency"),
             (throughput, "throughput"), (hg, "Mercurial operations"), (functional, "functional timings"),
             (stages, "stages"), (tests, "checks"), (files, "files")]

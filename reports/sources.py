@@ -57,7 +57,7 @@ def locust_stats(run_dir: Path, problems: Problems) -> list[dict]:
     """Rows of locust_stats.csv: {type, name, count, failures, rps, failures_per_s, p50 ... p99, avg, max}."""
     out = []
     for row in read_csv(run_dir / "locust_stats.csv", problems):
-        out.append({"type": row.get("Type", ""), "name": row.get("Name", ""),
+        out.append({"type": row.get("Type", ""), "name": _name(row),
                     "count": number(row.get("Request Count")), "failures": number(row.get("Failure Count")),
                     "rps": number(row.get("Requests/s")), "failures_per_s": number(row.get("Failures/s")),
                     "avg_ms": number(row.get("Average Response Time")),
@@ -73,10 +73,16 @@ def locust_history(run_dir: Path, problems: Problems) -> list[dict]:
         t = number(row.get("Timestamp"))
         if t is None:
             continue
-        out.append({"t": t, "users": number(row.get("User Count")), "name": row.get("Name", ""),
+        out.append({"t": t, "users": number(row.get("User Count")), "name": _name(row),
                     "rps": number(row.get("Requests/s")), "failures_per_s": number(row.get("Failures/s")),
                     "p50": number(row.get("50%")), "p95": number(row.get("95%")), "p99": number(row.get("99%"))})
     return out
+
+
+def _name(row: dict) -> str:
+    """The row's action name; an A/B run's baseline rows (Type "baseline GET", "baseline hg") say so in it."""
+    name = row.get("Name", "")
+    return f"{name} (baseline)" if str(row.get("Type", "")).startswith("baseline ") else name
 
 
 def locust_failures(run_dir: Path, problems: Problems) -> list[dict]:

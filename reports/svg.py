@@ -91,13 +91,14 @@ def _row_label(label: str, x: int, y: float) -> str:
 
 
 def line_chart(series: list[tuple[str, list[tuple[float, float]]]], title: str, y_label: str = "ms",
-               x_label: str = "seconds since start", width: int = 760, height: int = 280) -> str:
-    """Lines of (x, y) points, one per series; x is shifted so that the first point of all is 0."""
+               x_label: str = "seconds since start", width: int = 760, height: int = 280,
+               shift_x: bool = True) -> str:
+    """Lines of (x, y) points, one per series; x is shifted so that the first point of all is 0 (shift_x)."""
     series = [(name, sorted(p for p in pts if p[1] is not None and math.isfinite(p[1]))) for name, pts in series]
     series = [(n, p) for n, p in series if p]
     if not series:
         return ""
-    x0 = min(p[0][0] for _, p in series)
+    x0 = min(p[0][0] for _, p in series) if shift_x else 0.0
     xs = [x - x0 for _, pts in series for x, _ in pts]
     ys = [y for _, pts in series for _, y in pts]
     left, right, top, bottom = 58, 190, 26, 36
@@ -129,7 +130,8 @@ def line_chart(series: list[tuple[str, list[tuple[float, float]]]], title: str, 
         if len(pts) <= 60:
             for x, y in pts:
                 out.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="2.2" fill="{color}">'
-                           f'<title>{esc(name)}: {fmt(y)} {esc(y_label)} at +{fmt(x - x0)}s</title></circle>')
+                           f'<title>{esc(name)}: {fmt(y)} {esc(y_label)} at '
+                           f'{"+" + fmt(x - x0) + "s" if shift_x else fmt(x) + " " + esc(x_label)}</title></circle>')
     out += _legend([n for n, _ in series], left + pw + 14, top + 8)
     out.append("</svg>")
     return "".join(out)
@@ -230,7 +232,8 @@ def distribution_chart(rows: list[tuple[str, list[tuple[str, dict]]]], title: st
     return "".join(out)
 
 
-def ratio_chart(rows: list[dict], threshold: float, title: str, width: int = 760) -> str:
+def ratio_chart(rows: list[dict], threshold: float, title: str, width: int = 760,
+                note: str = "current / baseline (interval: Bonferroni-adjusted, block bootstrap)") -> str:
     """Per action: the ratio cur/base of the compared quantile with its interval, against 1 and 1+threshold.
 
     rows: {label, ratio, low, high, verdict}; rows without a ratio are left out.
@@ -263,9 +266,10 @@ def ratio_chart(rows: list[dict], threshold: float, title: str, width: int = 760
         out.append(f'<line class="threshold" x1="{sx(v):.1f}" y1="{top - 6}" x2="{sx(v):.1f}" y2="{base_y}" '
                    f'stroke="#d62728" stroke-dasharray="4 3"><title>{esc(name or "threshold (faster)")} '
                    f'{fmt(v)}\u00d7</title></line>')
-    out.append(f'<text x="{left + pw / 2:.1f}" y="{base_y + 28}" text-anchor="middle" fill="#555">current / '
-               f'baseline (interval: Bonferroni-adjusted, block bootstrap)</text>')
-    colors = {"regression": "#d62728", "more failures": "#d62728", "faster": "#2ca02c", "possibly slower": "#ff7f0e"}
+    out.append(f'<text x="{left + pw / 2:.1f}" y="{base_y + 28}" text-anchor="middle" fill="#555">{esc(note)}'
+               '</text>')
+    colors = {"regression": "#d62728", "more failures": "#d62728", "faster": "#2ca02c", "possibly slower": "#ff7f0e",
+              "inconclusive": "#ff7f0e"}
     for i, r in enumerate(rows):
         y = top + i * row_h + row_h / 2
         c = colors.get(r.get("verdict"), "#1f77b4")

@@ -46,7 +46,8 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
     env.update(target.to_env())
     # the suite's temporary files (browser profiles, pytest's tmp_path) in a directory this process removes, even
     # when the suite is killed before it could tidy up; a short path: Chromium's socket path must fit in 108 bytes
-    tmp = Path(tempfile.mkdtemp(prefix=f"hgharness-{name}-"))
+    base = tempfile.gettempdir()
+    tmp = Path(tempfile.mkdtemp(prefix=f"hgharness-{name}-", dir=base if len(base) <= 24 else "/tmp"))
     env.update(HGHARNESS_RESULTS=str(results), HGHARNESS_RUN_DIR=str(run_dir), HGHARNESS_STAGE=name, TMPDIR=str(tmp))
     env.update(extra_env or {})
     started = time.monotonic()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -88,8 +89,9 @@ def test_flows_drive_a_standalone_w3c_webdriver(hgweb_server, tmp_path):
 
     port, log, home = free_port(), tmp_path / "chromedriver.log", tmp_path / "home"
     home.mkdir()
+    scratch = Path(tempfile.mkdtemp(prefix="hgb-", dir="/tmp"))  # the remote's browsers: short socket path, removed
     server = ManagedProcess([CHROMEDRIVER, f"--port={port}", f"--log-path={log}"], "chromedriver",
-                            env={**os.environ, "HOME": str(home)})
+                            env={**os.environ, "HOME": str(home), "TMPDIR": str(scratch)})
     try:
         import requests
 
@@ -105,6 +107,7 @@ def test_flows_drive_a_standalone_w3c_webdriver(hgweb_server, tmp_path):
                                remote=f"http://127.0.0.1:{port}", progress=lambda msg: None)
     finally:
         server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
     assert (stage.exit_code, stage.counts["passed"]) == (0, 2), stage
     assert "InitSession" in log.read_text(), "the flows did not create their session on the remote WebDriver"
     assert {"browser.rev", "browser.graph"} <= set(stage.actions)

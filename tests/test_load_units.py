@@ -180,3 +180,43 @@ def test_harness_problems_are_exit_2_never_a_target_verdict(tmp_path):
     assert missing.exit_code == 2 and "only 1 of 2 workers" in missing.detail
     late = run(generator_lag_ms={"ticks": 100, "p50": 80.0, "p95": 200.0, "p99": 250.0, "max": 300.0})
     assert late.exit_code == 0 and "load generator itself ran late" in late.warnings[0]
+
+
+def _levels(rps_by_users: dict, p95_by_users: dict | None = None):
+    """A capacity search played to its end against made-up measurements; returns its summary."""
+    stages = shapes.plan("capacity", users=max(rps_by_users), spawn_rate=1, duration_s=10 * len(rps_by_users))
+    search = shapes.CapacitySearch(stages, p95_ms=1000, error_rate=0.01, min_gain=0.05)
+
+    def measure(start_s, end_s):
+        users = next(s.users for s in stages if s.until_s >= end_s - 1e-9)
+        return {"rps": rps_by_users[users], "count": 100, "error_rate": 0.0,
+                "p95_ms": (p95_by_users or {}).get(users, 100)}
+
+    t = 0.0
+    while search.at(t, measure) is not None:
+        t += 0.5
+    return search.summary()
+
+
+def test_capacity_search_stops_when_throughput_stops_growing_and_reports_the_knee():
+    s = _levels({1: 10, 2: 19, 4: 30, 8: 31, 16: 29, 32: 60})
+    assert [lv["users"] for lv in s["levels"]] == [1, 2, 4, 8, 16]  # two flat levels in a row: stop, 32 never ran
+    assert s["capacity_rps"] == 31 and s["capacity_users"] == 8 and s["knee_users"] == 8
+    assert "stopped growing at 16 users" in s["stopped"]
+
+
+def test_capacity_search_stops_at_a_level_that_breaks_the_slo():
+    s = _levels({1: 10, 2: 20, 4: 40, 8: 80}, p95_by_users={4: 1500})
+    assert [lv["users"] for lv in s["levels"]] == [1, 2, 4]
+    assert s["capacity_rps"] == 20 and s["capacity_users"] == 2  # 40 req/s came at a p95 over the limit
+    assert "SLO broke at 4 users" in s["stopped"]
+
+
+def test_capacity_search_of_a_site_that_keeps_scaling_runs_every_level():
+    s = _levels({1: 10, 2: 20, 4: 40, 8: 80})
+    assert s["capacity_rps"] == 80 and s["knee_users"] is None and "most users" in s["stopped"]
+
+
+def test_capacity_search_refuses_levels_too_short_to_measure():
+    with pytest.raises(HarnessError, match="too short for a capacity search"):
+        shapes.plan("capacity", users=64, spawn_rate=1, duration_s=20)

@@ -47,7 +47,7 @@ def test_stage_on_a_healthy_server_loses_nothing(writable_hgweb, tmp_path, monke
     for op in ("clone", "pull", "push"):
         s = traffic["ops"][op]
         assert s["ok"] > 0 and s["p50_ms"] <= s["p95_ms"] <= s["p99_ms"] and s["bytes_received"] > 0, (op, s)
-    assert set(stage.actions) == {"hg.clone", "hg.pull", "hg.push"}
+    assert set(stage.actions) == {"clone", "pull", "push"}  # the names the load stage and slo.toml use
     assert stage.traffic["lost"] == 0 and stage.counts["passed"] == 4
     assert {t["id"] for t in stage.tests} == {"traffic::integrity", "traffic::operations",
                                                  "traffic::pushes-accepted", "traffic::server-verify"}

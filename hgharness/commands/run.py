@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from hgharness.errors import HarnessError
 from hgharness.front import add_front_arguments
-from hgharness.options import add_run_dir_arguments, add_target_arguments
+from hgharness.options import add_baseline_argument, add_run_dir_arguments, add_target_arguments
 from hgharness.session import RunSession
 
 
@@ -18,6 +18,7 @@ def add_arguments(p):
     stages = p.get_default("layers").stages
     add_target_arguments(p)
     add_run_dir_arguments(p)
+    add_baseline_argument(p)
     p.add_argument("--stages", default=",".join(stages),
                    help="comma-separated stages to run (default and all: "
                    + "; ".join(f"{name}: {s.description}" for name, s in stages.items()) + ")")

@@ -1,0 +1,138 @@
+"""Paired A/B verdicts on a busy machine: false alarms of A/A pairs, and the power to see one page 20% slower.
+
+Three embedded hgweb servers on copies of the same fixture set: a healthy baseline, a healthy candidate (A/A) and a
+candidate whose changeset pages take 1.2x as long (tests/ab_builds.py:slower_pages). Each "pair" is one real
+`hgharness load --target CANDIDATE --baseline BASELINE` run; A/A and slowed runs alternate, so the machine's state
+hits both series alike. While they run, --busy processes spin on the CPU (a 2-core machine busy with something
+else, as a CI runner is).
+
+    .venv/bin/python bench/bench_ab.py [--pairs 20] [--duration 30] [--busy 1] [--users 6]
+
+Prints: A/A pairs flagged (any A/B gate failed) out of N, slowed pairs whose changeset ratio was flagged out of N,
+and the run time of one pair. The issue asks for at most 1 and at least 19 of 20.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from hgharness.embedded import EmbeddedHgweb  # noqa: E402
+from hgharness.fixtures.sets import DEFAULT_SET, build_set  # noqa: E402
+
+MIX = """
+[pace]
+AnonymousBrowser = 3
+[mixes.pages]
+users = { AnonymousBrowser = 1 }
+[mixes.pages.actions.AnonymousBrowser]
+index = 0
+summary = 3
+log = 3
+shortlog = 0
+graph = 0
+changeset = 8
+manifest = 0
+file = 3
+raw_file = 2
+annotate = 0
+tags = 0
+branches = 0
+archive = 0
+"""
+PASSWORD = "bench-ab-secret"
+
+
+def spin(stop_at: float) -> None:  # a neighbour burning one core
+    x = 0
+    while time.monotonic() < stop_at:
+        x = (x * 31 + 7) % 1000003
+
+
+def one_run(cand, base, work: Path, mixes: Path, args, label: str, i: int) -> dict:
+    runs = work / "runs"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
+    env.update(HGHARNESS_FIXTURE_DIR=str(cand.repos_dir), HGHARNESS_USERNAME=cand.username,
+               HGHARNESS_PASSWORD=PASSWORD, PYTHONPATH=str(ROOT))
+    run_id = f"{label}-{i:02d}"
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "-m", "hgharness", "load", "--target", cand.url, "--baseline", base.url,
+                        "--mixes", str(mixes), "--mix", "pages", "--users", str(args.users), "--spawn-rate",
+                        str(args.users), "--duration", str(args.duration), "--runs-dir", str(runs), "--run-id", run_id],
+                       env=env, capture_output=True, text=True, cwd=str(ROOT), timeout=args.duration + 300)
+    took = time.monotonic() - t0
+    ab_path = runs / run_id / "ab.json"
+    if not ab_path.exists():
+        raise SystemExit(f"{run_id}: no A/B result (exit {p.returncode}): {p.stderr[-500:]}{p.stdout[-500:]}")
+    ab = json.loads(ab_path.read_text())
+    failed = [g["gate"] for g in ab["gates"] if g["status"] == "failed"]
+    cs = ab["actions"].get("changeset", {})
+    shutil.rmtree(runs / run_id, ignore_errors=True)
+    return {"failed": failed, "seconds": took, "exit": p.returncode, "changeset": cs,
+            "load": os.getloadavg()[0]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pairs", type=int, default=20)
+    ap.add_argument("--duration", type=int, default=30)
+    ap.add_argument("--users", type=int, default=6)
+    ap.add_argument("--busy", type=int, default=1, help="processes spinning on the CPU meanwhile (default 1)")
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="hgharness-bench-ab-"))
+    busy = []
+    try:
+        seed = work / "seed"
+        build_set(DEFAULT_SET, seed)
+        mixes = work / "mixes.toml"
+        mixes.write_text(MIX)
+        os.environ["PYTHONPATH"] = str(ROOT)
+        os.environ["AB_SLOW_ROUTE"], os.environ["AB_SLOW_FACTOR"] = "/rev/", "1.2"
+        servers = {}
+        for name, wrap in (("baseline", None), ("same", None), ("slowed", "tests.ab_builds:slower_pages")):
+            repos = work / f"{name}-repos"
+            shutil.copytree(seed, repos, symlinks=True)
+            servers[name] = EmbeddedHgweb(repos, workdir=work / name, workers=4, password=PASSWORD, wrap=wrap).start()
+        stop_at = time.monotonic() + 4 * 3600
+        busy = [multiprocessing.Process(target=spin, args=(stop_at,), daemon=True) for _ in range(args.busy)]
+        for b in busy:
+            b.start()
+        results = {"same": [], "slowed": []}
+        for i in range(args.pairs):
+            for label in ("same", "slowed"):
+                r = one_run(servers[label], servers["baseline"], work, mixes, args, label, i)
+                results[label].append(r)
+                cs = r["changeset"]
+                print(f"{label:<7} {i + 1:>2}/{args.pairs}  exit {r['exit']}  changeset ratio {cs.get('ratio')} "
+                      f"[{cs.get('ci_low')}, {cs.get('ci_high')}] ({cs.get('pairs')} pairs)  flagged: "
+                      f"{', '.join(r['failed']) or '-'}  load {r['load']:.1f}  {r['seconds']:.0f} s", flush=True)
+        aa = sum(1 for r in results["same"] if r["failed"])
+        caught = sum(1 for r in results["slowed"] if "ab.changeset.p50_ratio" in r["failed"])
+        wrong = sum(1 for r in results["slowed"] if set(r["failed"]) - {"ab.changeset.p50_ratio"})
+        secs = [r["seconds"] for v in results.values() for r in v]
+        print(f"\nA/A pairs flagged:                 {aa}/{args.pairs}  (want at most 1)")
+        print(f"changeset 20% slower, flagged:      {caught}/{args.pairs}  (want at least 19)")
+        print(f"slowed runs flagging another action: {wrong}/{args.pairs}")
+        print(f"one pair (one `hgharness load --baseline` run of {args.duration} s): {sum(secs) / len(secs):.0f} s "
+              f"on average; busy neighbours: {args.busy}")
+    finally:
+        for b in busy:
+            b.terminate()
+        for s in locals().get("servers", {}).values():
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

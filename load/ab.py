@@ -1,0 +1,236 @@
+"""Paired A/B load: the candidate and a baseline target measured side by side in one run, judged by ratio.
+
+Absolute ceilings cannot tell a slower build on a shared machine (a busy neighbour slows every page more than a
+regression does); two runs minutes apart fight the same noise. So every load task runs twice, once against each
+target, back to back in a random order, with the same action and the same URL (or Mercurial operation). Both
+requests of a task share a pair id; whatever the machine does during that second hits both alike.
+
+What this module holds (plain Python: the harness process never imports Locust):
+
+    baseline_env / baseline_from_env   the baseline Target handed to the Locust processes (HGHARNESS_BASELINE_*)
+    analyze                            per action: the candidate/baseline ratio of median latency over the
+                                       paired samples, with a simultaneous confidence interval from a moving-
+                                       block bootstrap of the pairs (reports/stats.py), error rates side by
+                                       side; the gates of slo.toml's [ab] table
+
+Samples: the candidate's in <run>/samples/locust-*.jsonl, the baseline's in <run>/baseline/samples/, each line
+with its "pair" id (reports/samples.py format plus that field).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from hgharness.errors import HarnessError
+from hgharness.reports.stats import holm, paired_ratio, proportion_greater, t_quantile
+from hgharness.stats import quantile
+
+ENV_PREFIX = "HGHARNESS_BASELINE_"
+SIDE = "baseline "            # Locust request_type prefix of the baseline's requests ("baseline GET", ...)
+BASELINE_DIR = "baseline"     # <run>/baseline/samples: the baseline's raw samples
+AB_KEYS = {"min_effect": float, "confidence": float, "min_pairs": int, "error_rate_diff": float,
+           "capacity_ratio": float, "warmup_s": float, "actions": dict}
+DEFAULT_AB = {"min_effect": 0.05, "confidence": 0.95, "min_pairs": 16, "error_rate_diff": 0.005,
+              "capacity_ratio": 0.8, "warmup_s": 5}
+MAX_PAIRS = 3000              # per action, thinned beyond (keeps the bootstrap to a second)
+
+
+# --- the baseline target in the Locust processes ---------------------------------------------------------------
+
+def baseline_env(baseline) -> dict[str, str]:
+    return {ENV_PREFIX + k[len("HGHARNESS_"):]: v for k, v in baseline.to_env().items()}
+
+
+def baseline_from_env(environ=None):
+    """The baseline Target the harness handed down, or None when the run has none."""
+    import os
+
+    from hgharness.target import Target
+
+    environ = os.environ if environ is None else environ
+    env = {"HGHARNESS_" + k[len(ENV_PREFIX):]: v for k, v in environ.items() if k.startswith(ENV_PREFIX)}
+    if not env.get("HGHARNESS_TARGET"):
+        return None
+    return Target.from_options(env=env)
+
+
+# --- gates ----------------------------------------------------------------------------------------------------
+
+def ab_gates(slo: dict) -> dict:
+    """slo.toml's [ab] table with its defaults; checked (one line naming the key)."""
+    table = slo.get("ab", {})
+    if not isinstance(table, dict):
+        raise HarnessError("malformed SLO file: ab must be a table")
+    out = dict(DEFAULT_AB)
+    for key, value in table.items():
+        kind = AB_KEYS.get(key)
+        if kind is None:
+            raise HarnessError(f"malformed SLO file: ab.{key} is not a setting (known: {', '.join(AB_KEYS)})")
+        if kind is dict:
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise HarnessError("malformed SLO file: ab.actions must hold one table per action")
+            for name, t in value.items():
+                for k, v in t.items():
+                    if k != "min_effect" or isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                        raise HarnessError(f"malformed SLO file: ab.actions.{name}.{k} (only min_effect, a "
+                                           "number >= 0)")
+            out[key] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or \
+                (kind is int and not isinstance(value, int)):
+            raise HarnessError(f"malformed SLO file: ab.{key} must be a {'whole ' if kind is int else ''}"
+                               "number >= 0")
+        out[key] = value
+    if not 0.5 <= out["confidence"] < 1:
+        raise HarnessError("malformed SLO file: ab.confidence must be at least 0.5 and below 1")
+    return out
+
+
+# --- the analysis ---------------------------------------------------------------------------------------------
+
+def read_side(folder: Path) -> tuple[dict, dict]:
+    """(pair id -> {action: (t, ms)} for successful samples, action -> [count, failures]) of one side."""
+    paired: dict[str, dict] = {}
+    counts: dict[str, list[int]] = {}
+    for path in sorted((folder / "samples").glob("locust-*.jsonl")):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                rec = json.loads(line)
+                action, ms, ok = str(rec["action"]), float(rec["ms"]), rec.get("ok", True)
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut short by a killed writer
+            c = counts.setdefault(action, [0, 0])
+            c[0] += 1
+            if not ok:
+                c[1] += 1
+            elif rec.get("pair") is not None:
+                paired.setdefault(rec["pair"], {})[action] = (rec.get("t") or 0.0, ms)
+    return paired, counts
+
+
+def analyze(run_dir: Path, gates: dict) -> dict:
+    """The A/B comparison of a load run directory: {"actions": {name: {...}}, "aggregate": {...}, "gates": [...]}"""
+    run_dir = Path(run_dir)
+    cand, cand_counts = read_side(run_dir)
+    base, base_counts = read_side(run_dir / BASELINE_DIR)
+    by_action: dict[str, list[tuple[float, float, float]]] = {}
+    # the first seconds warm both servers up (repositories opened per worker): their pairs say nothing of builds
+    start = min((t for acts in cand.values() for t, _ in acts.values() if t), default=0.0)
+    for pid, actions in cand.items():
+        other = base.get(pid)
+        if not other:
+            continue
+        for action, (t, ms) in actions.items():
+            if action in other and t >= start + gates["warmup_s"]:
+                by_action.setdefault(action, []).append((t, ms, other[action][1]))
+    names = sorted(set(cand_counts) | set(base_counts))
+    judged = [n for n in names if len(by_action.get(n, ())) >= gates["min_pairs"]]
+    alpha = 1 - gates["confidence"]
+    tail = alpha / max(1, len(judged))  # lower bounds simultaneous over the actions (Bonferroni), one-sided
+    actions, out_gates = {}, []
+    for name in names:
+        pairs = sorted(by_action.get(name, ()))
+        a = _counts(cand_counts.get(name), base_counts.get(name))
+        a["pairs"] = len(pairs)
+        effect = gates.get("actions", {}).get(name, {}).get("min_effect", gates["min_effect"])
+        if pairs:
+            cs, bs = [p[1] for p in pairs], [p[2] for p in pairs]
+            a.update(candidate_p50_ms=round(quantile(cs, 0.5), 2), baseline_p50_ms=round(quantile(bs, 0.5), 2),
+                     candidate_p95_ms=round(quantile(cs, 0.95), 2), baseline_p95_ms=round(quantile(bs, 0.95), 2))
+        if name in judged:
+            thinned = _thin(pairs, MAX_PAIRS)
+            ratio, se, df = paired_ratio([p[1] for p in thinned], [p[2] for p in thinned], q=0.5)
+            t = t_quantile(tail, df)
+            low, high = ((ratio * math.exp(-t * se), ratio * math.exp(t * se)) if math.isfinite(se * t)
+                         else (0.0, math.inf))
+            a.update(ratio=round(ratio, 4), ci_low=round(low, 4), ci_high=round(high, 4) if math.isfinite(high)
+                     else None)
+        actions[name] = a
+        out_gates.append(_latency_gate(name, a, effect, gates))
+    err = [n for n in names if actions[n]["candidate_count"] and actions[n]["baseline_count"]]
+    agg = _counts(_sum(cand_counts), _sum(base_counts))
+    p_err = holm([_p_more_errors(actions[n]) for n in err] + [_p_more_errors(agg)])
+    for name, p in zip(err, p_err, strict=False):
+        out_gates.append(_error_gate(name, actions[name], p, alpha, gates["error_rate_diff"]))
+    out_gates.append(_error_gate("aggregate", agg, p_err[-1], alpha, gates["error_rate_diff"]))
+    return {"schema": "hgharness.ab/1", "confidence": gates["confidence"], "min_effect": gates["min_effect"],
+            "actions": actions, "aggregate": agg, "gates": out_gates}
+
+
+def _thin(xs: list, limit: int) -> list:
+    if len(xs) <= limit:
+        return xs
+    step = len(xs) / limit
+    return [xs[int(i * step)] for i in range(limit)]
+
+
+def _sum(counts: dict) -> list[int]:
+    return [sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())]
+
+
+def _counts(cand, base) -> dict:
+    cc, cf = cand or (0, 0)
+    bc, bf = base or (0, 0)
+    return {"candidate_count": cc, "candidate_failures": cf, "baseline_count": bc, "baseline_failures": bf,
+            "candidate_error_rate": round(cf / cc, 5) if cc else None,
+            "baseline_error_rate": round(bf / bc, 5) if bc else None}
+
+
+def _p_more_errors(a: dict) -> float:
+    return proportion_greater(a["baseline_failures"], a["baseline_count"], a["candidate_failures"],
+                              a["candidate_count"])
+
+
+def _latency_gate(name: str, a: dict, effect: float, gates: dict) -> dict:
+    limit = round(1 + effect, 4)
+    gate = {"gate": f"ab.{name}.p50_ratio", "scope": name, "metric": "p50_ratio", "threshold": limit,
+            "observed": a.get("ratio"), "ci": [a.get("ci_low"), a.get("ci_high")] if "ratio" in a else None}
+    if "ratio" not in a:
+        return {**gate, "status": "skipped",
+                "message": f"{name}: {a['pairs']} paired samples, too few to compare (needs {gates['min_pairs']})"}
+    r, lo, hi = a["ratio"], a["ci_low"], a["ci_high"]
+    where = (f"{name}: median {a['candidate_p50_ms']:.0f} ms vs baseline {a['baseline_p50_ms']:.0f} ms, ratio "
+             f"{r:.2f}x ({gates['confidence']:.0%} interval {lo:.2f}-{_x(hi)}, {a['pairs']} pairs)")
+    if lo > limit:
+        return {**gate, "status": "failed", "message": f"{where}: slower than the baseline by more than "
+                                                       f"{effect:.0%}"}
+    if hi is not None and hi <= limit:
+        return {**gate, "status": "passed", "message": f"{where}: within {effect:.0%} of the baseline"}
+    return {**gate, "status": "skipped", "inconclusive": True,
+            "message": f"{where}: inconclusive (the interval reaches past {limit:.2f}x; more pairs would tell)"}
+
+
+def _x(v) -> str:
+    return "inf" if v is None else f"{v:.2f}"
+
+
+def _error_gate(name: str, a: dict, p: float, alpha: float, diff_limit: float) -> dict:
+    gate = {"gate": f"ab.{name}.error_rate", "scope": name, "metric": "error_rate_diff", "threshold": diff_limit}
+    ce, be = a["candidate_error_rate"], a["baseline_error_rate"]
+    if ce is None or be is None:
+        return {**gate, "status": "skipped", "observed": None, "message": f"{name}: no requests on one side"}
+    diff = ce - be
+    where = (f"{name}: errors {a['candidate_failures']}/{a['candidate_count']} ({ce:.2%}) vs baseline "
+             f"{a['baseline_failures']}/{a['baseline_count']} ({be:.2%})")
+    gate["observed"] = round(diff, 5)
+    if diff > diff_limit and p < alpha:
+        return {**gate, "status": "failed", "p_value": p,
+                "message": f"{where}: more errors than the baseline (p = {p:.2g})"}
+    if diff <= diff_limit:
+        return {**gate, "status": "passed", "p_value": p, "message": f"{where}: not more than the baseline"}
+    return {**gate, "status": "skipped", "inconclusive": True, "p_value": p,
+            "message": f"{where}: inconclusive (p = {p:.2g}, too few requests to tell)"}
+
+
+def regressions(ab: dict) -> list[dict]:
+    return [g for g in ab["gates"] if g["status"] == "failed"]
+
+
+def write(run_dir: Path, ab: dict) -> Path:
+    from hgharness.rundir import write_json
+
+    path = Path(run_dir) / "ab.json"
+    write_json(path, ab)
+    return path

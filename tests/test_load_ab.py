@@ -1,0 +1,239 @@
+"""Paired A/B load (--baseline): a candidate build proven slower than the baseline, or failing more, fails the run
+(exit 1) naming the action and the ratio; the same healthy build on both sides passes.
+
+Every candidate here is the embedded hgweb with one defect (tests/ab_builds.py) beside a healthy hgweb serving a
+copy of the same repositories; both are measured in the same run, so the machine's noise hits both alike.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from hgharness.load.mixes import developer_available
+from tests.conftest import clean_env, copy_repos, hgweb, run_cli
+from tests.load_helpers import gates_by_name, load_json, only_run_dir
+
+pytestmark = [pytest.mark.load, pytest.mark.integration]
+
+# Readers only, on few page kinds, with no pause: a few users asking back to back keep the servers busy but not
+# queueing (each pair's two requests then meet the same machine), and give enough pairs per action in a short run.
+PAGES_MIX = """
+[pace]
+AnonymousBrowser = 0
+[mixes.pages]
+users = { AnonymousBrowser = 1 }
+[mixes.pages.actions.AnonymousBrowser]
+index = 0
+summary = 3
+log = 3
+shortlog = 0
+graph = 0
+changeset = 8
+manifest = 0
+file = 3
+raw_file = 2
+annotate = 0
+tags = 0
+branches = 0
+archive = 0
+"""
+
+DEVELOPERS_MIX = """
+[pace]
+Developer = 0
+[mixes.developers]
+users = { Developer = 1 }
+[mixes.developers.actions.Developer]
+pull = 0
+push = 1
+clone = 0
+"""
+# Three page kinds, evenly: every one gets enough pairs in a short run.
+EVEN_MIX = """
+[pace]
+AnonymousBrowser = 0
+[mixes.even]
+users = { AnonymousBrowser = 1 }
+[mixes.even.actions.AnonymousBrowser]
+index = 0
+summary = 1
+log = 0
+shortlog = 0
+graph = 0
+changeset = 1
+manifest = 0
+file = 0
+raw_file = 1
+annotate = 0
+tags = 0
+branches = 0
+archive = 0
+"""
+# one developer pushing (two would race for the one repository): fewer pairs than pages get in a short run
+FEW_PUSHES_SLO = """
+[ab]
+min_pairs = 8
+"""
+
+
+# Cheap pages: a healthy hgweb serves them far faster than a site-wide lock of 40 ms lets any build.
+CHEAP_MIX = """
+[pace]
+CIBot = 0
+[mixes.cheap]
+users = { CIBot = 1 }
+[mixes.cheap.actions.CIBot]
+json_log = 3
+atom_log = 0
+raw_file = 3
+archive = 0
+"""
+
+
+def _mixes(tmp_path, text: str):
+    path = tmp_path / "mixes.toml"
+    path.write_text(text)
+    return path
+
+
+def _ab(tmp_path, seed_repos, wrap, mix_text, mix, users, duration, server_workers=4, slo_text=None):
+    """`hgharness load --target CANDIDATE --baseline BASELINE`: candidate with `wrap`, baseline healthy."""
+    mixes = _mixes(tmp_path, mix_text)
+    extra = []
+    if slo_text:
+        from hgharness.load.slo import DEFAULT_SLO
+
+        slo_file = tmp_path / "slo.toml"
+        slo_file.write_text(DEFAULT_SLO.read_text().split("\n[ab]")[0] + "\n" + slo_text)
+        extra = ["--slo", slo_file]
+    cand_repos = copy_repos(seed_repos, tmp_path / "candidate-repos")
+    base_repos = copy_repos(seed_repos, tmp_path / "baseline-repos")
+    password = "ab-secret-17"
+    with hgweb(base_repos, workers=server_workers, password=password) as base, \
+            hgweb(cand_repos, workers=server_workers, password=password, wrap=wrap) as cand:
+        r = run_cli("load", "--target", cand.url, "--baseline", base.url, "--mixes", mixes, "--mix", mix,
+                    "--users", users, "--spawn-rate", users, "--duration", duration, "--runs-dir", tmp_path / "runs",
+                    *extra, env=clean_env(HGHARNESS_FIXTURE_DIR=cand.repos_dir, HGHARNESS_USERNAME=cand.username,
+                                  HGHARNESS_PASSWORD=password))
+    run_dir = only_run_dir(tmp_path / "runs")
+    return r, run_dir
+
+
+def _failed(run_dir) -> dict[str, dict]:
+    return {name: g for name, g in gates_by_name(run_dir).items() if g["status"] == "failed"}
+
+
+def test_the_same_healthy_build_on_both_sides_passes(tmp_path):
+    """--baseline embedded: a second embedded hgweb beside the first, serving a copy of its repositories."""
+    mixes = _mixes(tmp_path, EVEN_MIX)
+    r = run_cli("load", "--baseline", "embedded", "--mixes", mixes, "--mix", "even", "--users", 2,
+                "--spawn-rate", 2, "--duration", 20, "--runs-dir", tmp_path / "runs", env=clean_env())
+    run_dir = only_run_dir(tmp_path / "runs")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "A/B against the baseline" in r.stdout
+    # progress while it runs (every 10 s), and the p95-over-time chart from Locust's full history
+    assert re.search(r"\[load\] 1\d/20s: \d+ users, [\d.]+ req/s \(both targets\), \d+ requests, 0 failed, p95 so far",
+                     r.stdout), r.stdout
+    html = (run_dir / "index.html").read_text()
+    assert "p95 latency over time per action" in html and 'id="ab"' in html
+    ab = load_json(run_dir / "ab.json")
+    judged = [a for a in ab["actions"].values() if a.get("ratio") is not None]
+    assert len(judged) >= 3, ab["actions"]  # the comparison did happen, on enough pairs to judge
+    assert not _failed(run_dir)
+    summary = load_json(run_dir / "summary.json")
+    assert summary["baseline"]["url"] != summary["target"]["url"]
+    # the baseline's own samples are kept apart, paired with the candidate's by id
+    lines = [json.loads(x) for p in (run_dir / "baseline" / "samples").glob("*.jsonl") for x in p.read_text().split("\n")
+             if x]
+    assert lines and all("pair" in x for x in lines)
+
+
+def test_a_page_kind_30_percent_slower_fails_naming_it(tmp_path, seed_repos):
+    r, run_dir = _ab(tmp_path, seed_repos, "tests.ab_builds:slower_changesets", PAGES_MIX, "pages", 2, 25)
+    assert r.returncode == 1, r.stdout + r.stderr
+    failed = _failed(run_dir)
+    assert "ab.changeset.p50_ratio" in failed, r.stdout
+    assert "ab.changeset.p50_ratio" in r.stdout and "x the baseline" in r.stdout
+    assert failed["ab.changeset.p50_ratio"]["observed"] > 1.1
+    # only the slowed page is flagged: the others were not changed
+    assert {g["scope"] for g in failed.values()} == {"changeset"}, failed.keys()
+
+
+def test_a_site_wide_lock_fails_every_page(tmp_path, seed_repos):
+    r, run_dir = _ab(tmp_path, seed_repos, "tests.ab_builds:site_lock", EVEN_MIX, "even", 2, 20)
+    assert r.returncode == 1, r.stdout + r.stderr
+    failed = _failed(run_dir)
+    ratios = {g["scope"] for g in failed.values() if g["metric"] == "p50_ratio"}
+    ab = load_json(run_dir / "ab.json")
+    judged = {name: a["ratio"] for name, a in ab["actions"].items() if a.get("ratio") is not None}
+    assert len(ratios) >= 2, (judged, failed.keys())  # a lock slows every page, not one
+    assert all(r > 1.1 for r in judged.values()), judged
+
+
+@pytest.mark.skipif(not developer_available(), reason="this build has no Developer user")
+def test_a_push_two_seconds_slower_fails_naming_push(tmp_path, seed_repos):
+    r, run_dir = _ab(tmp_path, seed_repos, "tests.ab_builds:slow_push", DEVELOPERS_MIX, "developers", 1, 45,
+                       slo_text=FEW_PUSHES_SLO)
+    assert r.returncode == 1, r.stdout + r.stderr
+    failed = _failed(run_dir)
+    assert "ab.push.p50_ratio" in failed, r.stdout
+    # the comparison names push alone (only pushes ran, so the absolute aggregate ceiling may trip as well)
+    assert {g["scope"] for name, g in failed.items() if name.startswith("ab.")} == {"push"}, failed.keys()
+    ab = load_json(run_dir / "ab.json")
+    push = ab["actions"]["push"]
+    assert push["candidate_p50_ms"] - push["baseline_p50_ms"] > 1500
+
+
+def test_two_percent_of_requests_answering_502_fails_on_errors(tmp_path, seed_repos):
+    r, run_dir = _ab(tmp_path, seed_repos, "tests.ab_builds:some_502", CHEAP_MIX, "cheap", 4, 30)
+    assert r.returncode == 1, r.stdout + r.stderr
+    failed = _failed(run_dir)
+    assert "ab.aggregate.error_rate" in failed, r.stdout
+    assert not [g for g in failed.values() if g["metric"] == "p50_ratio"], failed.keys()
+    ab = load_json(run_dir / "ab.json")
+    assert ab["aggregate"]["baseline_failures"] == 0 and ab["aggregate"]["candidate_failures"] > 0
+
+
+def test_a_baseline_serving_other_history_is_one_line_and_exit_2(tmp_path, seed_repos):
+    from hgharness import hg
+    from hgharness.fixtures.traffic_changes import Change
+    from hgharness.hgclient import commit
+
+    base_repos = copy_repos(seed_repos, tmp_path / "baseline-repos")
+    name = sorted(p.name for p in base_repos.iterdir() if (p / ".hg").is_dir() and p.name != "hostile")[0]
+    repo = hg.open_repo(base_repos / name)
+    commit(repo, repo[b"tip"].node(), Change({b"extra.txt": (b"one more line\n", "", None)}, "One more"),
+           b"someone <someone@example.org>")  # the baseline has a changeset the candidate lacks
+    with hgweb(seed_repos) as cand, hgweb(base_repos) as base:
+        r = run_cli("load", "--target", cand.url, "--baseline", base.url, "--duration", 5,
+                    "--runs-dir", tmp_path / "runs", env=clean_env(HGHARNESS_FIXTURE_DIR=cand.repos_dir))
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert f"tips differ for {name}" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").iterdir())  # refused before any load
+
+
+
+def test_a_site_wide_lock_fails_the_capacity_ratio(tmp_path, seed_repos):
+    """--shape capacity with a baseline: each searched in turn; the locked build carries at most half as much."""
+    mixes = _mixes(tmp_path, CHEAP_MIX)
+    cand_repos = copy_repos(seed_repos, tmp_path / "candidate-repos")
+    base_repos = copy_repos(seed_repos, tmp_path / "baseline-repos")
+    with hgweb(base_repos, workers=4) as base, hgweb(cand_repos, workers=4, wrap="tests.ab_builds:site_lock") as cand:
+        r = run_cli("load", "--target", cand.url, "--baseline", base.url, "--shape", "capacity", "--mixes", mixes,
+                    "--mix", "cheap", "--users", 8, "--duration", 32, "--runs-dir", tmp_path / "runs",
+                    env=clean_env(HGHARNESS_FIXTURE_DIR=cand.repos_dir))
+    assert r.returncode == 1, r.stdout + r.stderr
+    run = only_run_dir(tmp_path / "runs")
+    gates = gates_by_name(run)
+    ratio = gates["capacity.capacity_ratio"]
+    assert ratio["status"] == "failed" and ratio["observed"] <= 0.5, ratio
+    assert "capacity.capacity_ratio" in r.stdout and "baseline capacity" in r.stdout
+    summary = load_json(run / "summary.json")
+    cap = next(st for st in summary["stages"] if st["name"] == "load")["capacity"]
+    assert len(cap["candidate"]["levels"]) >= 2 and len(cap["baseline"]["levels"]) >= 2
+    html = (run / "index.html").read_text()
+    assert 'id="capacity"' in html and "Throughput against concurrency" in html
