@@ -96,3 +96,51 @@ def some_502(app):
         return app(environ, start_response)
 
     return middleware
+
+
+# --- mixes for paired runs (load/mixes.toml format) ----------------------------------------------------------
+
+# Readers only, on few page kinds, with no pause: a few users asking back to back keep the servers busy but not
+# queueing (each pair's two requests then meet the same machine), and give enough pairs per action in a short run.
+PAGES_MIX = """
+[pace]
+AnonymousBrowser = 0
+[mixes.pages]
+users = { AnonymousBrowser = 1 }
+[mixes.pages.actions.AnonymousBrowser]
+index = 0
+summary = 3
+log = 3
+shortlog = 0
+graph = 0
+changeset = 8
+manifest = 0
+file = 3
+raw_file = 2
+annotate = 0
+tags = 0
+branches = 0
+archive = 0
+"""
+
+# Three page kinds, evenly: every one gets enough pairs in a short run.
+EVEN_MIX = """
+[pace]
+AnonymousBrowser = 0
+[mixes.even]
+users = { AnonymousBrowser = 1 }
+[mixes.even.actions.AnonymousBrowser]
+index = 0
+summary = 1
+log = 0
+shortlog = 0
+graph = 0
+changeset = 1
+manifest = 0
+file = 0
+raw_file = 1
+annotate = 0
+tags = 0
+branches = 0
+archive = 0
+"""

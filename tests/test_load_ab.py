@@ -13,33 +13,12 @@ import re
 import pytest
 
 from hgharness.load.mixes import developer_available
+from tests.ab_builds import EVEN_MIX, PAGES_MIX
 from tests.conftest import clean_env, copy_repos, hgweb, run_cli
 from tests.load_helpers import gates_by_name, load_json, only_run_dir
 
 pytestmark = [pytest.mark.load, pytest.mark.integration]
 
-# Readers only, on few page kinds, with no pause: a few users asking back to back keep the servers busy but not
-# queueing (each pair's two requests then meet the same machine), and give enough pairs per action in a short run.
-PAGES_MIX = """
-[pace]
-AnonymousBrowser = 0
-[mixes.pages]
-users = { AnonymousBrowser = 1 }
-[mixes.pages.actions.AnonymousBrowser]
-index = 0
-summary = 3
-log = 3
-shortlog = 0
-graph = 0
-changeset = 8
-manifest = 0
-file = 3
-raw_file = 2
-annotate = 0
-tags = 0
-branches = 0
-archive = 0
-"""
 
 DEVELOPERS_MIX = """
 [pace]
@@ -50,27 +29,6 @@ users = { Developer = 1 }
 pull = 0
 push = 1
 clone = 0
-"""
-# Three page kinds, evenly: every one gets enough pairs in a short run.
-EVEN_MIX = """
-[pace]
-AnonymousBrowser = 0
-[mixes.even]
-users = { AnonymousBrowser = 1 }
-[mixes.even.actions.AnonymousBrowser]
-index = 0
-summary = 1
-log = 0
-shortlog = 0
-graph = 0
-changeset = 1
-manifest = 0
-file = 0
-raw_file = 1
-annotate = 0
-tags = 0
-branches = 0
-archive = 0
 """
 # one developer pushing (two would race for the one repository): fewer pairs than pages get in a short run
 FEW_PUSHES_SLO = """
