@@ -112,6 +112,8 @@ def is_embedded(args) -> bool:
 class RunSession:
     """The target, the run directory and the summary of one command's run; stops what it started on exit."""
 
+    baseline = baseline_server = None  # A/B runs: the baseline Target and the server started for it
+
     def __init__(self, args, command: str, layers: Layers, progress: Callable | None = None,
                  server_overrides: dict | None = None, load_traffic: bool = False):
         self.args, self.command, self.layers = args, command, layers
@@ -120,7 +122,6 @@ class RunSession:
         self.load_traffic = load_traffic  # load and traffic: refuse a target that does not allow load, first
         self.embedded = is_embedded(args)
         self.server = self.target = self.run_dir = self.summary = None
-        self.baseline = self.baseline_server = None
         self._workdir: Path | None = None
         self._open = False  # a run directory whose summary.json is not written yet
         self._started = time.monotonic()
