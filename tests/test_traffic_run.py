@@ -54,8 +54,9 @@ def test_stage_on_a_healthy_server_loses_nothing(writable_hgweb, tmp_path, monke
     gates = {g["gate"]: g["status"] for g in stage.slo}
     assert all(gates[f"{op}.error_rate"] == "passed" for op in ("clone", "pull", "push")), gates
     assert set(gates.values()) <= {"passed", "skipped"}, gates  # latency gates need enough samples to judge
-    assert {t["id"] for t in stage.tests} == {"traffic::integrity", "traffic::operations",
-                                                 "traffic::pushes-accepted", "traffic::server-verify"}
+    assert {t["id"] for t in guarantees} == {"traffic::integrity", "traffic::operations",
+                                             "traffic::pushes-accepted", "traffic::server-verify"}
+    assert {t["id"] for t in stage.tests} - {t["id"] for t in guarantees} == {f"traffic::{g}" for g in gates}
     assert (tmp_path / "junit-traffic.xml").exists()
 
 
