@@ -22,6 +22,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -94,6 +95,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=2, help="users asking back to back, no pause (default 2)")
     ap.add_argument("--busy", type=int, default=1, help="processes spinning on the CPU meanwhile (default 1)")
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers (finally below) when killed
     work = Path(tempfile.mkdtemp(prefix="hgharness-bench-ab-"))
     busy = []
     try:

@@ -8,9 +8,9 @@ requests of a task share a pair id; whatever the machine does during that second
 What this module holds (plain Python: the harness process never imports Locust):
 
     baseline_env / baseline_from_env   the baseline Target handed to the Locust processes (HGHARNESS_BASELINE_*)
-    analyze                            per action: the candidate/baseline ratio of median latency over the
-                                       paired samples, with a simultaneous confidence interval from a moving-
-                                       block bootstrap of the pairs (reports/stats.py), error rates side by
+    analyze                            per action: the candidate/baseline latency ratio (geometric mean of the
+                                       per-pair ratios) with lower bounds simultaneous over the actions, from
+                                       batch means of consecutive pairs (reports/stats.py), error rates side by
                                        side; the gates of slo.toml's [ab] table
 
 Samples: the candidate's in <run>/samples/locust-*.jsonl, the baseline's in <run>/baseline/samples/, each line
@@ -141,7 +141,7 @@ def analyze(run_dir: Path, gates: dict) -> dict:
                      candidate_p95_ms=round(quantile(cs, 0.95), 2), baseline_p95_ms=round(quantile(bs, 0.95), 2))
         if name in judged:
             thinned = _thin(pairs, MAX_PAIRS)
-            ratio, se, df = paired_ratio([p[1] for p in thinned], [p[2] for p in thinned], q=0.5)
+            ratio, se, df = paired_ratio([p[1] for p in thinned], [p[2] for p in thinned])
             t = t_quantile(tail, df)
             low, high = ((ratio * math.exp(-t * se), ratio * math.exp(t * se)) if math.isfinite(se * t)
                          else (0.0, math.inf))
@@ -191,8 +191,8 @@ def _latency_gate(name: str, a: dict, effect: float, gates: dict) -> dict:
         return {**gate, "status": "skipped",
                 "message": f"{name}: {a['pairs']} paired samples, too few to compare (needs {gates['min_pairs']})"}
     r, lo, hi = a["ratio"], a["ci_low"], a["ci_high"]
-    where = (f"{name}: median {a['candidate_p50_ms']:.0f} ms vs baseline {a['baseline_p50_ms']:.0f} ms, ratio "
-             f"{r:.2f}x ({gates['confidence']:.0%} interval {lo:.2f}-{_x(hi)}, {a['pairs']} pairs)")
+    where = (f"{name}: median {a['candidate_p50_ms']:.0f} ms vs baseline {a['baseline_p50_ms']:.0f} ms, paired "
+             f"ratio {r:.2f}x ({gates['confidence']:.0%} bounds {lo:.2f}-{_x(hi)}, {a['pairs']} pairs)")
     if lo > limit:
         return {**gate, "status": "failed", "message": f"{where}: slower than the baseline by more than "
                                                        f"{effect:.0%}"}

@@ -5,9 +5,9 @@
 - block_bootstrap_log_ratio: standard error of log(Q_cur / Q_base) from a moving-block bootstrap. Samples taken
   one after another under load are correlated (a noisy neighbour slows a burst of requests); resampling blocks of
   consecutive samples keeps that correlation, so the interval is honest where an i.i.d. bootstrap is too narrow.
-- paired_ratio: quantile(cur) / quantile(base) over paired samples (the two sides of an A/B load task, taken
-  back to back) and the standard error of its log by batch means over consecutive pairs; t_quantile for its
-  interval.
+- paired_ratio: the geometric mean of per-pair ratios cur/base (the two sides of an A/B load task, the same
+  URL back to back) and the standard error of its log by batch means over consecutive pairs; t_quantile for
+  its interval.
 - holm: Holm-Bonferroni step-down adjustment across the actions compared (family-wise error rate).
 """
 
@@ -103,35 +103,40 @@ def block_bootstrap_log_ratio(base: list[float], cur: list[float], q: float = 0.
     return math.sqrt(sum((x - mean) ** 2 for x in logs) / (len(logs) - 1))
 
 
-def paired_ratio(cur: list[float], base: list[float], q: float = 0.5, max_batches: int = 10,
-                 min_batch: int = 4) -> tuple[float, float, int]:
-    """(quantile_q(cur) / quantile_q(base), standard error of its log, degrees of freedom); cur[i] and base[i]
-    are one pair, pairs in time order.
+def trimmed_mean(xs: list[float], trim: float = 0.1) -> float:
+    """The mean of xs without the lowest and highest `trim` share (0.1: 10% each side)."""
+    ys = sorted(xs)
+    k = int(len(ys) * trim)
+    kept = ys[k:len(ys) - k] or ys
+    return sum(kept) / len(kept)
 
-    The error comes from batch means: the pairs are cut into K consecutive batches (K <= max_batches, each of
-    at least min_batch pairs), the log ratio is taken in each, and the error is their spread / sqrt(K), with
-    K - 1 degrees of freedom (use t_quantile). Under load a machine falls into spells of seconds in which one
-    server is starved and not the other; consecutive pairs then share an error that no pairing cancels, and a
-    bootstrap of single pairs (or short blocks) would call that a difference between builds. Batches as long as
-    those spells see them as the noise they are. The error is inf with fewer than two batches.
+
+def paired_ratio(cur: list[float], base: list[float], max_batches: int = 10, min_batch: int = 4,
+                 trim: float = 0.1) -> tuple[float, float, int]:
+    """(ratio, standard error of its log, degrees of freedom) of paired samples: cur[i] and base[i] are the two
+    sides of one task (the same URL or operation, back to back), pairs in time order.
+
+    The ratio is the geometric mean of the per-pair ratios cur[i] / base[i] (a 10%-trimmed mean of their logs):
+    a pair shares its URL, so how much one page costs more than another cancels out, where a ratio of two
+    medians keeps all of that spread in its error. The error comes from batch means: the pairs are cut into K
+    consecutive batches (K <= max_batches, each of at least min_batch pairs), the trimmed mean of the log ratios
+    is taken in each, and the error is their spread / sqrt(K), with K - 1 degrees of freedom (use t_quantile).
+    Under load a machine falls into spells of seconds in which one server is starved and not the other;
+    consecutive pairs then share an error that no pairing cancels, and a bootstrap of single pairs (or short
+    blocks) would call that a difference between builds. Batches as long as those spells see it as the noise it
+    is. The error is inf with fewer than two batches.
     """
     n = len(cur)
     if n != len(base) or not n:
         raise ValueError("paired_ratio needs as many baseline as candidate samples, at least one")
-    qb, qc = quantile(base, q), quantile(cur, q)
-    ratio = qc / qb if qb > 0 else math.inf
+    logs = [math.log(c / b) if c > 0 and b > 0 else 0.0 for c, b in zip(cur, base, strict=True)]
+    ratio = math.exp(trimmed_mean(logs, trim))
     k = min(max_batches, n // min_batch)
-    if k < 2 or not math.isfinite(ratio) or ratio <= 0:
+    if k < 2:
         return ratio, math.inf, max(0, k - 1)
-    logs = []
-    for i in range(k):
-        lo, hi = i * n // k, (i + 1) * n // k
-        rb, rc = quantile(base[lo:hi], q), quantile(cur[lo:hi], q)
-        if rb <= 0 or rc <= 0:
-            return ratio, math.inf, k - 1
-        logs.append(math.log(rc / rb))
-    mean = sum(logs) / k
-    sd = math.sqrt(sum((x - mean) ** 2 for x in logs) / (k - 1))
+    means = [trimmed_mean(logs[i * n // k:(i + 1) * n // k], trim) for i in range(k)]
+    mean = sum(means) / k
+    sd = math.sqrt(sum((x - mean) ** 2 for x in means) / (k - 1))
     return ratio, sd / math.sqrt(k), k - 1
 
 
