@@ -6,7 +6,7 @@ candidate, for the other a healthy baseline and a candidate whose changeset page
 history (a baseline used twice as often as its candidate stays warmer in the page cache: that is a difference
 between deployments, not between builds). Each "pair" is one real
 `hgharness load --target CANDIDATE --baseline BASELINE` run (users asking back to back, changeset and summary
-pages); A/A and slowed runs alternate, so the machine's state hits both series alike. While they run, --busy processes spin on the CPU (a 2-core machine busy with something
+pages, 3:1); A/A and slowed runs alternate, so the machine's state hits both series alike. While they run, --busy processes spin on the CPU (a 2-core machine busy with something
 else, as a CI runner is).
 
     .venv/bin/python bench/bench_ab.py [--pairs 20] [--duration 45] [--busy 1] [--users 2]
@@ -46,7 +46,7 @@ summary = 1
 log = 0
 shortlog = 0
 graph = 0
-changeset = 1
+changeset = 3
 manifest = 0
 file = 0
 raw_file = 0

@@ -193,13 +193,17 @@ def _latency_gate(name: str, a: dict, effect: float, gates: dict) -> dict:
     r, lo, hi = a["ratio"], a["ci_low"], a["ci_high"]
     where = (f"{name}: median {a['candidate_p50_ms']:.0f} ms vs baseline {a['baseline_p50_ms']:.0f} ms, paired "
              f"ratio {r:.2f}x ({gates['confidence']:.0%} bounds {lo:.2f}-{_x(hi)}, {a['pairs']} pairs)")
-    if lo > limit:
-        return {**gate, "status": "failed", "message": f"{where}: slower than the baseline by more than "
+    # a regression is proven slower (the lower bound above 1) and by more than the minimum effect
+    if lo > 1 and r > limit:
+        return {**gate, "status": "failed", "message": f"{where}: slower than the baseline, by more than "
                                                        f"{effect:.0%}"}
-    if hi is not None and hi <= limit:
-        return {**gate, "status": "passed", "message": f"{where}: within {effect:.0%} of the baseline"}
-    return {**gate, "status": "skipped", "inconclusive": True,
-            "message": f"{where}: inconclusive (the interval reaches past {limit:.2f}x; more pairs would tell)"}
+    if lo > 1:
+        return {**gate, "status": "passed", "message": f"{where}: slower by {r - 1:.0%}, within the {effect:.0%} "
+                                                       "allowed"}
+    if r > limit:
+        return {**gate, "status": "skipped", "inconclusive": True,
+                "message": f"{where}: inconclusive (slower by {r - 1:.0%}, not proven: more pairs would tell)"}
+    return {**gate, "status": "passed", "message": f"{where}: not shown slower than the baseline"}
 
 
 def _x(v) -> str:

@@ -130,8 +130,8 @@ def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
 
 def print_ab(ab: dict) -> None:
     """The A/B table: per action, both medians, the ratio and its interval, both error rates."""
-    print(f"\nA/B against the baseline (bounds at {ab['confidence']:.0%}, simultaneous over the actions; a "
-          f"regression is a lower bound above {1 + ab['min_effect']:.2f}x)")
+    print(f"\nA/B against the baseline (paired ratio, bounds at {ab['confidence']:.0%} simultaneous over the actions;"
+          f" a regression: lower bound above 1 and ratio above {1 + ab['min_effect']:.2f}x)")
     print(f"{'action':<16} {'pairs':>6} {'cand p50':>9} {'base p50':>9} {'ratio':>7} {'interval':>13} "
           f"{'cand err':>9} {'base err':>9}")
     for name, a in sorted(ab["actions"].items()):

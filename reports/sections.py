@@ -137,10 +137,10 @@ def ab(r: Report) -> dict | None:
                      interval, _pct(a.get("candidate_error_rate")), _pct(a.get("baseline_error_rate")), verdict])
         chart_rows.append({"label": name, "ratio": _f(a.get("ratio")), "low": _f(a.get("ci_low")),
                            "high": _f(a.get("ci_high")), "verdict": verdict})
-    table = Table(["action", "pairs", "candidate p50 ms", "baseline p50 ms", "ratio", "interval",
+    table = Table(["action", "pairs", "candidate p50 ms", "baseline p50 ms", "paired ratio", "bounds",
                    "candidate errors", "baseline errors", "verdict"], rows, frozenset({1, 2, 3, 4}))
     conf = _f(data.get("confidence")) or 0.95
-    picture = svg.ratio_chart(chart_rows, effect, "Candidate / baseline median latency per action",
+    picture = svg.ratio_chart(chart_rows, effect, "Candidate / baseline latency per action (paired)",
                               note=f"candidate / baseline (bounds at {conf:.0%}, simultaneous; batch means)")
     baseline = (r.summary.get("baseline") or {}).get("url")
     return {"table": table, "chart": chart(picture) if picture else None, "baseline": baseline,
