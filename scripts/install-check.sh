@@ -31,6 +31,7 @@ assert top == ["hgharness"], f"the distribution installs top-level names {top}"
 print(f"[install-check] hgharness {hgharness.__version__} installed in {site}; PyPI fixtures {md.version('fixtures')} intact", file=sys.stderr)
 PY
 say "hgharness run from $(pwd)"
+started=$SECONDS
 "$work/venv/bin/hgharness" run --runs-dir runs "$@"
 test -f runs/*/index.html && test -f runs/*/summary.json
-say "PASSED: the installed harness ran the main job outside the checkout"
+say "PASSED: the installed harness ran the main job outside the checkout in $((SECONDS - started)) s"
