@@ -83,8 +83,9 @@ def one_run(cand, base, work: Path, mixes: Path, args, label: str, i: int) -> di
     ab = json.loads(ab_path.read_text())
     failed = [g["gate"] for g in ab["gates"] if g["status"] == "failed"]
     cs = ab["actions"].get("changeset", {})
+    other = ab["actions"].get("summary", {})
     shutil.rmtree(runs / run_id, ignore_errors=True)
-    return {"failed": failed, "seconds": took, "exit": p.returncode, "changeset": cs,
+    return {"failed": failed, "seconds": took, "exit": p.returncode, "changeset": cs, "summary": other,
             "load": os.getloadavg()[0]}
 
 
@@ -120,9 +121,10 @@ def main() -> None:
             for label in ("same", "slowed"):
                 r = one_run(servers[label], servers[f"base-{label}"], work, mixes, args, label, i)
                 results[label].append(r)
-                cs = r["changeset"]
+                cs, sm = r["changeset"], r["summary"]
                 print(f"{label:<7} {i + 1:>2}/{args.pairs}  exit {r['exit']}  changeset ratio {cs.get('ratio')} "
-                      f"[{cs.get('ci_low')}, {cs.get('ci_high')}] ({cs.get('pairs')} pairs)  flagged: "
+                      f"[{cs.get('ci_low')}, {cs.get('ci_high')}] ({cs.get('pairs')} pairs)  summary "
+                      f"{sm.get('ratio')} [{sm.get('ci_low')}, {sm.get('ci_high')}]  flagged: "
                       f"{', '.join(r['failed']) or '-'}  load {r['load']:.1f}  {r['seconds']:.0f} s", flush=True)
         aa = sum(1 for r in results["same"] if r["failed"])
         caught = sum(1 for r in results["slowed"] if "ab.changeset.p50_ratio" in r["failed"])
