@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 
 from hgharness.errors import HarnessError
-from hgharness.reports.stats import holm, paired_ratio, proportion_greater, t_quantile
+from hgharness.reports.stats import holm, paired_ratio, proportion_greater, t_quantile, thin
 from hgharness.stats import quantile
 
 ENV_PREFIX = "HGHARNESS_BASELINE_"
@@ -140,7 +140,7 @@ def analyze(run_dir: Path, gates: dict) -> dict:
             a.update(candidate_p50_ms=round(quantile(cs, 0.5), 2), baseline_p50_ms=round(quantile(bs, 0.5), 2),
                      candidate_p95_ms=round(quantile(cs, 0.95), 2), baseline_p95_ms=round(quantile(bs, 0.95), 2))
         if name in judged:
-            thinned = _thin(pairs, MAX_PAIRS)
+            thinned = thin(pairs, MAX_PAIRS)
             ratio, se, df = paired_ratio([p[1] for p in thinned], [p[2] for p in thinned])
             t = t_quantile(tail, df)
             low, high = ((ratio * math.exp(-t * se), ratio * math.exp(t * se)) if math.isfinite(se * t)
@@ -157,13 +157,6 @@ def analyze(run_dir: Path, gates: dict) -> dict:
     out_gates.append(_error_gate("aggregate", agg, p_err[-1], alpha, gates["error_rate_diff"]))
     return {"schema": "hgharness.ab/1", "confidence": gates["confidence"], "min_effect": gates["min_effect"],
             "actions": actions, "aggregate": agg, "gates": out_gates}
-
-
-def _thin(xs: list, limit: int) -> list:
-    if len(xs) <= limit:
-        return xs
-    step = len(xs) / limit
-    return [xs[int(i * step)] for i in range(limit)]
 
 
 def _sum(counts: dict) -> list[int]:

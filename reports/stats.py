@@ -183,7 +183,7 @@ def proportion_greater(fail_base: int, n_base: int, fail_cur: int, n_cur: int) -
     return norm_sf((fail_cur / n_cur - fail_base / n_base) / se)
 
 
-def thin(xs: list[float], limit: int) -> list[float]:
+def thin(xs: list, limit: int) -> list:
     """Every k-th value so that at most `limit` remain, order kept (keeps bootstraps fast on big runs)."""
     if len(xs) <= limit:
         return xs
