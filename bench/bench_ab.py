@@ -34,27 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from hgharness.embedded import EmbeddedHgweb  # noqa: E402
 from hgharness.fixtures.sets import DEFAULT_SET, build_set  # noqa: E402
+from tests.ab_builds import one_class_mix  # noqa: E402
 
-MIX = """
-[pace]
-AnonymousBrowser = 0
-[mixes.two]
-users = { AnonymousBrowser = 1 }
-[mixes.two.actions.AnonymousBrowser]
-index = 0
-summary = 1
-log = 0
-shortlog = 0
-graph = 0
-changeset = 3
-manifest = 0
-file = 0
-raw_file = 0
-annotate = 0
-tags = 0
-branches = 0
-archive = 0
-"""
+MIX = one_class_mix("two", "AnonymousBrowser", {"summary": 1, "changeset": 3})
 
 PASSWORD = "bench-ab-secret"
 

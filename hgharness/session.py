@@ -202,7 +202,7 @@ class RunSession:
 
     def _baseline(self, spec: str):
         """The baseline Target of --baseline URL|NAME|embedded, checked to serve what the candidate serves."""
-        from hgharness.http import broken_front_page, probe
+        from hgharness.http import broken_front_page, probe, session
         from hgharness.options import target_from_namespace
 
         if spec == "embedded":
@@ -216,7 +216,7 @@ class RunSession:
                 raise HarnessError(f"the baseline is broken: {problem}")
         from hgharness.baseline import check_same_repos
 
-        names = self.target.repos or self.target.site.list_repos(self.target, _session(self.target))
+        names = self.target.repos or self.target.site.list_repos(self.target, session(self.target, auth=True))
         check_same_repos(self.target, baseline, list(names))
         self.progress(f"baseline {baseline.site_name} target at {baseline.url}: same tips in {len(names)} "
                       "repositories; every load task runs on both")
@@ -350,12 +350,6 @@ def start_embedded(args, layers: Layers, workdir: Path, progress=print):
     server = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=port, workers=workers,
                                  username=username, password=password)  # behind --front, under --prefix
     return server, names, Path(repos_dir)
-
-
-def _session(target):
-    from hgharness.http import session
-
-    return session(target, auth=True)
 
 
 def read_password(args) -> str | None:

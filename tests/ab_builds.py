@@ -100,47 +100,19 @@ def some_502(app):
 
 # --- mixes for paired runs (load/mixes.toml format) ----------------------------------------------------------
 
+def one_class_mix(name: str, cls: str, weights: dict[str, int]) -> str:
+    """A mix of one user class asking back to back (pace 0) for only the actions in `weights` (every other
+    catalog action weighs 0)."""
+    from hgharness.load.catalog import ACTIONS
+
+    lines = ["[pace]", f"{cls} = 0", f"[mixes.{name}]", f"users = {{ {cls} = 1 }}", f"[mixes.{name}.actions.{cls}]"]
+    lines += [f"{action} = {weights.get(action, 0)}" for action in ACTIONS]
+    return "\n".join(lines) + "\n"
+
+
 # Readers only, on few page kinds, with no pause: a few users asking back to back keep the servers busy but not
 # queueing (each pair's two requests then meet the same machine), and give enough pairs per action in a short run.
-PAGES_MIX = """
-[pace]
-AnonymousBrowser = 0
-[mixes.pages]
-users = { AnonymousBrowser = 1 }
-[mixes.pages.actions.AnonymousBrowser]
-index = 0
-summary = 3
-log = 3
-shortlog = 0
-graph = 0
-changeset = 8
-manifest = 0
-file = 3
-raw_file = 2
-annotate = 0
-tags = 0
-branches = 0
-archive = 0
-"""
-
+PAGES_MIX = one_class_mix("pages", "AnonymousBrowser", {"summary": 3, "log": 3, "changeset": 8, "file": 3,
+                                                        "raw_file": 2})
 # Three page kinds, evenly: every one gets enough pairs in a short run.
-EVEN_MIX = """
-[pace]
-AnonymousBrowser = 0
-[mixes.even]
-users = { AnonymousBrowser = 1 }
-[mixes.even.actions.AnonymousBrowser]
-index = 0
-summary = 1
-log = 0
-shortlog = 0
-graph = 0
-changeset = 1
-manifest = 0
-file = 0
-raw_file = 1
-annotate = 0
-tags = 0
-branches = 0
-archive = 0
-"""
+EVEN_MIX = one_class_mix("even", "AnonymousBrowser", {"summary": 1, "changeset": 1, "raw_file": 1})

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from hgharness.load.mixes import developer_available
-from tests.ab_builds import EVEN_MIX, PAGES_MIX
+from tests.ab_builds import EVEN_MIX, PAGES_MIX, one_class_mix
 from tests.conftest import clean_env, copy_repos, hgweb, run_cli
 from tests.load_helpers import gates_by_name, load_json, only_run_dir
 
@@ -38,17 +38,7 @@ min_pairs = 8
 
 
 # Cheap pages: a healthy hgweb serves them far faster than a site-wide lock of 40 ms lets any build.
-CHEAP_MIX = """
-[pace]
-CIBot = 0
-[mixes.cheap]
-users = { CIBot = 1 }
-[mixes.cheap.actions.CIBot]
-json_log = 3
-atom_log = 0
-raw_file = 3
-archive = 0
-"""
+CHEAP_MIX = one_class_mix("cheap", "CIBot", {"json_log": 3, "raw_file": 3})
 
 
 def _mixes(tmp_path, text: str):
