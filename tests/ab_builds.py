@@ -9,6 +9,8 @@ performance defect of the kind a weekly deploy brings, none of which an absolute
                         "/log", "/rev/") and the factor AB_SLOW_FACTOR (default 1.3)
     site_lock           every request holds one site-wide lock (an fcntl lock shared by the gunicorn workers)
                         for LOCK_MS: throughput is capped near 1000 / LOCK_MS requests per second
+    site_lock_100       the same lock held 100 ms: capped near 10 requests/s, which binds even on a slow
+                        2-core machine whose healthy build carries only about 20 requests/s
     slow_push           a push (the unbundle command) takes PUSH_DELAY_S longer
     some_502            every 50th request of each worker answers 502 Bad Gateway (2% of requests)
 """
@@ -59,7 +61,7 @@ def slower_pages(app):
                    float(os.environ.get("AB_SLOW_FACTOR", SLOWER_FACTOR)))
 
 
-def site_lock(app):
+def _site_lock(app, hold_ms: float):
     # one lock file per server: beside its hgweb.config, in the server's own work directory
     path = Path(os.environ["HGHARNESS_HGWEB_CONFIG"]).with_name("site.lock")
 
@@ -67,12 +69,20 @@ def site_lock(app):
         with open(path, "a") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
-                time.sleep(LOCK_MS / 1000)  # the lock's hold time under test
+                time.sleep(hold_ms / 1000)  # the lock's hold time under test
             finally:
                 fcntl.flock(f, fcntl.LOCK_UN)
         return app(environ, start_response)
 
     return middleware
+
+
+def site_lock(app):
+    return _site_lock(app, LOCK_MS)
+
+
+def site_lock_100(app):
+    return _site_lock(app, 100)
 
 
 def slow_push(app):

@@ -39,6 +39,9 @@ min_pairs = 8
 
 # Cheap pages: a healthy hgweb serves them far faster than a site-wide lock of 40 ms lets any build.
 CHEAP_MIX = one_class_mix("cheap", "CIBot", {"json_log": 3, "raw_file": 3})
+# The cheapest page alone: many requests in a short run, enough to prove a 2% error rate (about 4 failures in
+# 330 requests against none is inconclusive after the Holm correction; 8 in 440 is p = 0.002).
+RAW_MIX = one_class_mix("raw", "CIBot", {"raw_file": 1})
 
 
 def _mixes(tmp_path, text: str):
@@ -136,7 +139,7 @@ def test_a_push_two_seconds_slower_fails_naming_push(tmp_path, seed_repos):
 
 
 def test_two_percent_of_requests_answering_502_fails_on_errors(tmp_path, seed_repos):
-    r, run_dir = _ab(tmp_path, seed_repos, "tests.ab_builds:some_502", CHEAP_MIX, "cheap", 4, 30)
+    r, run_dir = _ab(tmp_path, seed_repos, "tests.ab_builds:some_502", RAW_MIX, "raw", 4, 40, server_workers=2)
     assert r.returncode == 1, r.stdout + r.stderr
     failed = _failed(run_dir)
     assert "ab.aggregate.error_rate" in failed, r.stdout
@@ -166,11 +169,14 @@ def test_a_baseline_serving_other_history_is_one_line_and_exit_2(tmp_path, seed_
 
 
 def test_a_site_wide_lock_fails_the_capacity_ratio(tmp_path, seed_repos):
-    """--shape capacity with a baseline: each searched in turn; the locked build carries at most half as much."""
+    """--shape capacity with a baseline: each searched in turn; the locked build carries at most half as much.
+
+    The lock is held 100 ms (capped near 10 requests/s): a 2-core CI machine's healthy build carries only about
+    20 cheap pages/s, so a 40 ms lock (25/s) would not bind there: the build would truly carry as much."""
     mixes = _mixes(tmp_path, CHEAP_MIX)
     cand_repos = copy_repos(seed_repos, tmp_path / "candidate-repos")
     base_repos = copy_repos(seed_repos, tmp_path / "baseline-repos")
-    with hgweb(base_repos, workers=4) as base, hgweb(cand_repos, workers=4, wrap="tests.ab_builds:site_lock") as cand:
+    with hgweb(base_repos, workers=4) as base, hgweb(cand_repos, workers=4, wrap="tests.ab_builds:site_lock_100") as cand:
         r = run_cli("load", "--target", cand.url, "--baseline", base.url, "--shape", "capacity", "--mixes", mixes,
                     "--mix", "cheap", "--users", 8, "--duration", 32, "--runs-dir", tmp_path / "runs",
                     env=clean_env(HGHARNESS_FIXTURE_DIR=cand.repos_dir))
