@@ -50,6 +50,9 @@ def make_ui(target=None, quiet: bool = True, auth: bool = True):
     if quiet:
         u.setconfig(b"ui", b"quiet", b"true", b"hgharness")
     if target is not None:
+        from hgharness.wirebounds import install
+
+        install(getattr(target, "request_deadline", 120.0), getattr(target, "max_response_bytes", 64 * 2**20))
         for section, key, value in hg_config(target, auth=auth):
             u.setconfig(b(section), b(key), b(value), b"hgharness")
         if target.insecure and target.url.startswith("https://"):
@@ -87,6 +90,8 @@ def quiet_ui_errors(what: str, target=None):
 
     from mercurial import error
 
+    from hgharness.wirebounds import WireAnswerTooLarge, WireDeadlineExceeded
+
     try:
         yield
     except error.Abort as e:
@@ -97,6 +102,8 @@ def quiet_ui_errors(what: str, target=None):
         raise TargetFailure(f"{what}: {text}") from None  # the site answered, and broke the operation
     except error.RepoError as e:
         raise HarnessError(f"{what}: {e}") from None
+    except (WireDeadlineExceeded, WireAnswerTooLarge) as e:
+        raise TargetFailure(f"{what}: {e}") from None
     except (urllib.error.URLError, ssl.SSLError) as e:
         # the TLS handshake fails inside urllib: same one line as requests gives (hgharness.http)
         reason = getattr(e, "reason", e)

@@ -57,6 +57,12 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return "unreachable", f"cannot connect: {getattr(exc.reason, 'strerror', None) or exc.reason}"
     if isinstance(exc, (socket.timeout, TimeoutError)):
         return "timeout", "timed out"
+    from hgharness.wirebounds import WireAnswerTooLarge, WireDeadlineExceeded
+
+    if isinstance(exc, WireDeadlineExceeded):
+        return "timeout", str(exc)
+    if isinstance(exc, WireAnswerTooLarge):
+        return "too-large", str(exc)
     if isinstance(exc, (ConnectionError, http.client.HTTPException)):
         return "connection", f"connection broken: {type(exc).__name__}: {exc}"
     if isinstance(exc, _Refused):

@@ -9,7 +9,7 @@ import os
 from hgharness.target import Target
 
 TARGET_OPTION_NAMES = ("target", "site", "config", "username", "ca_bundle", "insecure", "allow_load",
-                       "allow_destructive")
+                       "allow_destructive", "request_deadline", "max_response_mb")
 
 
 def target_from_namespace(ns, **overrides) -> Target:
@@ -34,6 +34,12 @@ def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = Tr
     g.add_argument("--allow-destructive", action="store_true", default=None,
                    help="allow checks and pushes that change state on a non-loopback target you own "
                    "(env HGHARNESS_ALLOW_DESTRUCTIVE; without it only the nondestructive subset runs there)")
+    g.add_argument("--request-deadline", type=positive_number, metavar="S",
+                   help="seconds for the whole answer to any one request, however slowly the site sends it "
+                   "(env HGHARNESS_REQUEST_DEADLINE; default 120)")
+    g.add_argument("--max-response-mb", type=positive_number, metavar="MB",
+                   help="the largest answer body read from the site, in MiB; a larger one fails its request "
+                   "(env HGHARNESS_MAX_RESPONSE_MB; default 64)")
 
 
 def add_baseline_argument(p: argparse.ArgumentParser) -> None:
@@ -50,6 +56,17 @@ def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--runs-dir", default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),
                    help="where run directories go (default reports/runs)")
     g.add_argument("--run-id", help="name of the run directory (default: timestamp)")
+
+
+def positive_number(text: str) -> float:
+    """argparse type of a positive number (seconds, MiB)."""
+    try:
+        number = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above 0: {text!r}")
+    return number
 
 
 def port_number(text: str) -> int:

@@ -37,6 +37,7 @@ TARGET_KEYS = {  # key -> its type: str, bool, or list (of strings)
     "api_key_env": str, "ca_bundle": str, "insecure": bool, "allow_load": bool, "allow_destructive": bool,
     "repos": list, "fixture_dir": str, "front": str, "allow_js_errors": bool, "header_policy": str,
     "anonymous_push": bool, "private_repos": list, "known_issues": str, "disable": list,
+    "request_deadline": float, "max_response_mb": float,
 }
 BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -113,6 +114,8 @@ def _type_problem(kind: type, value) -> str | None:
     """Why `value` is not of `kind` ("must be true or false, not the string \"false\""), or None."""
     if kind is bool and not isinstance(value, bool):
         return f"must be true or false, not {_kind_of(value)}"
+    if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        return f"must be a positive number, not {_kind_of(value)}"
     if kind is str and not isinstance(value, str):
         return f"must be a string, not {_kind_of(value)}"
     if kind is list:
@@ -174,6 +177,12 @@ class Target:
     embedded: bool = False
     private_repos: list[str] = field(default_factory=list)  # must stay hidden from anonymous users and others
     disable: list[str] = field(default_factory=list)  # site capabilities switched off on purpose (e.g. archives)
+    request_deadline: float = 120.0  # seconds for a request's whole answer (a trickling server fails, not hangs)
+    max_response_mb: float = 64.0  # the largest body read from the site, in MiB
+
+    @property
+    def max_response_bytes(self) -> int:
+        return int(self.max_response_mb * 2**20)
 
     def __post_init__(self):
         self.url = normalize_url(self.url)
@@ -241,6 +250,8 @@ class Target:
         repos = _names(pick("repos", "HGHARNESS_REPOS", []), "repos", name)
         private_repos = _names(pick("private_repos", "HGHARNESS_PRIVATE_REPOS", []), "private_repos", name)
         disable = _names(pick("disable", "HGHARNESS_DISABLE", []), "disable", name)
+        deadline = _positive(pick("request_deadline", "HGHARNESS_REQUEST_DEADLINE", 120.0), "request_deadline")
+        max_mb = _positive(pick("max_response_mb", "HGHARNESS_MAX_RESPONSE_MB", 64.0), "max_response_mb")
         t = cls(
             url=url,
             site_name=site or env.get("HGHARNESS_SITE") or entry.get("site", "hgweb"),
@@ -260,6 +271,8 @@ class Target:
             embedded=bool(env_flag(env, "HGHARNESS_EMBEDDED")),
             private_repos=private_repos,
             disable=disable,
+            request_deadline=deadline,
+            max_response_mb=max_mb,
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
@@ -349,6 +362,8 @@ class Target:
             "HGHARNESS_KNOWN_ISSUES": self.known_issues,
             "HGHARNESS_ANONYMOUS_PUSH": "1" if self.anonymous_push else "0",
             "HGHARNESS_EMBEDDED": "1" if self.embedded else "0",
+            "HGHARNESS_REQUEST_DEADLINE": f"{self.request_deadline:g}",
+            "HGHARNESS_MAX_RESPONSE_MB": f"{self.max_response_mb:g}",
         }
         for key, value in (("HGHARNESS_USERNAME", self.username), ("HGHARNESS_CA_BUNDLE", self.ca_bundle),
                            ("HGHARNESS_FIXTURE_DIR", self.fixture_dir), ("HGHARNESS_FRONT", self.front),
@@ -365,6 +380,17 @@ class Target:
 
     def to_json(self) -> str:
         return json.dumps(self.describe())
+
+
+def _positive(value, key: str) -> float:
+    """A positive number from an option, the environment (text) or targets.toml (checked there)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise HarnessError(f"{key} must be a positive number, not {value!r}") from None
+    if not number > 0 or number == float("inf"):
+        raise HarnessError(f"{key} must be a positive number, not {value!r}")
+    return number
 
 
 def _names(value, key: str, target: str) -> list[str]:

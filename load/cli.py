@@ -116,6 +116,7 @@ def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
     for g in summary["slo"]:
         if g["status"] == "failed":
             print(f"  BREACHED {g['gate']}: {g['message']}")
+    print_failures(run_dir)
     rate = next((g for g in summary["slo"] if g["gate"] == "aggregate.rate_ratio"), None)
     if rate and rate["status"] != "failed":
         print(f"  {rate['message']}")
@@ -126,6 +127,22 @@ def print_report(summary: dict, stage: dict, run_dir: Path) -> None:
             print(f"hgharness load: FAILED: {other['detail']}")
     print(f"hgharness load {summary['verdict'].upper()}: {stage.detail}")
     print(f"  run directory: {run_dir}  (index.html, slo.json, junit.xml, locust.html, locust_stats.csv)")
+
+
+def print_failures(run_dir: Path, most: int = 5) -> None:
+    """The commonest failure reasons Locust recorded (locust_failures.csv), one line each."""
+    import csv
+
+    try:
+        with open(run_dir / "locust_failures.csv", newline="", encoding="utf-8") as f:
+            rows = list(csv.DictReader(f))
+    except (OSError, csv.Error):
+        return
+    rows.sort(key=lambda r: -int(r.get("Occurrences") or 0))
+    for r in rows[:most]:
+        print(f"  failure x{r.get('Occurrences')}: {r.get('Method')} {r.get('Name')}: {' '.join((r.get('Error') or '').split())[:200]}")
+    if len(rows) > most:
+        print(f"  ... and {len(rows) - most} more failure kinds (locust_failures.csv)")
 
 
 def print_ab(ab: dict) -> None:

@@ -13,6 +13,7 @@ from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import StopUser
 
+from hgharness.load import bounded
 from hgharness.load.pairing import BaselineEvents, paired
 
 
@@ -23,6 +24,8 @@ class CatalogUser(FastHttpUser):
     actions: dict[str, int] = {}
     network_timeout = 60.0
     connection_timeout = 30.0
+    deadline_s = 120.0             # the whole answer of one request (the target's request_deadline)
+    max_bytes = 64 * 2**20         # the largest body read (the target's max_response_mb)
     _deck: list[str] = []          # action names repeated by weight: one random.choice per task
     _paths: dict[str, list[str]] = {}
     _baseline = None               # A/B runs: the baseline Target
@@ -46,7 +49,11 @@ class CatalogUser(FastHttpUser):
         paired(self.client, self.base_client, lambda client, context: self.fetch(client, name, what, context))
 
     def fetch(self, client, name: str, path: str, context: dict | None) -> None:
-        client.get(path, name=name, context=context or {})
+        self.bounded(client, "GET", path, name, context)
+
+    def bounded(self, client, method: str, path: str, name: str, context: dict | None, **kwargs) -> None:
+        bounded.request(client, method, path, name=name, context=context or {}, deadline_s=self.deadline_s,
+                        max_bytes=self.max_bytes, **kwargs)
 
 
 class AnonymousBrowser(CatalogUser):
@@ -72,17 +79,24 @@ class ApiClient(CatalogUser):
             return
         key = self._base_api_key if client is self.base_client else self._api_key
         body = {"id": 1, "api_key": key.reveal(), "method": what["method"], "args": what["args"]}
-        with client.post(self._api_path, json=body, name=name, catch_response=True, context=context or {}) as r:
-            if r.status_code != 200:
-                r.failure(f"HTTP {r.status_code}")
-                return
-            try:
-                error = r.json().get("error")
-            except ValueError:
-                r.failure("the API did not answer JSON")
-                return
-            if error:  # JSON-RPC errors come with HTTP 200
-                r.failure(f"API error: {str(error)[:200]}")
+        # identity: the answer is read here as it comes (a compressed one would need inflating, bounded)
+        self.bounded(client, "POST", self._api_path, name, context, json=body, check=_api_answer,
+                     headers={"Accept-Encoding": "identity"})
+
+
+def _api_answer(r, body: bytes) -> None:
+    import json
+
+    if r.status_code != 200:
+        r.failure(f"HTTP {r.status_code}")
+        return
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        r.failure("the API did not answer JSON")
+        return
+    if error:  # JSON-RPC errors come with HTTP 200
+        r.failure(f"API error: {str(error)[:200]}")
 
 
 class CIBot(CatalogUser):
@@ -118,6 +132,7 @@ def configure(target, catalog: dict | None, baseline=None) -> None:
         cls.insecure = tls["insecure"]
         cls.ssl_context_factory = tls["ssl_context_factory"]
         cls._baseline, cls._baseline_tls = baseline, base_tls
+        cls.deadline_s, cls.max_bytes = target.request_deadline, target.max_response_bytes
         paths = dict((catalog or {}).get("actions", {}))
         api = (catalog or {}).get("api")
         if cls is ApiClient and api and target.api_key and (baseline is None or baseline.api_key):

@@ -190,6 +190,11 @@ def _safe_name(nodeid: str) -> str:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
+    if call.excinfo is not None and report.failed and _gave_up(call.excinfo.value):
+        # the request was never sent (the site let too many pass their deadline): not checked, not failed
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: unverified: {call.excinfo.value}")
+        return
     if call.excinfo is not None and call.excinfo.errisinstance(_HARNESS_EXC):
         from hgharness.http import explain
 
@@ -218,6 +223,18 @@ def pytest_runtest_makereport(item, call):
             report.sections.append(("artifacts", "\n".join(saved)))
 
 
+def _gave_up(exc) -> bool:
+    from hgharness.http import GaveUp
+
+    seen = set()
+    while exc is not None and id(exc) not in seen:  # raised inside a check's own handler, too
+        if isinstance(exc, GaveUp):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _request_broke_on_a_live_site(config, exc) -> str | None:
     """A request that reached the site and then died (connection dropped without an answer, no answer in time)
     while the site still answers its base URL: one line saying so, else None (the site is unreachable: a
@@ -236,6 +253,10 @@ def _request_broke_on_a_live_site(config, exc) -> str | None:
         return None
     request = getattr(exc, "request", None)
     where = f"{request.method} {request.url}" if request is not None else "a request"
+    from hgharness.http import AnswerTooLarge, DeadlineExceeded
+
+    if isinstance(exc, (DeadlineExceeded, AnswerTooLarge)):
+        return f"{text}, while the site answers other requests"
     if isinstance(exc, requests.exceptions.Timeout):
         return f"{where}: no answer in time (read timeout), while the site answers other requests"
     reason = "connection reset" if "reset" in text.lower() else (
