@@ -4,6 +4,7 @@
 # outside the checkout. Called by scripts/test.sh; extra arguments go to `hgharness run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd)
 PY=${HGHARNESS_PYTHON:-$(.venv/bin/python -c 'import sys; print(sys._base_executable)')}
 work=$(mktemp -d "${TMPDIR:-/tmp}/hgharness-install-check-XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -32,6 +33,17 @@ print(f"[install-check] hgharness {hgharness.__version__} installed in {site}; P
 PY
 say "hgharness run from $(pwd)"
 started=$SECONDS
-"$work/venv/bin/hgharness" run --runs-dir runs "$@"
-test -f runs/*/index.html && test -f runs/*/summary.json
+# a password the run must never write anywhere (tests/test_foundation_cli.py reads the kept run for it)
+secret="install-check-secret-$$"
+HGHARNESS_PASSWORD=$secret "$work/venv/bin/hgharness" run --runs-dir runs --run-id main "$@" 2>&1 | tee "$work/main-job.log"
+test -f runs/main/index.html && test -f runs/main/summary.json
 say "PASSED: the installed harness ran the main job outside the checkout in $((SECONDS - started)) s"
+if [ -n "${HGHARNESS_KEEP_MAIN_RUN:-}" ]; then
+    # kept for the test suite, which inspects this run instead of running the main job a second time
+    rm -rf "$HGHARNESS_KEEP_MAIN_RUN"
+    mkdir -p "$HGHARNESS_KEEP_MAIN_RUN"
+    cp -r runs/main "$HGHARNESS_KEEP_MAIN_RUN/run"
+    cp "$work/main-job.log" "$HGHARNESS_KEEP_MAIN_RUN/output.log"
+    printf '%s' "$secret" > "$HGHARNESS_KEEP_MAIN_RUN/secret"
+    git -C "$root" rev-parse HEAD 2>/dev/null > "$HGHARNESS_KEEP_MAIN_RUN/commit" || true
+fi
