@@ -11,10 +11,13 @@ Every request made through `session()` is bounded twice, whatever the site does:
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import os
 import re
 import socket
 import threading
+import time
 
 import requests
 import urllib3
@@ -53,24 +56,24 @@ _deadlines_passed: dict[str, int] = {}  # host -> requests past their deadline i
 
 class Watch:
     """A deadline for one request: when it passes, every connection the request used is shut down, which ends
-    any read blocked on it (a trickling server included). Threads and greenlets alike."""
+    any read blocked on it (a trickling server included). Threads and greenlets alike; one watchdog thread per
+    process keeps every deadline (not a timer thread per request)."""
 
     def __init__(self, seconds: float, on_expire=None):
         self.seconds = seconds
         self.on_expire = on_expire  # more to shut down when the deadline passes
         self.expired = False
+        self.cancelled = False
         self._conns: list = []
         self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
 
     def start(self) -> "Watch":
-        self._timer.start()
+        _watchdog.add(time.monotonic() + self.seconds, self)
         return self
 
     def cancel(self) -> None:
-        self._timer.cancel()
         with self._lock:
+            self.cancelled = True
             self._conns.clear()
 
     def register(self, what) -> None:
@@ -83,12 +86,54 @@ class Watch:
 
     def _expire(self) -> None:
         with self._lock:
+            if self.cancelled:
+                return
             self.expired = True
             conns = list(self._conns)
         for what in conns:
             shut(_socket_of(what))
         if self.on_expire is not None:
             self.on_expire()
+
+
+class _Watchdog:
+    """The process's one thread (a greenlet under gevent) that expires Watches at their deadlines."""
+
+    def __init__(self):
+        self._heap: list = []
+        self._cv = threading.Condition()
+        self._seq = itertools.count()
+        self._thread = None
+        self._pid = None
+
+    def add(self, when: float, watch: Watch) -> None:
+        with self._cv:
+            if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="hgharness-deadlines", daemon=True)
+                self._pid = os.getpid()
+                self._thread.start()
+            heapq.heappush(self._heap, (when, next(self._seq), watch))
+            if self._heap[0][2] is watch:
+                self._cv.notify()
+
+    def _run(self) -> None:
+        while True:
+            with self._cv:
+                while self._heap and self._heap[0][2].cancelled:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cv.wait()
+                    continue
+                when, _, watch = self._heap[0]
+                delay = when - time.monotonic()
+                if delay > 0:
+                    self._cv.wait(delay)
+                    continue
+                heapq.heappop(self._heap)
+            watch._expire()
+
+
+_watchdog = _Watchdog()
 
 
 def _socket_of(what):

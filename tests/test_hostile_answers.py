@@ -34,7 +34,7 @@ sys.exit(r.returncode)
 """
 
 COMMANDS = {
-    "check": ("check",),
+    "check": ("check", "--markers", "smoke"),  # the clone and the routes: the wire protocol and every page kind
     "load": ("load", "--duration", "10", "--users", "4", "--spawn-rate", "4", "--mix", "logs"),
     "traffic": ("traffic", "--ops", "4", "--cloners", "1", "--pullers", "1", "--pushers", "1"),
 }

@@ -63,6 +63,21 @@ def test_spells_of_one_starved_server_widen_the_interval_instead_of_faking_a_reg
     assert flagged <= 1
 
 
+@pytest.mark.parametrize("scale, flagged", [(0.5, False), (4, True)])
+def test_a_proven_slowdown_of_a_few_milliseconds_is_not_a_regression(tmp_path, scale, flagged):
+    """1.3x proven either way; on a 20 ms page that is 6 ms (under min_effect_ms, 10), on a 160 ms page 48 ms."""
+    rng = random.Random(11)
+    pairs = [(a, t, c * scale, b * scale) for a, t, c, b in _pairs("raw_file", 200, 1.3, rng)]
+    _write(tmp_path, pairs)
+    result = ab.analyze(tmp_path, ab.ab_gates({}))
+    raw = result["actions"]["raw_file"]
+    assert raw["ci_low"] > 1.05
+    assert bool(ab.regressions(result)) is flagged, raw
+    if not flagged:
+        gate = next(g for g in result["gates"] if g["gate"] == "ab.raw_file.p50_ratio")
+        assert gate["status"] == "passed" and "min_effect_ms" in gate["message"]
+
+
 def test_few_pairs_are_reported_not_judged(tmp_path):
     rng = random.Random(2)
     _write(tmp_path, _pairs("log", 10, 3.0, rng))
