@@ -49,20 +49,6 @@ def test_serve_starts_answers_and_stops_cleanly(tmp_path):
                timeout=30, what="every Kallithea process to be gone")
 
 
-def test_run_on_kallithea_writes_a_report(tmp_path):
-    """The main job on the embedded Kallithea (its traffic stage: authenticated pushes, verified afterwards)."""
-    secret = "kallithea-run-%d" % os.getpid()
-    p = run_cli("run", "--site", "kallithea", "--stages", "traffic", "--runs-dir", tmp_path / "runs",
-                "--run-id", "k1", env=clean_env(HGHARNESS_PASSWORD=secret), timeout=900)
-    assert p.returncode == 0, p.stdout + p.stderr
-    run_dir = tmp_path / "runs" / "k1"
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["target"]["site"] == "kallithea" and summary["target"]["embedded"]
-    assert summary["verdict"] == "passed" and summary["stages"][0]["counts"]["passed"] > 0
-    leaks = [str(f) for f in run_dir.rglob("*") if f.is_file() and secret.encode() in f.read_bytes()]
-    assert not leaks and secret not in p.stdout + p.stderr, leaks
-
-
 def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
     """The same front as hgweb's, before Kallithea served under /hg (PasteDeploy's prefix filter, force_https):
     every stage passes, every request went through nginx under the prefix, the report names the front. On the tiny
