@@ -14,13 +14,14 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.conftest import clean_env, copy_repos, hgweb  # noqa: E402
+from tests.test_failing_site import answering  # noqa: E402
 
 MEASURE = ("import resource, subprocess, sys\nr = subprocess.run(sys.argv[1:])\n"
            "print(f'peak-rss-kib {resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}', file=sys.stderr)\n"
@@ -42,18 +43,9 @@ def case(name: str, args, env=None, cwd=None, pick=None, timeout=600):
     print(f"{name}: exit {p.returncode} in {took:.1f} s ({rss:.0f} MiB): {message[:170]}", flush=True)
 
 
-def answering(status: int, body: bytes):
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *a):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve_answering(status: int, body: bytes):
+    """The failing site of tests/test_failing_site.py (every GET answered `status` with `body`), on loopback."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), answering(status, body))
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}/"
 
@@ -93,7 +85,7 @@ def main() -> None:
             cfg.write_text(f"[targets.staging]\n{url}{line}\n")
             case(f"4 targets.toml {line}", ["run", "--config", cfg, "--target", "staging"])
         for status, body in ((500, b"Internal Server Error"), (200, b"")):
-            server, url = answering(status, body)
+            server, url = serve_answering(status, body)
             try:
                 for cmd in (["check"], ["traffic", "--ops", 3]):
                     case(f"6 HTTP {status}{' empty' if not body else ''} everywhere: {cmd[0]}",
