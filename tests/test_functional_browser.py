@@ -156,7 +156,10 @@ def test_a_browser_that_dies_is_a_harness_error_not_a_target_failure():
         # Chromium's socket dir, left behind by a killed browser, lies in the browser's own directory
         assert os.readlink(singleton).startswith(str(browser.tmp) + "/")
         for child in psutil.Process(browser.driver.service.process.pid).children(recursive=True):
-            child.kill()  # Chromium, not chromedriver
+            try:
+                child.kill()  # Chromium, not chromedriver
+            except psutil.NoSuchProcess:
+                pass  # a helper that exited with its parent, killed a moment before
         with pytest.raises(HarnessError, match="browser"):
             browser.visit("data:text/html,<p>gone</p>", "probe")
     finally:

@@ -58,7 +58,8 @@ def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
     secret = "kallithea-front-%d" % os.getpid()
     p = run_cli("run", "--site", "kallithea", "--front", "nginx", "--tls", "--prefix", "/hg", "--set", "tiny",
                 "--runs-dir", tmp_path / "runs", "--run-id", "kf",
-                env=clean_env(HGHARNESS_PASSWORD=secret, HGHARNESS_LOAD_DURATION="10"), timeout=1200)
+                env=clean_env(HGHARNESS_PASSWORD=secret, HGHARNESS_LOAD_DURATION="10", HGHARNESS_CAPACITY="0"),
+                timeout=1200)
     run_dir = tmp_path / "runs" / "kf"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr
@@ -66,7 +67,10 @@ def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
     assert t["site"] == "kallithea" and t["front"] == "nginx+tls prefix=/hg" and t["url"].startswith("https://")
     assert t["url"].endswith("/hg/") and t["ca_bundle"] and not t["insecure"]
     ran = {s["name"]: s for s in summary["stages"]}
-    for name in LAYERS.stages:  # every stage runs by default
+    # every stage runs by default; the capacity step is left out here (HGHARNESS_CAPACITY=0): CI time, and the
+    # hgweb front's main job measures capacity through the same nginx
+    assert ran["capacity"]["status"] == "skipped" and "HGHARNESS_CAPACITY=0" in ran["capacity"]["detail"]
+    for name in set(LAYERS.stages) - {"capacity"}:
         assert ran[name]["status"] == "passed", (name, ran[name].get("detail"))
         assert ran[name]["counts"]["passed"] > 0, name
     assert summary["traffic"]["lost"] == 0 and summary["traffic"]["verified"] == summary["traffic"]["pushed"] > 0

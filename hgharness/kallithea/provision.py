@@ -33,12 +33,20 @@ def provision(target, api: KallitheaAPI, repos: dict[str, Path], owner: str | No
     """Create each repository (name -> local path) the site does not have yet, and push it (a no-op when the
     site is up to date). The owner (default target.username) gets admin rights on them, so the target's user
     can push.
+
+    A repository the site already has gets the same rights and downloads: a Kallithea restarted on kept
+    repositories with a new database finds them by scanning, owned by the admin with downloads off (the push
+    user was then refused with 403, and every archive answered an HTML page).
     """
     existing = {r["repo_name"] for r in api.get_repos()}
+    who = owner or target.username
     for name, path in repos.items():
         if progress:
             progress(f"provisioning {name} on {target.url}")
         if name not in existing:
-            api.create_repo(name, owner=owner or target.username, private=private, enable_downloads=True)
+            api.create_repo(name, owner=who, private=private, enable_downloads=True)
+        else:
+            api.grant_user_permission(name, who, "repository.admin")
+            api.update_repo(name, enable_downloads=True)
         push(target, path, name)
     return list(repos)

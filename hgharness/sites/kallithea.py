@@ -66,6 +66,12 @@ class KallitheaSite(Site):
         {"id": "kallithea-file-diff-missing-side-500", "kinds": ("file_diff",), "unknown": ("file",),
          "why": "a file diff (diff/PATH?diff1=..&diff2=..) where the file is missing on one side fails with "
                 "TypeError: HTTP 500 with a traceback in the server log"},
+        {"id": "kallithea-feed-stale-after-push", "kinds": ("atom_log", "rss_log"), "stale_feed": True,
+         "why": "the atom and rss feeds are cached in the beaker region long_term_file (a file store: it outlives "
+                "a restart; expire 604800 s, 7 days, in the generated config) under the key (repository, feed "
+                "kind) alone, and no push invalidates it (feed controller _feed(); the README cache beside it "
+                "is keyed on the tip and does not lag): after a push a feed shows the history as of its first "
+                "request for up to 7 days"},
     )
 
     def rev_page_cut_off(self, text: str) -> bool:

@@ -126,20 +126,31 @@ class RepoFacts:
     def bookmarks(self) -> dict[str, str]:
         return {_s(n): h.hex()[:12] for n, h in self.repo._bookmarks.items()}
 
-    def plain_change(self) -> Change | None:
-        """The newest non-merge changeset that changes a small text file still present after it."""
+    def plain_change(self, adds_lines: bool = False) -> Change | None:
+        """The newest non-merge changeset that changes a small text file still present after it (and, with
+        adds_lines, gives it a line its parent's version did not have: a change that only removes lines, as a
+        push of an earlier run may be, has no added line for a diff to show)."""
         for r in self.revs:
             ctx = self.repo[r]
             if len(ctx.parents()) > 1:
                 continue
-            if any(self._text_file(ctx, f) for f in ctx.files()):
+            if self._changed_text_files(ctx, adds_lines):
                 return self.change(r)
         return None
 
-    def text_file(self, change: Change) -> FileAt | None:
+    def _changed_text_files(self, ctx, adds_lines: bool = False) -> list[bytes]:
+        return [f for f in ctx.files() if self._text_file(ctx, f) and (not adds_lines or self._adds_lines(ctx, f))]
+
+    @staticmethod
+    def _adds_lines(ctx, f: bytes) -> bool:
+        p1 = ctx.p1()
+        old = set(p1[f].data().split(b"\n")) if f in p1 else set()
+        return bool(set(ctx[f].data().split(b"\n")) - old - {b""})
+
+    def text_file(self, change: Change, adds_lines: bool = False) -> FileAt | None:
         """A small text file changed by `change` (preferably in a directory), with its annotation."""
         ctx = self.repo[change.node.encode()]
-        candidates = [f for f in ctx.files() if self._text_file(ctx, f)]
+        candidates = self._changed_text_files(ctx, adds_lines)
         if not candidates:
             return None
         candidates.sort(key=lambda f: (b"/" not in f, len(f)))
@@ -245,20 +256,22 @@ class Subjects:
             pytest.skip(f"no fixture repository has {need}")
         return found[0]
 
-    def plain_change(self) -> tuple[RepoFacts, Change]:
+    def plain_change(self, adds_lines: bool = False) -> tuple[RepoFacts, Change]:
         for r in self.plain:
-            change = r.plain_change()
+            change = r.plain_change(adds_lines)
             if change:
                 return r, change
-        pytest.skip("no fixture repository has a changeset that changes a small text file")
+        pytest.skip("no fixture repository has a changeset that changes a small text file"
+                    + (" adding lines" if adds_lines else ""))
 
     def merge(self) -> tuple[RepoFacts, Change]:
         r = self.repo("a merge", lambda r: r.merges)
         return r, r.change(r.merges[0])
 
     def file(self) -> tuple[RepoFacts, FileAt]:
-        r, change = self.plain_change()
-        return r, r.text_file(change)
+        """A small text file as a change gave it lines (what the diff, file and annotate views must show)."""
+        r, change = self.plain_change(adds_lines=True)
+        return r, r.text_file(change, adds_lines=True)
 
     def hostile(self) -> RepoFacts:
         for name, r in self.all.items():

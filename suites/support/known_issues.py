@@ -35,6 +35,12 @@ def diff_issue(target, kind: str, text_bytes: int, invalid_utf8: bool) -> dict |
     return None
 
 
+def stale_feed_issue(target, kind: str) -> dict | None:
+    """The known issue that makes the site serve a feed of `kind` (atom_log, rss_log) older than the repository."""
+    kind = kind.replace("-", "_")
+    return next((i for i in target.site.KNOWN_ISSUES if i.get("stale_feed") and kind in i.get("kinds", ())), None)
+
+
 def url_issue(target, path: str) -> dict | None:
     """The known issue a request path (relative to the base URL) would trigger, if any."""
     plain = urllib.parse.unquote(path.split("?", 1)[0], errors="replace")
