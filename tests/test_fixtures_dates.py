@@ -1,0 +1,89 @@
+"""Generated dates stay inside the analyzed history's span, never after now, never past Mercurial's 32-bit limit
+(2038-01-19), whatever the count asked; histories that fit are drawn exactly as before."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hgharness.fixtures import model as M
+from hgharness.fixtures.analyze import analyze
+from hgharness.fixtures.generate import generate
+from hgharness.fixtures.history import Clock
+from hgharness.hg import open_repo
+
+DAY = 86400
+
+
+def _dates(path) -> list[int]:
+    repo = open_repo(path)
+    return [int(repo[r].date()[0]) for r in repo]
+
+
+def _clock_dates(profile: dict, n: int, now: int) -> list[int]:
+    clock = Clock(profile, M.Sampler(profile["distributions"]["interval"]), n, random.Random(1), now=now)
+    out = []
+    for _ in range(n):
+        clock.tick()
+        out.append(clock.t)
+    return out
+
+
+@pytest.mark.parametrize("name", ["small", "medium", "monorepo", "hostile"])
+def test_a_hundred_thousand_commits_stay_before_now_and_2038(name):
+    """Built-in profiles have no end date: the bound is now (a fixed one here) and the 32-bit limit."""
+    profile = M.load_profile(name)
+    for now in (1_800_000_000, 2 ** 32):  # 2027, and a machine whose clock is past 2106
+        dates = _clock_dates(profile, 100_000, now)
+        assert max(dates) <= min(now, M.MAX_DATE) and min(dates) >= profile["start_date"]
+        # scaled, not piled up at the limit: the last tenth still advances
+        assert len(set(dates[-10_000:])) > 1000
+
+
+def test_a_profile_starting_after_2038_is_refused_in_one_line():
+    profile = {**M.load_profile("small"), "start_date": M.MAX_DATE + 1}
+    with pytest.raises(Exception, match="start_date: must be at most 2147483647"):
+        M.validate(profile)
+
+
+def _history_with_backward_steps(path, n: int = 80):
+    """A history whose clock steps back often, as rebased and converted ones do: 2010 to 2012."""
+    from mercurial import context
+    from mercurial import hg as mhg
+
+    from hgharness.hg import make_ui
+
+    repo = mhg.repository(make_ui(), str(path).encode(), create=True)
+    rng = random.Random(3)
+    t = 1_262_304_000  # 2010-01-01
+    with repo.lock(), repo.transaction(b"dates"):
+        p1 = repo.nullid
+        for i in range(n):
+            t += rng.randint(-3 * DAY, 2 * DAY) if rng.random() < 0.4 else rng.randint(DAY, 20 * DAY)
+            files = {b"f%d.txt" % (i % 7): b"line %d\n" % i}
+
+            def getfile(repo, memctx, path, files=files):
+                return context.memfilectx(repo, memctx, path, files[path])
+
+            ctx = context.memctx(repo, (p1, None), b"change %d" % i, list(files), getfile, user=b"a <a@b.c>",
+                                 date=(t, 0))
+            p1 = repo.commitctx(ctx)
+    return [int(repo[r].date()[0]) for r in repo]
+
+
+def test_a_history_with_backward_clock_steps_generates_inside_its_span(tmp_path):
+    """Backward steps were recorded as zero gaps, so the gaps overshot the span: generated dates now stay between
+    the analyzed history's first and latest date, for as many commits as analyzed and for ten times more."""
+    real = _history_with_backward_steps(tmp_path / "real")
+    assert sum(1 for a, b in zip(real, real[1:], strict=False) if b < a) >= 15
+    profile = analyze(tmp_path / "real", name="backsteps")
+    assert profile["start_date"] == real[0] and profile["end_date"] == max(real)
+    path = tmp_path / "profile.json"
+    M.dump_profile(profile, path)
+    for n in (80, 800):
+        out = tmp_path / f"gen{n}"
+        generate(str(path), n, 1, out)
+        dates = _dates(out)
+        assert len(dates) >= n
+        assert min(dates) >= real[0] and max(dates) <= max(real), (min(dates), max(dates), real[0], max(real))

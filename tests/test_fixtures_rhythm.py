@@ -1,0 +1,209 @@
+"""Working rhythm, backward clock steps, merges that copy and remove, and a generated history that survives
+`hg export --git` and `hg import --exact` into an empty repository (issue 19)."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+from pathlib import Path
+
+from hgharness.fixtures import model as M
+from hgharness.fixtures.analyze import analyze
+from hgharness.fixtures.distributions import mean, tv
+from hgharness.fixtures.generate import generate
+from hgharness.fixtures.history import Clock
+from hgharness.fixtures.rhythm import local_slot
+from hgharness.hg import open_repo
+
+HOUR, DAY = 3600, 86400
+# a known rhythm: mornings and late afternoons, almost nobody at night or on Sunday
+HOURS = [1, 0, 0, 0, 0, 0, 1, 3, 8, 12, 12, 8, 3, 5, 9, 12, 12, 8, 4, 2, 2, 1, 1, 1]
+DAYS = [20, 20, 20, 20, 14, 5, 1]
+ZONES = {b"ann <ann@example.org>": [-3600, -7200], b"bob <bob@example.org>": [18000, 14400],
+         b"kim <kim@example.org>": [-32400], b"raj <raj@example.org>": [-19800]}
+TV_LIMIT = 0.1  # total variation distance between the analyzed and the generated hour / weekday shares
+
+
+def _real_history(path: Path, n: int = 2000) -> None:
+    """A linear history with the rhythm above in each author's own zone, some zone switches, and backward clock
+    steps (a tenth of the steps, as rebased histories have)."""
+    from mercurial import context
+    from mercurial import hg as mhg
+
+    from hgharness.hg import make_ui
+
+    rng = random.Random(19)
+    repo = mhg.repository(make_ui(), str(path).encode(), create=True)
+    users = sorted(ZONES)
+    zone = {u: 0 for u in users}
+    t = 1_400_000_000
+    with repo.lock(), repo.transaction(b"rhythm"):
+        p1 = repo.nullid
+        for i in range(n):
+            user = users[min(len(users) - 1, int(rng.paretovariate(1.2)) - 1)]
+            if len(ZONES[user]) > 1 and rng.random() < 0.05:
+                zone[user] = 1 - zone[user]
+            tz = ZONES[user][zone[user]]
+            if rng.random() < 0.1:
+                date = t - rng.randint(HOUR, 5 * DAY)
+            else:  # the next working slot: a day drawn from DAYS and an hour from HOURS, local to the author
+                t += rng.randint(0, 2 * DAY)
+                while True:
+                    weekday, hour = local_slot(t, tz)
+                    if rng.random() * 20 < DAYS[weekday] and rng.random() * 12 < HOURS[hour]:
+                        break
+                    t += rng.randint(600, 2 * HOUR)
+                date = t
+            files = {b"f%d.txt" % (i % 13): b"line %d\n" % i}
+
+            def getfile(repo, memctx, p, files=files):
+                return context.memfilectx(repo, memctx, p, files[p])
+
+            ctx = context.memctx(repo, (p1, None), b"change %d" % i, list(files), getfile, user=user,
+                                 date=(date, tz))
+            p1 = repo.commitctx(ctx)
+
+
+def _shares(path) -> tuple[dict, dict, list[int]]:
+    repo = open_repo(path)
+    hours, days, dates = {}, {}, []
+    for r in repo:
+        t, tz = repo[r].date()
+        d, h = local_slot(int(t), tz)
+        hours[str(h)] = hours.get(str(h), 0) + 1
+        days[str(d)] = days.get(str(d), 0) + 1
+        dates.append(int(t))
+    return {"mix": hours}, {"mix": days}, dates
+
+
+def test_generated_hours_and_weekdays_follow_the_analyzed_rhythm(tmp_path):
+    _real_history(tmp_path / "real")
+    profile = analyze(tmp_path / "real", name="rhythm")
+    d = profile["distributions"]
+    assert 0.07 < d["backstep"]["p"] < 0.13 and d["zone_switch"]["p"] > 0
+    assert d["author_zones"]["values"][-1] == 2  # ann and bob used two zones
+    M.dump_profile(profile, tmp_path / "rhythm.json")
+    generate(str(tmp_path / "rhythm.json"), 3000, 1, tmp_path / "gen")
+    hours, days, dates = _shares(tmp_path / "gen")
+    print(f"hour TV {tv(d['hour'], hours):.3f}, weekday TV {tv(d['weekday'], days):.3f}")
+    assert tv(d["hour"], hours) <= TV_LIMIT
+    assert tv(d["weekday"], days) <= TV_LIMIT
+    # backward steps are events of their own, at the analyzed rate, and dates stay in the analyzed span
+    back = sum(1 for a, b in zip(dates, dates[1:], strict=False) if b < a) / (len(dates) - 1)
+    assert abs(back - d["backstep"]["p"]) <= 0.03, back
+    assert profile["start_date"] <= min(dates) and max(dates) <= profile["end_date"]
+    gen = analyze(tmp_path / "gen")["distributions"]
+    assert abs(gen["zone_switch"]["p"] - d["zone_switch"]["p"]) <= 0.03
+
+
+def test_a_profile_without_rhythm_gets_an_office_rhythm_not_a_flat_one(tmp_path):
+    generate("small", 400, 3, tmp_path / "s")
+    hours, days, _ = _shares(tmp_path / "s")
+    weekend = (days["mix"].get("5", 0) + days["mix"].get("6", 0)) / 400
+    night = sum(hours["mix"].get(str(h), 0) for h in range(0, 6)) / 400
+    afternoon = sum(hours["mix"].get(str(h), 0) for h in range(13, 18)) / 400
+    assert weekend < 0.12 and night < 0.08 and afternoon > 0.3, (weekend, night, afternoon)
+
+
+def test_many_backward_steps_and_a_hundred_thousand_commits_stay_before_now_and_2038():
+    profile = M.load_profile("medium")
+    d = profile["distributions"]
+    d["backstep"] = {"p": 0.3}
+    d["backstep_size"] = {"edges": [1, HOUR, DAY, 30 * DAY, 400 * DAY], "weights": [2, 3, 3, 1]}
+    for now, end in ((1_800_000_000, None), (2 ** 32, None), (2 ** 32, profile["start_date"] + 400 * DAY)):
+        p = {**profile, "end_date": end} if end else profile
+        clock = Clock(p, M.Sampler(d["interval"]), 100_000, random.Random(2), now=now)
+        dates = []
+        for _ in range(100_000):
+            clock.tick()
+            dates.append(clock.t)
+        limit = min(now, M.MAX_DATE, end or now)
+        assert max(dates) <= limit and min(dates) >= profile["start_date"]
+        back = sum(1 for a, b in zip(dates, dates[1:], strict=False) if b < a) / len(dates)
+        assert 0.2 < back <= 0.3 and len(set(dates[-10_000:])) > 1000
+
+
+def _merge_profile() -> dict:
+    profile = M.load_profile("small")
+    d = profile["distributions"]
+    d["merge"] = {"p": 0.08}
+    d["fork"] = {"p": 0.12}
+    d["merge_removed"] = {"values": [0, 1, 2], "weights": [70, 20, 10]}  # 0.4 per merge
+    d["merge_copied"] = {"values": [0, 1], "weights": [84, 16]}  # 0.16 per merge
+    d["merge_renamed"] = {"values": [0, 1], "weights": [92, 8]}
+    return profile
+
+
+def _merge_records(path) -> tuple[int, float, float, float]:
+    repo = open_repo(path)
+    merges = [repo[r] for r in repo.revs("merge()")]
+    removed = copied = renamed = 0
+    for c in merges:
+        gone = {f for f in c.files() if f not in c}
+        for f in c.files():
+            src = c[f].copysource() if f in c else None
+            if src and src in gone:
+                renamed += 1
+                gone.discard(src)
+            elif src:
+                copied += 1
+        removed += len(gone)
+    n = len(merges)
+    return n, removed / n, copied / n, renamed / n
+
+
+def test_merges_remove_copy_and_rename_at_the_analyzed_rates(tmp_path):
+    profile = _merge_profile()
+    generate(profile, 1500, 5, tmp_path / "m")
+    n, removed, copied, renamed = _merge_records(tmp_path / "m")
+    d = analyze(tmp_path / "m")["distributions"]
+    print(f"{n} merges: removed {removed:.2f}, copied {copied:.2f}, renamed {renamed:.2f} per merge")
+    assert n >= 60
+    for k, v in (("merge_removed", removed), ("merge_copied", copied), ("merge_renamed", renamed)):
+        assert abs(mean(d[k]) - v) < 1e-9, k  # analyze reads the same records
+    assert abs(removed - 0.4) <= 0.15
+    # copies a branch made of a file the other side left as it was are recorded by the merge (as `hg import`
+    # of its export records them): at least the profile's rate, never none
+    assert 0.16 - 0.08 <= copied <= 0.8
+    assert abs(renamed - 0.08) <= 0.1
+    for k in ("files_renamed", "files_copied"):  # and ordinary changesets rename and copy at their rate
+        print(k, mean(d[k]), mean(profile["distributions"][k]))
+        assert abs(mean(d[k]) - mean(profile["distributions"][k])) <= 0.05, k
+
+
+def test_the_whole_generated_history_survives_export_and_import_exact(tmp_path):
+    """`hg export --git -r 'all()'`, then `hg import --exact` of each changeset into an empty repository gives
+    the same changesets, merges included. `hg import` skips a patch without a diff: those changesets (empty
+    commits, branch closings) are made with Mercurial's own commit, as `hg commit` makes them."""
+    from mercurial import commands, context
+    from mercurial import hg as mhg
+
+    from hgharness.hg import make_ui
+
+    generate(_merge_profile(), 400, 7, tmp_path / "src")
+    src = open_repo(tmp_path / "src")
+    assert len(src.revs("merge()")) >= 15
+    hg = str(Path(sys.executable).with_name("hg"))
+    subprocess.run([hg, "-R", str(tmp_path / "src"), "export", "--git", "-r", "all()", "-o",
+                    str(tmp_path / "p%R.patch")], check=True, capture_output=True)
+    ui = make_ui()
+    dst = mhg.repository(ui, str(tmp_path / "dst").encode(), create=True)
+    empty = 0
+    for r in src:
+        patch = tmp_path / f"p{r}.patch"
+        ctx = src[r]
+        with dst.wlock(), dst.lock():
+            if b"\ndiff --git " in patch.read_bytes():
+                commands.import_(ui, dst, str(patch).encode(), exact=True, bypass=True, strip=1, prefix=b"",
+                                 force=False, message=None, date=None, user=None, no_commit=False,
+                                 similarity=b"", import_branch=False, partial=False, secret=False, edit=False,
+                                 base=b"", logfile=None)
+            else:
+                empty += 1
+                with dst.transaction(b"empty"):
+                    dst.commitctx(context.memctx(dst, (ctx.p1().node(), ctx.p2().node()), ctx.description(), [],
+                                                 None, user=ctx.user(), date=ctx.date(), extra=ctx.extra()))
+        assert ctx.node() in dst.unfiltered().changelog.index, f"revision {r} imported differently"
+    assert dst[b"tip"].node() == src[b"tip"].node() and len(dst) == len(src)
+    print(f"{len(src)} changesets, {len(src.revs('merge()'))} merges, {empty} without a diff")
