@@ -13,6 +13,12 @@ from hgharness.wsgiapp import write_users
 DEFAULT_USER = "hgharness"
 # a traceback block: from its header up to the next gunicorn log line ("[2026-...") or the end
 TRACEBACK_RE = re.compile(r"^Traceback \(most recent call last\).*?(?=^\[|\Z)", re.M | re.S)
+# gunicorn's default (its --access-logformat unset), as a production gunicorn writes it: what `hgharness load
+# derive` reads back (access_log=PATH)
+GUNICORN_ACCESS_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'
+# The harness's own access log (in its work directory, kept in the run directory): the same, with the response
+# time; `load derive` reads it too (the load stage reads its part back into a mix)
+HARNESS_ACCESS_FORMAT = GUNICORN_ACCESS_FORMAT + ' %(M)sms'
 
 
 def find_gunicorn() -> str:
@@ -32,7 +38,7 @@ class EmbeddedHgweb(SiteServer):
     def __init__(self, repos_dir: str | Path, workdir: str | Path | None = None, port: int = 0, workers: int = 2,
                  username: str = DEFAULT_USER, password: str | None = None, wrap: str | None = None,
                  host: str = "127.0.0.1", extra_web_config: dict | None = None, prefix: str = "",
-                 base_url: str | None = None):
+                 base_url: str | None = None, access_log: str | Path | None = None):
         self.repos_dir = Path(repos_dir).resolve()
         if not self.repos_dir.is_dir():
             raise HarnessError(f"repository directory {self.repos_dir} does not exist")
@@ -44,7 +50,9 @@ class EmbeddedHgweb(SiteServer):
         # The URL clients reach hgweb at when a front sits before it (hgweb writes it into feeds): web.baseurl
         self.base_url = base_url
         self.error_log = self.workdir / "gunicorn-error.log"
-        self.access_log = self.workdir / "gunicorn-access.log"
+        # access_log: write gunicorn's default-format access log (time, user agent) there, as production does
+        self.access_log = Path(access_log).resolve() if access_log else self.workdir / "gunicorn-access.log"
+        self.access_format = GUNICORN_ACCESS_FORMAT if access_log else HARNESS_ACCESS_FORMAT
         self.stderr_log = self.workdir / "gunicorn-stderr.log"
 
     @property
@@ -95,5 +103,5 @@ class EmbeddedHgweb(SiteServer):
         return [find_gunicorn(), "--bind", f"{self.host}:{self.port}", "--workers", str(self.workers),
                 "--no-control-socket", "--timeout", "300", "--graceful-timeout", "5",
                 "--error-logfile", str(self.error_log), "--access-logfile", str(self.access_log),
-                "--access-logformat", '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+                "--access-logformat", self.access_format,
                 "hgharness.wsgiapp:app"]

@@ -13,6 +13,9 @@ otherwise) is refused before anything is sent.
     hgharness load -t URL --remote-workers 2 --master-bind-host 0.0.0.0 --master-port 5557 ...
     # and on each worker host (same target options; the fixture repos are cloned when not local)
     hgharness load -t URL --worker --master-host MASTER --master-port 5557
+    # a mix derived from the site's own access logs (classes, paces, hot repositories, its day), then run
+    hgharness load derive /var/log/nginx/access.log* -o mymix.toml --explain
+    hgharness load --mix-file mymix.toml --shape daily --duration 10m --users 40
 """
 
 from __future__ import annotations
@@ -26,12 +29,18 @@ from pathlib import Path
 from hgharness.errors import HarnessError
 from hgharness.front import add_front_arguments
 from hgharness.http import probe
-from hgharness.load import mixes, shapes
+from hgharness.load import derive, mixes, shapes
 from hgharness.load.runner import DEFAULT_MASTER_PORT, LoadSpec, run_load, run_worker
 from hgharness.options import add_baseline_argument, add_run_dir_arguments, add_target_arguments, target_from_namespace
 from hgharness.session import RunSession, StageContext, StageResult, is_embedded
 
 STAGE_DEFAULTS = {"mix": "mixed", "shape": "constant", "users": 8, "spawn_rate": 4.0, "duration_s": 25}
+# with --baseline every task runs on both targets, and an action is judged from 16 pairs: longer, or the mix's
+# commoner pages alone would be compared (about 4 tasks/s: some 350 pairs over the actions)
+AB_STAGE_DURATION_S = 90
+# the run's capacity step: 1, 2, 4 readers asking back to back, 6 s a level (about 25 s with Locust's start)
+CAPACITY_DEFAULTS = {"mix": "browse-heavy", "shape": "capacity", "users": 4, "spawn_rate": 4.0,
+                     "duration_s": 3 * shapes.CAPACITY_MIN_STEP_S}
 
 
 def add_arguments(p):
@@ -39,7 +48,9 @@ def add_arguments(p):
     add_run_dir_arguments(p)
     add_baseline_argument(p)
     g = p.add_argument_group("load profile")
-    g.add_argument("--mix", default=mixes.DEFAULT_MIX, help="user mix from the mixes file (default mixed)")
+    g.add_argument("--mix", default=None, help="user mix from the mixes file (default mixed; with --mix-file: "
+                   "the one mix it holds)")
+    g.add_argument("--mix-file", help="a mix file written by `hgharness load derive`: run the mix it holds")
     g.add_argument("--shape", default="constant", choices=shapes.SHAPES, help="load shape (default constant)")
     g.add_argument("--users", "-u", type=int, default=10, help=f"peak simulated users (default 10, at most "
                    f"{shapes.MAX_USERS})")
@@ -63,18 +74,34 @@ def add_arguments(p):
     e.add_argument("--set", dest="fixture_set", default=None, help="fixture set to serve")
     e.add_argument("--repos-dir", help="serve these repositories instead of a fixture set")
     e.add_argument("--server-workers", type=int, default=4, help="gunicorn workers (default 4)")
+    e.add_argument("--server-access-log", dest="access_log", help="write the embedded hgweb's access log, in "
+                   "gunicorn's default format, to this file (`hgharness load derive` reads it back)")
     add_front_arguments(p)  # --front nginx, --tls, --prefix /hg, as for `hgharness run`
+    sub = p.add_subparsers(dest="load_command", metavar="derive", required=False,
+                           title="derive a mix from access logs (hgharness load derive --help)")
+    d = sub.add_parser("derive", help="learn a mix (classes, paces, repositories, the day) from access logs",
+                       description=(derive.__doc__ or "").strip())
+    d.formatter_class = p.formatter_class
+    derive.add_arguments(d)
 
 
 def spec_from_args(args) -> LoadSpec:
     duration = shapes.parse_duration(args.duration) if args.duration else shapes.default_duration(args.shape)
-    return LoadSpec(mix=args.mix, shape=args.shape, users=args.users, spawn_rate=args.spawn_rate,
+    mix, mixes_path = args.mix or mixes.DEFAULT_MIX, args.mixes
+    if getattr(args, "mix_file", None):
+        if args.mixes:
+            raise HarnessError("--mix-file and --mixes both name a mixes file: give one")
+        mixes_path = args.mix_file
+        mix = mixes.mix_in_file(mixes_path, args.mix)
+    return LoadSpec(mix=mix, shape=args.shape, users=args.users, spawn_rate=args.spawn_rate,
                     duration_s=duration, workers=args.workers, remote_workers=args.remote_workers,
                     master_bind_host=args.master_bind_host, master_port=args.master_port,
-                    workers_wait_s=args.workers_wait, slo_path=args.slo, mixes_path=args.mixes)
+                    workers_wait_s=args.workers_wait, slo_path=args.slo, mixes_path=mixes_path)
 
 
 def main(args) -> int:
+    if getattr(args, "load_command", None) == "derive":
+        return derive.main(args)
     if not is_embedded(args):  # before anything else: no traffic, no process for a target that may not take load
         target_from_namespace(args).require_load_allowed()
     spec = spec_from_args(args)
@@ -157,6 +184,10 @@ def print_ab(ab: dict) -> None:
               f"{a['ci_low']:.2f}-inf" if a.get("ci_low") is not None else "-")
         print(f"{name:<16} {a['pairs']:>6} {_ms(a.get('candidate_p50_ms'))} {' '}{_ms(a.get('baseline_p50_ms'))} "
               f"{ratio:>7} {ci:>13} {_pct(a.get('candidate_error_rate')):>9} {_pct(a.get('baseline_error_rate')):>9}")
+    for name, a in sorted(ab["actions"].items()):
+        if a.get("unequal_work"):
+            print(f"  {name}: {a['unequal_work']} pairs left out, the two sides moved different work (changesets or "
+                  "bytes): the servers' histories differed at that moment")
 
 
 def _pct(v) -> str:
@@ -176,13 +207,79 @@ def stage_load(ctx: StageContext) -> StageResult:
         ctx.progress("[load] skipped: the target does not allow load traffic (allow_load = false)")
         return StageResult.skipped("load", "the target does not allow load traffic (allow_load = false)")
     kw = dict(STAGE_DEFAULTS)
+    if ctx.baseline is not None:
+        kw["duration_s"] = AB_STAGE_DURATION_S
     if os.environ.get("HGHARNESS_LOAD_DURATION"):
         kw["duration_s"] = shapes.parse_duration(os.environ["HGHARNESS_LOAD_DURATION"])
     if kw["mix"] == "mixed" and not mixes.developer_available():
         kw["mix"] = "browse-heavy"  # this build has no Developer user
     started = time.monotonic()
+    log = _server_access_log(ctx.server)
+    log_start = log.stat().st_size if log is not None and log.exists() else None
     try:
-        return run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress, baseline=ctx.baseline)
+        result = run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress, baseline=ctx.baseline)
     except HarnessError as e:
         ctx.progress(f"[load] error: {e}")
         return StageResult.broken("load", e, started)
+    if log_start is not None:
+        _derive_back(result, log, log_start, ctx)
+    return result
+
+
+def _server_access_log(server) -> Path | None:
+    """The embedded hgweb's access log, in a format `load derive` reads (None for other servers)."""
+    if server is None or not getattr(server, "access_format", None):
+        return None
+    return Path(server.access_log)
+
+
+def _derive_back(result: StageResult, log: Path, start: int, ctx: StageContext) -> None:
+    """The load stage's part of the embedded server's access log, read back by `hgharness load derive` into a mix
+    (run_dir/derived-mix.toml; the report's Load model section): the newcomer's first run shows derive at work
+    on a log whose mix is known."""
+    from urllib.parse import urlsplit
+
+    from hgharness.load import mixfile
+
+    run_dir = Path(ctx.run_dir)
+    part = run_dir / "load-access.log"
+    with open(log, "rb") as src, open(part, "wb") as dst:
+        src.seek(start)
+        shutil.copyfileobj(src, dst)
+    try:
+        model = derive.derive([part], prefix=urlsplit(ctx.target.url).path.rstrip("/"))
+    except HarnessError as e:
+        ctx.progress(f"[load] this run's access log was not derived into a mix: {e}")
+        return
+    (run_dir / "derived-mix.toml").write_text(mixfile.render("this-run", model), encoding="utf-8")
+    result.files += ["load-access.log", "derived-mix.toml"]
+    d = model["derived"]
+    result.extra["derived_from_run"] = d
+    shares = ", ".join(f"{cls} {c['share']:.0%}" for cls, c in d["classes"].items())
+    ctx.progress(f"[load] its access log read back (hgharness load derive): {d['requests']} requests, "
+                 f"{d['sessions']} sessions: {shares} (derived-mix.toml)")
+
+
+def stage_capacity(ctx: StageContext) -> StageResult:
+    """The capacity step of `hgharness run`: a short capacity search (CAPACITY_DEFAULTS), in run_dir/capacity/.
+
+    It reports the highest throughput that held the [capacity] limits of slo.toml and the knee; with --baseline
+    the same search runs against the baseline and the capacity_ratio gate judges the candidate. HGHARNESS_CAPACITY
+    = 0 leaves it out (as does --stages); a target that does not allow load is skipped.
+    """
+    if not ctx.target.allow_load:
+        ctx.progress("[capacity] skipped: the target does not allow load traffic (allow_load = false)")
+        return StageResult.skipped("capacity", "the target does not allow load traffic (allow_load = false)")
+    if os.environ.get("HGHARNESS_CAPACITY", "").strip().lower() in ("0", "false", "no", "off"):
+        return StageResult.skipped("capacity", "left out (HGHARNESS_CAPACITY=0)")
+    started = time.monotonic()
+    sub = Path(ctx.run_dir) / "capacity"
+    sub.mkdir(exist_ok=True)
+    try:
+        result = run_load(ctx.target, sub, LoadSpec(**CAPACITY_DEFAULTS), progress=ctx.progress,
+                          baseline=ctx.baseline, stage="capacity")
+    except HarnessError as e:
+        ctx.progress(f"[capacity] error: {e}")
+        return StageResult.broken("capacity", e, started)
+    result.files = [f"capacity/{f}" for f in result.files]
+    return result

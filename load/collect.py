@@ -135,6 +135,7 @@ class Collector:
     def on_test_start(self, environment, **_kw):
         mix = _mix(environment)
         unpaced = self.timeline is not None  # a capacity search: the HTTP users ask as fast as the site answers
+        users_mod.set_repo_weights(mix.get("repos") or [])  # a derived mix: its repositories' popularity
         for cls in users_mod.USER_CLASSES:
             pace = mix["pace"].get(cls.__name__, 0.0)
             if unpaced and issubclass(cls, users_mod.CatalogUser):
@@ -330,6 +331,9 @@ def _mix(environment) -> dict:
 
     o = environment.parsed_options
     return get_mix(o.hg_mix, o.hg_mixes or None, check_available=False)
+
+
+mix_of = _mix  # the shape's way in (the daily shape plays the mix's curve)
 
 
 @events.init.add_listener

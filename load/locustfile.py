@@ -30,8 +30,11 @@ class HarnessShape(LoadTestShape):
         if self._stages is None:
             o = self.runner.environment.parsed_options
             duration = o.run_time or shapes.default_duration(o.hg_shape)
+            curve = None
+            if o.hg_shape == "daily":  # the derived mix's day
+                curve = (collect.mix_of(self.runner.environment)["daily"] or {}).get("rate")
             type(self)._stages = shapes.plan(o.hg_shape, int(o.num_users or 1), float(o.spawn_rate or 1),
-                                             duration)
+                                             duration, curve=curve)
             if o.hg_shape == "capacity":  # limits from slo.toml's [capacity], handed down by the harness
                 limits = json.loads(os.environ.get("HGHARNESS_LOAD_CAPACITY") or "{}")
                 search = shapes.CapacitySearch(self._stages, limits.get("p95_ms", 1000),

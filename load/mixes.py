@@ -71,11 +71,72 @@ def get_mix(name: str | None = None, path: str | Path | None = None, check_avail
                                    f"(known: {', '.join(DEVELOPER_ACTIONS)})")
         if cls == "Developer" and not any(table.get(a, 1) for a in DEVELOPER_ACTIONS):
             raise HarnessError(f"mix {name!r}: actions.Developer leaves the Developer nothing to do")
+    repos = _repo_weights(name, entry.get("repos"))
+    daily = _daily(name, entry.get("daily"))
+    derived = entry.get("derived")
+    if derived is not None and not isinstance(derived, dict):
+        raise HarnessError(f"mix {name!r}: derived must be a table (the summary `hgharness load derive` writes)")
     users = {cls: w for cls, w in users.items() if w > 0}
     if not users:
         raise HarnessError(f"mix {name!r} has no user class with a weight above 0")
     if check_available and "Developer" in users and not developer_available():
         raise HarnessError(f"mix {name!r} needs the Developer user (load/hguser.py), which this build lacks")
     return {"name": name, "description": entry.get("description", ""), "users": users,
-            "pace": {cls: float(pace[cls]) for cls in users}, "actions": actions}
+            "pace": {cls: float(pace[cls]) for cls in users}, "actions": actions, "repos": repos, "daily": daily,
+            "derived": derived}
+
+
+def mix_in_file(path: str | Path, name: str | None = None) -> str:
+    """--mix-file: the mix a file holds (a derived mix file holds one); with several, --mix must name one."""
+    mixes = read_mixes(path)["mixes"]
+    if name:
+        return name
+    if len(mixes) != 1:
+        raise HarnessError(f"mix file {path} holds {len(mixes)} mixes ({', '.join(sorted(mixes))}): name one with "
+                           "--mix")
+    return next(iter(mixes))
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+
+
+def _repo_weights(name: str, repos) -> list[int]:
+    """[mixes.NAME] repos = [w1, w2, ...]: request weight per repository popularity rank (derived mixes); the
+    target's k-th repository (catalog order) takes rank k's weight. Empty: every repository alike."""
+    if repos is None:
+        return []
+    if not isinstance(repos, list) or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 0
+                                              for w in repos) or not any(repos):
+        raise HarnessError(f"mix {name!r}: repos must be a list of whole-number weights >= 0 (one per popularity "
+                           "rank), not all 0")
+    return list(repos)
+
+
+def rank_weights(repos: list[str], weights: list[int]) -> dict[str, int]:
+    """A derived mix's weights per popularity rank, onto the target's repositories: rank k is the k-th repository;
+    ranks past the target's last fold onto its repositories in turn (a production with more repositories than
+    staging still sends all its traffic)."""
+    out: dict[str, int] = {}
+    if not repos:
+        return out
+    for k, w in enumerate(weights):
+        name = repos[k % len(repos)]
+        out[name] = out.get(name, 0) + w
+    return out
+
+
+def _daily(name: str, daily) -> dict | None:
+    """[mixes.NAME.daily] rate = [...]: the arrival rate over a day, relative to its peak (the daily shape)."""
+    if daily is None:
+        return None
+    rate = daily.get("rate") if isinstance(daily, dict) else None
+    if not isinstance(rate, list) or not rate or not all(_number(r) for r in rate) or not any(rate):
+        raise HarnessError(f"mix {name!r}: daily.rate must be a list of relative rates >= 0 (one per part of the "
+                           "day), not all 0")
+    if len(rate) > 1440:
+        raise HarnessError(f"mix {name!r}: daily.rate has {len(rate)} values; at most 1440 (one a minute)")
+    top = max(rate)
+    return {"rate": [float(r) / top for r in rate], "peak_rps": daily.get("peak_rps"),
+            "slot_s": daily.get("slot_s", 86400 // len(rate))}
 

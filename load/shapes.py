@@ -13,6 +13,9 @@ test, once D has passed. Every shape stops at D, and neither users nor duration 
     capacity  a search: 1, 2, 4 ... up to N users with no pause between tasks, each level an equal slice of D,
               until the SLO breaks or throughput stops growing (CapacitySearch); reports the highest throughput
               that held the SLO and the knee
+    daily     a derived mix's day (`hgharness load derive`: its arrival rate per quarter hour) compressed into D,
+              from 00:00: N users at the day's peak, N x the relative rate at every other part (at least 1);
+              parts merged so that each stage lasts DAILY_MIN_STEP_S at least
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ MAX_USERS = 5000
 MAX_DURATION_S = 24 * 3600
 DEFAULT_DURATION_S = {"soak": 3600}
 FALLBACK_DURATION_S = 60
-SHAPES = ("constant", "ramp", "step", "spike", "soak", "capacity")
+SHAPES = ("constant", "ramp", "step", "spike", "soak", "capacity", "daily")
 CAPACITY_MIN_STEP_S = 6  # a level shorter than this measures its own ramp-up more than its throughput
+DAILY_MIN_STEP_S = 2     # the daily shape's shortest stage: Locust's shape ticks once a second
 
 
 class Stage(NamedTuple):
@@ -65,11 +69,19 @@ def check_bounds(users: int, spawn_rate: float, duration_s: float) -> None:
         raise HarnessError(f"--duration must be between 1s and {MAX_DURATION_S}s, not {duration_s}s")
 
 
-def plan(shape: str, users: int, spawn_rate: float, duration_s: float) -> list[Stage]:
+def plan(shape: str, users: int, spawn_rate: float, duration_s: float,
+         curve: list[float] | None = None) -> list[Stage]:
+    """The stages of `shape`; the daily shape plays `curve` (a derived mix's daily.rate)."""
     if shape not in SHAPES:
         raise HarnessError(f"unknown shape {shape!r} (known: {', '.join(SHAPES)})")
     check_bounds(users, spawn_rate, duration_s)
     n, r, d = users, spawn_rate, float(duration_s)
+    if shape == "daily":
+        if not curve:
+            raise HarnessError("the daily shape replays a derived mix's day: this mix has no daily curve (derive "
+                               "one from access logs: hgharness load derive ACCESS_LOG -o mymix.toml, then "
+                               "--mix-file mymix.toml)")
+        return daily(curve, n, r, d)
     if shape in ("constant", "soak"):
         return [Stage(d, n, r)]
     if shape == "capacity":
@@ -88,6 +100,23 @@ def plan(shape: str, users: int, spawn_rate: float, duration_s: float) -> list[S
     base = max(1, n // 5)
     fast = max(r, float(n))
     return [Stage(d * 0.4, base, r), Stage(d * 0.6, n, fast), Stage(d, base, fast)]
+
+
+def daily(curve: list[float], users: int, spawn_rate: float, duration_s: float) -> list[Stage]:
+    """The day of `curve` (relative rates, peak 1.0) in duration_s: adjacent parts merged (by a divisor of
+    their count) until a stage lasts DAILY_MIN_STEP_S; each stage's users spawned within half of it."""
+    parts = len(curve)
+    per = next((k for k in range(1, parts + 1) if parts % k == 0 and duration_s * k / parts >= DAILY_MIN_STEP_S),
+               parts)
+    groups = [curve[i:i + per] for i in range(0, parts, per)]
+    top = max(sum(g) / len(g) for g in groups) or 1.0
+    step = duration_s / len(groups)
+    out, prev = [], 0
+    for k, g in enumerate(groups):
+        u = min(MAX_USERS, max(1, round(users * (sum(g) / len(g)) / top)))
+        out.append(Stage(step * (k + 1), u, max(spawn_rate, abs(u - prev) / max(step / 2, 0.5))))
+        prev = u
+    return out
 
 
 def at(stages: list[Stage], t: float) -> tuple[int, float] | None:

@@ -7,14 +7,18 @@ The target, its TLS settings and the catalog are set by `configure()` (load/coll
 
 from __future__ import annotations
 
+import itertools
 import random
 
 from locust import FastHttpUser, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.exception import StopUser
 
+from hgharness import __version__
 from hgharness.load import bounded
 from hgharness.load.pairing import BaselineEvents, paired
+
+USER_AGENT = f"hgharness-load/{__version__}"
 
 
 class CatalogUser(FastHttpUser):
@@ -28,24 +32,33 @@ class CatalogUser(FastHttpUser):
     max_bytes = 64 * 2**20         # the largest body read (the target's max_response_mb)
     _deck: list[str] = []          # action names repeated by weight: one random.choice per task
     _paths: dict[str, list[str]] = {}
+    _picks: dict[str, tuple] = {}  # a derived mix: action -> (paths per repository, cumulative rank weights)
     _baseline = None               # A/B runs: the baseline Target
     _baseline_tls: dict = {}
 
     def on_start(self):
         if not self._deck:
             raise StopUser()  # the site has none of this user's pages (e.g. no JSON views)
+        # one client per simulated user, as a site's access log tells its visitors apart (address and agent: all
+        # of a load generator's users share its address); it also names harness traffic in the site's logs
+        self.client.client.default_headers["User-Agent"] = f"{USER_AGENT} (load user {random.getrandbits(40):010x})"
         self.base_client = None
         if self._baseline is not None:
             self.base_client = FastHttpSession(
                 base_url=self._baseline.url, request_event=BaselineEvents(self.environment.events.request),
                 user=self, network_timeout=self.network_timeout, connection_timeout=self.connection_timeout,
                 max_redirects=self.max_redirects, max_retries=self.max_retries, concurrency=self.concurrency,
-                headers=self.default_headers, **self._baseline_tls)
+                headers={**(self.default_headers or {}), "User-Agent": self.client.client.default_headers["User-Agent"]},
+                **self._baseline_tls)
 
     @task
     def act(self):
         name = random.choice(self._deck)
-        what = random.choice(self._paths[name])  # the same URL on both sides of an A/B pair
+        pick = self._picks.get(name)
+        if pick is None:
+            what = random.choice(self._paths[name])  # the same URL on both sides of an A/B pair
+        else:  # a repository by its popularity, then one of its URLs
+            what = random.choice(random.choices(pick[0], cum_weights=pick[1])[0])
         paired(self.client, self.base_client, lambda client, context: self.fetch(client, name, what, context))
 
     def fetch(self, client, name: str, path: str, context: dict | None) -> None:
@@ -140,7 +153,10 @@ def configure(target, catalog: dict | None, baseline=None) -> None:
             cls._base_api_key = baseline.api_key if baseline is not None else None
             paths.update(api["calls"])  # API actions draw calls, not paths
         cls._paths = paths
+        cls._picks = {}
         set_actions(cls, {})
+    global _catalog_repos
+    _catalog_repos = list((catalog or {}).get("repos") or [])
     if Developer is not None and not getattr(Developer, "host", None):
         Developer.host = target.url
 
@@ -149,6 +165,44 @@ def set_actions(cls, overrides: dict[str, int]) -> None:
     """The class's deck: its action weights (a mix may override some) for the actions the catalog has."""
     weights = {**cls.actions, **overrides}
     cls._deck = [name for name, weight in weights.items() if cls._paths.get(name) for _ in range(weight)]
+
+
+def _by_repository(paths: list[str], names: list[str], q) -> dict[str, list[str]] | None:
+    """paths grouped by the repository they lie in (names: longest first); None when one is a site-wide page
+    (the index): no repository to weigh."""
+    groups: dict[str, list[str]] = {}
+    for p in paths:
+        owner = next((n for n in names if p == q(n) or p.startswith((q(n) + "/", q(n) + "?"))), None)
+        if owner is None:
+            return None
+        groups.setdefault(owner, []).append(p)
+    return groups
+
+
+_catalog_repos: list[str] = []  # the target's repositories (catalog order): popularity rank k is the k-th
+
+
+def set_repo_weights(weights: list[int]) -> None:
+    """Requests spread over the repositories by a derived mix's popularity ranks (empty: every URL alike)."""
+    from hgharness.load.mixes import rank_weights
+    from hgharness.sites.base import q
+
+    by_repo = rank_weights(_catalog_repos, weights)
+    # the longest name first: a repository nested in another's folder is its own
+    names = sorted((n for n, w in by_repo.items() if w > 0), key=len, reverse=True)
+    for cls in (AnonymousBrowser, ApiClient, CIBot):
+        cls._picks = {}
+        if not names:
+            continue
+        for action, paths in cls._paths.items():
+            if action in getattr(cls, "_api_calls", {}):
+                continue  # API calls name their repository in the body
+            groups = _by_repository(paths, names, q)
+            if groups:
+                keys = sorted(groups)
+                cls._picks[action] = ([groups[k] for k in keys], list(itertools.accumulate(by_repo[k] for k in keys)))
+    if Developer is not None:
+        Developer.repo_weights = (list(by_repo), list(by_repo.values())) if names else None
 
 
 def set_pace(cls, tasks_per_second: float) -> None:

@@ -117,26 +117,31 @@ def slo(r: Report) -> dict | None:
 
 
 def ab(r: Report) -> dict | None:
-    """A/B runs: per action, the candidate's median over the baseline's with its interval (a chart and a table)."""
-    stage = next((st for st in r.summary.get("stages") or [] if isinstance(st, dict) and isinstance(st.get("ab"),
-                                                                                                       dict)), None)
-    if stage is None:
+    """A/B runs: per action, the candidate's median over the baseline's with its interval (a chart and a table),
+    for every stage that compared (load: ab.NAME.* gates; traffic: traffic.ab.NAME.*)."""
+    stages = [st for st in r.summary.get("stages") or [] if isinstance(st, dict) and isinstance(st.get("ab"), dict)]
+    if not stages:
         return None
-    data = stage["ab"]
-    actions = {k: v for k, v in (data.get("actions") or {}).items() if isinstance(v, dict)}
-    effect = _f(data.get("min_effect")) or 0.0
-    verdicts = {g.get("scope"): g.get("status") for g in r.summary.get("slo") or []
-                if isinstance(g, dict) and g.get("metric") == "p50_ratio"}
+    gates = {g.get("gate"): g.get("status") for g in r.summary.get("slo") or [] if isinstance(g, dict)}
     word = {"failed": "regression", "passed": "within bounds", "skipped": "inconclusive"}
     rows, chart_rows = [], []
-    for name, a in sorted(actions.items()):
-        verdict = word.get(verdicts.get(name), "") if a.get("ratio") is not None else "too few pairs"
-        interval = (f"{a['ci_low']:.2f}-{a['ci_high']:.2f}" if _f(a.get("ci_high")) is not None else
-                    f"{a['ci_low']:.2f}-inf" if _f(a.get("ci_low")) is not None else None)
-        rows.append([name, a.get("pairs"), a.get("candidate_p50_ms"), a.get("baseline_p50_ms"), a.get("ratio"),
-                     interval, _pct(a.get("candidate_error_rate")), _pct(a.get("baseline_error_rate")), verdict])
-        chart_rows.append({"label": name, "ratio": _f(a.get("ratio")), "low": _f(a.get("ci_low")),
-                           "high": _f(a.get("ci_high")), "verdict": verdict})
+    for stage in stages:
+        data, prefix = stage["ab"], ("" if stage.get("name") == "load" else f"{stage.get('name')}.")
+        actions = {k: v for k, v in (data.get("actions") or {}).items() if isinstance(v, dict)}
+        for name, a in sorted(actions.items()):
+            label = name if len(stages) == 1 else f"{name} ({stage.get('name')})"
+            status = gates.get(f"{prefix}ab.{name}.p50_ratio")
+            verdict = word.get(status, "") if a.get("ratio") is not None else "too few pairs"
+            if a.get("unequal_work"):  # Mercurial operations: pairs whose two servers moved different work
+                verdict += f" ({a['unequal_work']} pairs of unequal work left out)"
+            interval = (f"{a['ci_low']:.2f}-{a['ci_high']:.2f}" if _f(a.get("ci_high")) is not None else
+                        f"{a['ci_low']:.2f}-inf" if _f(a.get("ci_low")) is not None else None)
+            rows.append([label, a.get("pairs"), a.get("candidate_p50_ms"), a.get("baseline_p50_ms"), a.get("ratio"),
+                         interval, _pct(a.get("candidate_error_rate")), _pct(a.get("baseline_error_rate")), verdict])
+            chart_rows.append({"label": label, "ratio": _f(a.get("ratio")), "low": _f(a.get("ci_low")),
+                               "high": _f(a.get("ci_high")), "verdict": verdict})
+    data = stages[0]["ab"]
+    effect = _f(data.get("min_effect")) or 0.0
     table = Table(["action", "pairs", "candidate p50 ms", "baseline p50 ms", "paired ratio", "bounds",
                    "candidate errors", "baseline errors", "verdict"], rows, frozenset({1, 2, 3, 4}))
     conf = _f(data.get("confidence")) or 0.95
@@ -169,6 +174,28 @@ def capacity(r: Report) -> dict | None:
     cand = dict(sides[0][1]) if sides else {}
     return {"table": table, "charts": charts, "capacity": cand.get("capacity_rps"),
             "users": cand.get("capacity_users"), "knee": cand.get("knee_users"), "stopped": cand.get("stopped")}
+
+
+def load_model(r: Report) -> dict | None:
+    """A load run of a mix derived from access logs (`hgharness load derive`): what the mix was learned from; or,
+    on the embedded hgweb, the load stage's own requests read back from the server's access log into a mix."""
+    key, stage = next(((k, st) for k in ("derived", "derived_from_run") for st in r.summary.get("stages") or []
+                       if isinstance(st, dict) and isinstance(st.get(k), dict)), (None, None))
+    if stage is None:
+        return None
+    d = stage[key]
+    classes = d.get("classes") if isinstance(d.get("classes"), dict) else {}
+    rows = [[cls, _pct(c.get("share")), c.get("sessions"), c.get("requests"), c.get("think_s"),
+             c.get("session_requests_p50")] for cls, c in classes.items() if isinstance(c, dict)]
+    table = Table(["class", "users", "sessions", "requests", "think s", "requests/session"], rows,
+                  frozenset({1, 2, 3, 4, 5}))
+    top = ", ".join(f"{a} {n}" for a, n in (d.get("top_actions") or []) if isinstance(a, str))
+    hg_ops = d.get("hg_operations") if isinstance(d.get("hg_operations"), dict) else {}
+    return {"own_log": key == "derived_from_run",
+            "requests": d.get("requests"), "sessions": d.get("sessions"), "malformed": d.get("malformed"),
+            "hours": d.get("hours_covered"), "peak_rps": d.get("peak_rps"), "mean_rps": d.get("mean_rps"),
+            "busiest": d.get("busiest_quarter"), "format": d.get("format"), "top": top,
+            "hg": ", ".join(f"{k} {v}" for k, v in hg_ops.items()), "table": table}
 
 
 def _pct(v) -> str | None:
@@ -435,6 +462,6 @@ def files(r: Report) -> dict | None:
 
 
 # page order; the navigation bar lists those present, with these titles
-SECTIONS = [(header, None), (failures, "what failed"), (findings, "findings"), (slo, "SLOs"), (ab, "A/B"), (capacity, "capacity"), (latency, "latency"),
+SECTIONS = [(header, None), (failures, "what failed"), (findings, "findings"), (slo, "SLOs"), (ab, "A/B"), (load_model, "load model"), (capacity, "capacity"), (latency, "latency"),
             (throughput, "throughput"), (hg, "Mercurial operations"), (functional, "functional timings"),
             (stages, "stages"), (tests, "checks"), (files, "files")]

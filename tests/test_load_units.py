@@ -1,6 +1,7 @@
 """Shapes are bounded, gates judge what they say, mixes are validated, the catalog names only real pages."""
 
 import random
+from pathlib import Path
 
 import pytest
 import requests
@@ -15,7 +16,9 @@ pytestmark = [pytest.mark.load]
 
 @pytest.mark.parametrize("shape", shapes.SHAPES)
 def test_every_shape_is_bounded_by_users_and_duration(shape):
-    stages = shapes.plan(shape, users=40, spawn_rate=4, duration_s=100)
+    # the daily shape plays a derived mix's day: quiet nights, a busy afternoon (peak 1.0)
+    day = [round(0.05 + 0.95 * max(0.0, 1 - abs(i - 60) / 36), 3) for i in range(96)]
+    stages = shapes.plan(shape, users=40, spawn_rate=4, duration_s=100, curve=day if shape == "daily" else None)
     ticks = [shapes.at(stages, t / 2) for t in range(0, 200)]
     assert all(t is not None and 1 <= t[0] <= 40 and t[1] > 0 for t in ticks), ticks
     assert shapes.at(stages, 100) is None and shapes.at(stages, 10_000) is None
@@ -220,3 +223,24 @@ def test_capacity_search_of_a_site_that_keeps_scaling_runs_every_level():
 def test_capacity_search_refuses_levels_too_short_to_measure():
     with pytest.raises(HarnessError, match="too short for a capacity search"):
         shapes.plan("capacity", users=64, spawn_rate=1, duration_s=20)
+
+
+@pytest.mark.integration
+def test_an_ab_catalog_keeps_to_the_history_both_targets_served_when_the_run_began(hgweb_server):
+    """upto (repository -> tip at the start of an A/B run): no URL names a later changeset (pushed to one target
+    only by the checks or the traffic stage: a 404 on the other), and other repositories are left out."""
+    from hgharness import hg
+
+    target = target_for(hgweb_server)
+    whole = catalog_for(target)
+    name = "project" if "project" in whole["repos"] else whole["repos"][0]
+    repo = hg.open_repo(Path(hgweb_server.repos_dir) / name)
+    middle = repo[len(repo) // 2]
+    later = {repo[r].hex().decode()[:12] for r in repo.revs(b"%d::", middle.rev())} - {middle.hex().decode()[:12]}
+    catalog = catalog_for(target, upto={name: middle.hex().decode()})
+    assert catalog["repos"] == [name]
+    paths = [p for paths in catalog["actions"].values() for p in paths]
+    assert any(middle.hex().decode()[:12] in p for p in paths)
+    assert not [p for p in paths if any(node in p for node in later)]
+    others = set(whole["repos"]) - {name}
+    assert others and not [p for p in paths if p.split("/")[0] in others]

@@ -33,6 +33,8 @@ def add_arguments(p):
     p.add_argument("--password-file", help="read the push password from this file "
                    "(default: HGHARNESS_PASSWORD, else a random one written to a private file)")
     p.add_argument("--workdir", help="keep server state and logs here (default: a temp dir, removed at exit)")
+    p.add_argument("--access-log", help="hgweb: write gunicorn's default-format access log to this file (what "
+                   "`hgharness load derive` reads)")
     add_front_arguments(p)  # --front nginx, --tls, --prefix /hg
 
 
