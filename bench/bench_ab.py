@@ -18,6 +18,7 @@ and the run time of one pair. The issue asks for at most 1 and at least 19 of 20
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import os
@@ -32,9 +33,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from hgharness.embedded import EmbeddedHgweb  # noqa: E402
 from hgharness.fixtures.sets import DEFAULT_SET, build_set  # noqa: E402
 from tests.ab_builds import one_class_mix  # noqa: E402
+from tests.conftest import copy_repos, hgweb  # noqa: E402
 
 MIX = one_class_mix("two", "AnonymousBrowser", {"summary": 1, "changeset": 3})
 
@@ -81,19 +82,17 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers (finally below) when killed
     work = Path(tempfile.mkdtemp(prefix="hgharness-bench-ab-"))
     busy = []
+    stack = contextlib.ExitStack()  # the servers, stopped at the end (or when killed)
     try:
         seed = work / "seed"
         build_set(DEFAULT_SET, seed)
         mixes = work / "mixes.toml"
         mixes.write_text(MIX)
-        os.environ["PYTHONPATH"] = str(ROOT)
         os.environ["AB_SLOW_ROUTE"], os.environ["AB_SLOW_FACTOR"] = "/rev/", "1.2"
-        servers = {}
-        for name, wrap in (("base-same", None), ("same", None), ("base-slowed", None),
-                           ("slowed", "tests.ab_builds:slower_pages")):
-            repos = work / f"{name}-repos"
-            shutil.copytree(seed, repos, symlinks=True)
-            servers[name] = EmbeddedHgweb(repos, workdir=work / name, workers=4, password=PASSWORD, wrap=wrap).start()
+        servers = {name: stack.enter_context(hgweb(copy_repos(seed, work / f"{name}-repos"), workers=4,
+                                                   password=PASSWORD, wrap=wrap))
+                   for name, wrap in (("base-same", None), ("same", None), ("base-slowed", None),
+                                      ("slowed", "tests.ab_builds:slower_pages"))}
         stop_at = time.monotonic() + 4 * 3600
         busy = [multiprocessing.Process(target=spin, args=(stop_at,), daemon=True) for _ in range(args.busy)]
         for b in busy:
@@ -120,8 +119,7 @@ def main() -> None:
     finally:
         for b in busy:
             b.terminate()
-        for s in locals().get("servers", {}).values():
-            s.stop()
+        stack.close()
         shutil.rmtree(work, ignore_errors=True)
 
 

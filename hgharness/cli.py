@@ -33,6 +33,8 @@ LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, stages={
     "functional": Stage(functional_stage.stage_functional, "browser flows in headless Chromium (or a Grid), -n 2"),
     "traffic": Stage(traffic_cli.stage_traffic, "concurrent clone/pull/push, then no pushed changeset lost"),
     "load": Stage(load_cli.stage_load, "a short mixed Locust load run judged by the default SLO gates"),
+    "capacity": Stage(load_cli.stage_capacity, "a short capacity search (1, 2, 4 readers, 6 s each): "
+                      "requests/s within the SLO and the knee"),
 })
 
 # command -> (module with add_arguments(parser) and main(args) -> int, one-line help). A command finds the

@@ -217,7 +217,8 @@ class RunSession:
         from hgharness.baseline import check_same_repos
 
         names = self.target.repos or self.target.site.list_repos(self.target, session(self.target, auth=True))
-        check_same_repos(self.target, baseline, list(names))
+        # what both served when the run began: an A/B catalog keeps to it (later writes differ between the two)
+        baseline.common_tips = check_same_repos(self.target, baseline, list(names))
         self.progress(f"baseline {baseline.site_name} target at {baseline.url}: same tips in {len(names)} "
                       "repositories; every load task runs on both")
         return baseline
@@ -333,6 +334,11 @@ def start_embedded(args, layers: Layers, workdir: Path, progress=print):
     site = getattr(args, "site", None) or "hgweb"
     workdir = Path(workdir)
     password = read_password(args)
+    access_log = getattr(args, "access_log", None)
+    if access_log and site != "hgweb":
+        raise HarnessError(f"--access-log: only the embedded hgweb writes an access log, not {site}")
+    if access_log and not Path(access_log).resolve().parent.is_dir():
+        raise HarnessError(f"--access-log {access_log}: its directory does not exist")
     if site == "kallithea":
         from hgharness.kallithea.server import start_for_cli
 
@@ -348,7 +354,8 @@ def start_embedded(args, layers: Layers, workdir: Path, progress=print):
     port, workers = getattr(args, "port", 0) or 0, getattr(args, "workers", 2) or 2
     username = getattr(args, "user", None) or "hgharness"
     server = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=port, workers=workers,
-                                 username=username, password=password)  # behind --front, under --prefix
+                                 username=username, password=password,  # behind --front, under --prefix
+                                 access_log=access_log)  # gunicorn's default format there, for `load derive`
     return server, names, Path(repos_dir)
 
 

@@ -179,6 +179,9 @@ class Target:
     disable: list[str] = field(default_factory=list)  # site capabilities switched off on purpose (e.g. archives)
     request_deadline: float = 120.0  # seconds for a request's whole answer (a trickling server fails, not hangs)
     max_response_mb: float = 64.0  # the largest body read from the site, in MiB
+    # an A/B run's baseline: repository -> the tip both targets served when the run began (set by the run session;
+    # the load catalog keeps to that history, as each target then gets changesets of its own)
+    common_tips: dict[str, str] | None = None
 
     @property
     def max_response_bytes(self) -> int:

@@ -15,12 +15,20 @@ What this module holds (plain Python: the harness process never imports Locust):
 
 Samples: the candidate's in <run>/samples/locust-*.jsonl, the baseline's in <run>/baseline/samples/, each line
 with its "pair" id (reports/samples.py format plus that field).
+
+Equal work. A page is the same work on both sides; a Mercurial operation need not be. Two servers taking pushes
+at the same moment diverge a little (a push lands on one a second before the other; a race retried on one side
+only), and a pull then brings 3 changesets from one and none from the other. The traffic stage writes what each
+operation moved ([changesets, bytes]); a pair whose sides moved different work is left out of the ratio and
+counted ("unequal_work"). Before this rule, the same build on both sides measured 0.57x and 1.30x on pulls, both
+"proven", in 30-second runs with two pushers per repository.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from itertools import pairwise
 from pathlib import Path
 
 from hgharness.errors import HarnessError
@@ -35,6 +43,8 @@ AB_KEYS = {"min_effect": float, "min_effect_ms": float, "confidence": float, "mi
 DEFAULT_AB = {"min_effect": 0.05, "min_effect_ms": 10, "confidence": 0.95, "min_pairs": 16, "error_rate_diff": 0.005,
               "capacity_ratio": 0.8, "warmup_s": 5}
 MAX_PAIRS = 3000              # per action, thinned beyond (keeps the bootstrap to a second)
+LONG_PAIR_S = 1.0             # pairs this far apart (median): batches of 2 pairs already span the machine's spells
+WORK_SLACK = (0.15, 4096)     # equal work: the same changesets, bytes within 15% + 4 KB (HTTP headers, hashes)
 
 
 # --- the baseline target in the Locust processes ---------------------------------------------------------------
@@ -73,9 +83,10 @@ def ab_gates(slo: dict) -> dict:
                 raise HarnessError("malformed SLO file: ab.actions must hold one table per action")
             for name, t in value.items():
                 for k, v in t.items():
-                    if k != "min_effect" or isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+                    if k not in ("min_effect", "min_pairs") or isinstance(v, bool) or \
+                            not isinstance(v, (int, float)) or v < 0 or (k == "min_pairs" and not isinstance(v, int)):
                         raise HarnessError(f"malformed SLO file: ab.actions.{name}.{k} (only min_effect, a "
-                                           "number >= 0)")
+                                           "number >= 0, and min_pairs, a whole number)")
             out[key] = value
             continue
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0 or \
@@ -90,11 +101,13 @@ def ab_gates(slo: dict) -> dict:
 
 # --- the analysis ---------------------------------------------------------------------------------------------
 
-def read_side(folder: Path) -> tuple[dict, dict]:
-    """(pair id -> {action: (t, ms)} for successful samples, action -> [count, failures]) of one side."""
+def read_side(folder: Path, source: str = "locust") -> tuple[dict, dict]:
+    """(pair id -> {action: (t, ms, work)} for successful samples, action -> [count, failures]) of one side, from
+    the sample files `source` wrote (locust: the load stage; traffic: the traffic stage); work is None when the
+    writer did not say."""
     paired: dict[str, dict] = {}
     counts: dict[str, list[int]] = {}
-    for path in sorted((folder / "samples").glob("locust-*.jsonl")):
+    for path in sorted((folder / "samples").glob(f"{source}-*.jsonl")):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 rec = json.loads(line)
@@ -106,27 +119,36 @@ def read_side(folder: Path) -> tuple[dict, dict]:
             if not ok:
                 c[1] += 1
             elif rec.get("pair") is not None:
-                paired.setdefault(rec["pair"], {})[action] = (rec.get("t") or 0.0, ms)
+                paired.setdefault(rec["pair"], {})[action] = (rec.get("t") or 0.0, ms, rec.get("work"))
     return paired, counts
 
 
-def analyze(run_dir: Path, gates: dict) -> dict:
-    """The A/B comparison of a load run directory: {"actions": {name: {...}}, "aggregate": {...}, "gates": [...]}"""
+def analyze(run_dir: Path, gates: dict, source: str = "locust") -> dict:
+    """The A/B comparison of a load (or traffic) run directory:
+    {"actions": {name: {...}}, "aggregate": {...}, "gates": [...]}"""
     run_dir = Path(run_dir)
-    cand, cand_counts = read_side(run_dir)
-    base, base_counts = read_side(run_dir / BASELINE_DIR)
+    cand, cand_counts = read_side(run_dir, source)
+    base, base_counts = read_side(run_dir / BASELINE_DIR, source)
     by_action: dict[str, list[tuple[float, float, float]]] = {}
+    unequal: dict[str, int] = {}
     # the first seconds warm both servers up (repositories opened per worker): their pairs say nothing of builds
-    start = min((t for acts in cand.values() for t, _ in acts.values() if t), default=0.0)
+    start = min((v[0] for acts in cand.values() for v in acts.values() if v[0]), default=0.0)
     for pid, actions in cand.items():
         other = base.get(pid)
         if not other:
             continue
-        for action, (t, ms) in actions.items():
-            if action in other and t >= start + gates["warmup_s"]:
-                by_action.setdefault(action, []).append((t, ms, other[action][1]))
+        for action, (t, ms, work) in actions.items():
+            if action not in other or t < start + gates["warmup_s"]:
+                continue
+            if not same_work(work, other[action][2]):
+                unequal[action] = unequal.get(action, 0) + 1
+                continue
+            by_action.setdefault(action, []).append((t, ms, other[action][1]))
     names = sorted(set(cand_counts) | set(base_counts))
-    judged = [n for n in names if len(by_action.get(n, ())) >= gates["min_pairs"]]
+    def setting(name: str, key: str):  # ab.actions.NAME overrides the [ab] default
+        return gates.get("actions", {}).get(name, {}).get(key, gates[key])
+
+    judged = [n for n in names if len(by_action.get(n, ())) >= setting(n, "min_pairs")]
     alpha = 1 - gates["confidence"]
     tail = alpha / max(1, len(judged))  # lower bounds simultaneous over the actions (Bonferroni), one-sided
     actions, out_gates = {}, []
@@ -134,21 +156,24 @@ def analyze(run_dir: Path, gates: dict) -> dict:
         pairs = sorted(by_action.get(name, ()))
         a = _counts(cand_counts.get(name), base_counts.get(name))
         a["pairs"] = len(pairs)
-        effect = gates.get("actions", {}).get(name, {}).get("min_effect", gates["min_effect"])
+        if unequal.get(name):
+            a["unequal_work"] = unequal[name]  # pairs left out: the two sides moved different work
+        effect = setting(name, "min_effect")
         if pairs:
             cs, bs = [p[1] for p in pairs], [p[2] for p in pairs]
             a.update(candidate_p50_ms=round(quantile(cs, 0.5), 2), baseline_p50_ms=round(quantile(bs, 0.5), 2),
                      candidate_p95_ms=round(quantile(cs, 0.95), 2), baseline_p95_ms=round(quantile(bs, 0.95), 2))
         if name in judged:
             thinned = thin(pairs, MAX_PAIRS)
-            ratio, se, df = paired_ratio([p[1] for p in thinned], [p[2] for p in thinned])
+            ratio, se, df = paired_ratio([p[1] for p in thinned], [p[2] for p in thinned],
+                                         min_batch=2 if _median_gap(thinned) >= LONG_PAIR_S else 4)
             t = t_quantile(tail, df)
             low, high = ((ratio * math.exp(-t * se), ratio * math.exp(t * se)) if math.isfinite(se * t)
                          else (0.0, math.inf))
             a.update(ratio=round(ratio, 4), ci_low=round(low, 4), ci_high=round(high, 4) if math.isfinite(high)
                      else None)
         actions[name] = a
-        out_gates.append(_latency_gate(name, a, effect, gates))
+        out_gates.append(_latency_gate(name, a, effect, {**gates, "min_pairs": setting(name, "min_pairs")}))
     err = [n for n in names if actions[n]["candidate_count"] and actions[n]["baseline_count"]]
     agg = _counts(_sum(cand_counts), _sum(base_counts))
     p_err = holm([_p_more_errors(actions[n]) for n in err] + [_p_more_errors(agg)])
@@ -157,6 +182,24 @@ def analyze(run_dir: Path, gates: dict) -> dict:
     out_gates.append(_error_gate("aggregate", agg, p_err[-1], alpha, gates["error_rate_diff"]))
     return {"schema": "hgharness.ab/1", "confidence": gates["confidence"], "min_effect": gates["min_effect"],
             "actions": actions, "aggregate": agg, "gates": out_gates}
+
+
+def _median_gap(pairs: list) -> float:
+    """The median time between consecutive pairs (seconds; pairs in time order). Batch means need batches longer
+    than the spells in which one server is starved (seconds): 4 page pairs are a fraction of a second, but a push
+    pair takes seconds, and at 4 a batch, 11 pushes gave 2 batches and 1 degree of freedom (a 2 s slower push,
+    ratio 9.4x, bounds 0.48-185)."""
+    gaps = [b[0] - a[0] for a, b in pairwise(pairs)]
+    return quantile(gaps, 0.5) if gaps else 0.0
+
+
+def same_work(a, b) -> bool:
+    """Did the two sides of a pair do the same work? [changesets, bytes] each, or None (a page: always)."""
+    if not a or not b:
+        return True
+    (na, ba), (nb, bb) = a, b
+    rel, slack = WORK_SLACK
+    return na == nb and abs(ba - bb) <= rel * min(ba, bb) + slack
 
 
 def _sum(counts: dict) -> list[int]:
@@ -227,13 +270,18 @@ def _error_gate(name: str, a: dict, p: float, alpha: float, diff_limit: float) -
             "message": f"{where}: inconclusive (p = {p:.2g}, too few requests to tell)"}
 
 
+def summary_entry(ab: dict) -> dict:
+    """What a stage's summary entry keeps of an A/B result (the report's A/B section reads it)."""
+    return {k: ab[k] for k in ("confidence", "min_effect", "actions", "aggregate", "baseline_actions")}
+
+
 def regressions(ab: dict) -> list[dict]:
     return [g for g in ab["gates"] if g["status"] == "failed"]
 
 
-def write(run_dir: Path, ab: dict) -> Path:
+def write(run_dir: Path, ab: dict, name: str = "ab.json") -> Path:
     from hgharness.rundir import write_json
 
-    path = Path(run_dir) / "ab.json"
+    path = Path(run_dir) / name
     write_json(path, ab)
     return path

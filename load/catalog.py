@@ -77,8 +77,11 @@ def fixture_repos(target, workdir: str | Path | None = None, progress=None) -> d
     return out
 
 
-def build_catalog(target, repos: dict[str, Path], seed: int = 7) -> dict:
-    """Every action's URL paths for `target`, from the local repositories `repos` (name -> path)."""
+def build_catalog(target, repos: dict[str, Path], seed: int = 7, upto: dict | None = None) -> dict:
+    """Every action's URL paths for `target`, from the local repositories `repos` (name -> path).
+
+    upto (repository -> tip hash): only those repositories, and only the history up to that tip (an A/B run: what
+    both targets served when it began)."""
     from hgharness import hg
 
     site = target.site
@@ -96,8 +99,17 @@ def build_catalog(target, repos: dict[str, Path], seed: int = 7) -> dict:
     add("json_index")
     skipped_names = 0
     for name, path in sorted(repos.items()):
+        if upto is not None and name not in upto:
+            continue
         repo = hg.open_repo(path)
-        revs = list(repo.revs(b"all()"))
+        if upto is not None:
+            if upto[name].encode() not in repo:
+                continue
+            revs = list(repo.revs(b"::%s", upto[name].encode()))
+            tip = repo[upto[name].encode()]
+        else:
+            revs = list(repo.revs(b"all()"))
+            tip = repo[b"tip"]
         if not revs:
             continue
         for action in ("summary", "shortlog", "graph", "tags", "branches", "atom_log", "json_log", "json_tags",
@@ -112,7 +124,7 @@ def build_catalog(target, repos: dict[str, Path], seed: int = 7) -> dict:
         add("log", kind="log", repo=name)
         for r in _spread(revs, 8):
             add("log", repo=name, rev=repo[r].hex().decode()[:12])
-        files, skipped = _files(repo, picked, rng)
+        files, skipped = _files(repo, picked, rng, tip)
         skipped_names += skipped
         dirs = set()
         for node, fpath, size in files:
@@ -124,20 +136,23 @@ def build_catalog(target, repos: dict[str, Path], seed: int = 7) -> dict:
             dirs.add((node[:12], fpath.rpartition("/")[0]))
         for node, d in sorted(dirs)[:20]:
             add("manifest", repo=name, rev=node, path=d)
-        if _archivable(repo):
+        if _archivable(tip):
             # by node, and by release tag as CI jobs do (tags with plain names only: a tag may hold '/')
-            archive_revs = [repo[b"tip"].hex().decode()[:12]]
-            archive_revs += [t.decode() for t, _ in repo.tagslist() if t != b"tip" and SAFE_TAG.fullmatch(t)][:3]
+            known = set(revs)
+            archive_revs = [tip.hex().decode()[:12]]
+            archive_revs += [t.decode() for t, n in repo.tagslist() if t != b"tip" and SAFE_TAG.fullmatch(t)
+                             and n in repo and repo[n].rev() in known][:3]
             for rev in archive_revs:
                 for fmt in ("tar.gz", "zip"):
                     add("archive", repo=name, rev=rev, fmt=fmt)
     actions = {k: v for k, v in actions.items() if v}
     if not actions:
         raise HarnessError("the fixture repositories yield no page to request")
-    out = {"schema": SCHEMA, "target": target.url, "site": target.site_name, "repos": sorted(repos),
+    names = sorted(n for n in repos if upto is None or n in upto)
+    out = {"schema": SCHEMA, "target": target.url, "site": target.site_name, "repos": names,
            "skipped_names": skipped_names, "actions": actions}
     if target.can("api") and "api" in site.ROUTES:
-        out["api"] = {"path": site.route("api"), "calls": _api_calls(sorted(repos))}
+        out["api"] = {"path": site.route("api"), "calls": _api_calls(names)}
     return out
 
 
@@ -159,14 +174,13 @@ def _spread(items: list, n: int) -> list:
     return sorted({items[round(i * step)] for i in range(n)})
 
 
-def _files(repo, revs, rng) -> tuple[list[tuple[str, str, int]], int]:
+def _files(repo, revs, rng, tip) -> tuple[list[tuple[str, str, int]], int]:
     """(node hex, path, size) of files touched by the sampled revisions, plus a few from the tip manifest."""
     out, seen, skipped = [], set(), 0
     candidates = []
     for r in revs:
         ctx = repo[r]
         candidates += [(ctx, f) for f in ctx.files() if f in ctx]
-    tip = repo[b"tip"]
     manifest = list(tip.manifest())
     candidates += [(tip, f) for f in rng.sample(manifest, min(len(manifest), FILES_PER_REPO // 4))]
     rng.shuffle(candidates)
@@ -186,8 +200,7 @@ def _files(repo, revs, rng) -> tuple[list[tuple[str, str, int]], int]:
     return out, skipped
 
 
-def _archivable(repo) -> bool:
-    tip = repo[b"tip"]
+def _archivable(tip) -> bool:
     manifest = tip.manifest()
     if len(manifest) > MAX_ARCHIVE_FILES:
         return False
@@ -215,5 +228,5 @@ def read_catalog(path: str | Path) -> dict:
     return data
 
 
-def catalog_for(target, workdir: str | Path | None = None, progress=None) -> dict:
-    return build_catalog(target, fixture_repos(target, workdir, progress), seed=7)
+def catalog_for(target, workdir: str | Path | None = None, progress=None, upto: dict | None = None) -> dict:
+    return build_catalog(target, fixture_repos(target, workdir, progress), seed=7, upto=upto)

@@ -70,6 +70,7 @@ class HgUser(User):
 
     wait_time = between(1.0, 3.0)
     repo: str | None = None          # a subclass may fix the repository
+    repo_weights: tuple | None = None  # a derived mix: (repositories, weights) to draw this user's one from
     max_retries = 5
 
     def on_start(self):
@@ -82,7 +83,7 @@ class HgUser(User):
         try:
             target = Target.from_options()
             target.require_load_allowed()
-            repo = self.repo or _pick_repo(target)
+            repo = self.repo or _weighted_repo(self.repo_weights) or _pick_repo(target)
             baseline = baseline_from_env()
             self.may_push = target.destructive_refusal() is None  # a push changes a target that may forbid it
             if baseline is not None:
@@ -158,6 +159,12 @@ class HgUser(User):
     @task(1)
     def clone(self):
         self._paired(lambda client, dev: client.clone())
+
+
+def _weighted_repo(choice) -> str | None:
+    if not choice or not any(choice[1]):
+        return None
+    return random.choices(choice[0], weights=choice[1])[0]
 
 
 def _pick_repo(target) -> str:

@@ -55,9 +55,10 @@ class LoadSpec:
             raise HarnessError("--workers and --remote-workers must be >= 0")
         if self.workers > 64:
             raise HarnessError("--workers must be at most 64 on one machine")
-        shapes.plan(self.shape, self.users, self.spawn_rate, self.duration_s)
+        mix = mixes.get_mix(self.mix, self.mixes_path)
+        shapes.plan(self.shape, self.users, self.spawn_rate, self.duration_s, curve=(mix["daily"] or {}).get("rate"))
         slo.read_gates(self.slo_path)
-        return mixes.get_mix(self.mix, self.mixes_path)
+        return mix
 
     @property
     def distributed(self) -> bool:
@@ -86,36 +87,52 @@ def private_tmp(parent: Path) -> Path:
     return tmp
 
 
-def prepare_catalog(target, run_dir: Path, progress=print) -> Path:
+def labelled(progress, stage: str):
+    """progress with every line labelled by the stage it comes from: "[load] ...", "[capacity] ..."."""
+    return lambda msg: progress(f"[{stage}] {msg}")
+
+
+def prepare_catalog(target, run_dir: Path, progress=print, baseline=None) -> Path:
+    """The URL catalog; in an A/B run, of the history both targets served when the run began (the checks and the
+    traffic stage push to each, different changesets: a URL of one's new changeset is a 404 on the other)."""
     from hgharness.load.catalog import catalog_for, write_catalog
 
-    catalog = catalog_for(target, workdir=run_dir / "clones" if not target.fixture_dir else None, progress=progress)
+    catalog = catalog_for(target, workdir=run_dir / "clones" if not target.fixture_dir else None, progress=progress,
+                          upto=baseline.common_tips if baseline is not None else None)
     n = sum(len(v) for v in catalog["actions"].values())
-    progress(f"[load] {n} URLs from {len(catalog['repos'])} fixture repositories ({', '.join(catalog['actions'])})")
+    progress(f"{n} URLs from {len(catalog['repos'])} fixture repositories ({', '.join(catalog['actions'])})")
     return write_catalog(catalog, run_dir / "catalog.json")
 
 
-def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=None) -> StageResult:
+def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=None, stage: str = "load") -> StageResult:
     """Run the profile against `target`: the load stage's result. With a `baseline` Target (A/B), every task
     is made against both, and the candidate is judged by its ratio to the baseline as well; a capacity search
-    with a baseline searches each in turn (a paired task would tie one's rate to the other's)."""
+    with a baseline searches each in turn (a paired task would tie one's rate to the other's).
+
+    stage "capacity" (the short search of `hgharness run`) keeps only the capacity verdicts: the levels past the
+    knee are meant to break the latency limits, which the load stage judges at the site's own pace. Every line
+    `progress` gets is labelled with the stage ("[load] ...", "[capacity] ...")."""
+    progress = labelled(progress, stage)
     target.require_load_allowed()  # first: nothing is sent to a target that may not take load
     if baseline is not None:
         baseline.require_load_allowed()
     started = time.monotonic()
     mix = spec.validate()
     run_dir = Path(run_dir).resolve()  # Locust runs in it: every path it gets is absolute
-    catalog = prepare_catalog(target, run_dir, progress)
+    catalog = prepare_catalog(target, run_dir, progress, baseline)
     capacity = spec.shape == "capacity"
     result = _locust(target, run_dir, spec, mix, catalog, progress, baseline=None if capacity else baseline)
     base_capacity = None
     if capacity and baseline is not None:
         base_dir = run_dir / "baseline"
         base_dir.mkdir(exist_ok=True)
-        progress("[load] the same capacity search against the baseline")
+        progress("the same capacity search against the baseline")
         base_capacity = _locust(baseline, base_dir, spec, mix, catalog, progress).get("capacity")
-    return finish(result, run_dir, spec, time.monotonic() - started, progress,
-                  ab_compare=baseline is not None and not capacity, base_capacity=base_capacity)
+    out = finish(result, run_dir, spec, time.monotonic() - started, progress,
+                 ab_compare=baseline is not None and not capacity, base_capacity=base_capacity, stage=stage)
+    if mix.get("derived"):  # a mix derived from access logs: what it was learned from, for the report
+        out.extra["derived"] = mix["derived"]
+    return out
 
 
 def _locust(target, run_dir: Path, spec: LoadSpec, mix: dict, catalog: Path, progress, baseline=None) -> dict:
@@ -145,7 +162,7 @@ def _locust(target, run_dir: Path, spec: LoadSpec, mix: dict, catalog: Path, pro
     desc = (f"mix {mix['name']}, shape {spec.shape}, {spec.users} users at {spec.spawn_rate}/s for "
             f"{spec.duration_s}s" + (f", {spec.workers} local + {spec.remote_workers} remote workers"
                                      if spec.distributed else ""))
-    progress(f"[load] {desc} against {target.url}" + (f", paired with baseline {baseline.url} (every task on both)"
+    progress(f"{desc} against {target.url}" + (f", paired with baseline {baseline.url} (every task on both)"
                                                      if baseline is not None else ""))
     master = ManagedProcess(argv, "locust", env={**env, "HGHARNESS_LOAD_OUT": str(run_dir.resolve())},
                             cwd=str(run_dir), stdout_path=run_dir / "locust.log",
@@ -194,7 +211,7 @@ def _wait_printing_progress(master: ManagedProcess, wait_s: float, run_dir: Path
             continue
         seen = p
         p95 = f"{p['p95_ms']:.0f} ms" if p.get("p95_ms") is not None else "-"
-        progress(f"[load] {p['elapsed_s']:.0f}/{spec.duration_s}s: {p['users']} users, {p['rps']:.1f} req/s"
+        progress(f"{p['elapsed_s']:.0f}/{spec.duration_s}s: {p['users']} users, {p['rps']:.1f} req/s"
                  f"{' (both targets)' if p.get('paired') else ''}, {p['requests']} requests, {p['failures']} "
                  f"failed, p95 so far {p95}")
 
@@ -206,13 +223,14 @@ def worker_argv(master_host: str, master_port: int) -> list[str]:
 
 def run_worker(target, master_host: str, master_port: int, workdir: Path, timeout_s: int, progress=print) -> int:
     """Join a master on another host as one Locust worker; returns when the master ends the test (exit code)."""
+    progress = labelled(progress, "load")
     target.require_load_allowed()
     workdir = Path(workdir).resolve()
     catalog = prepare_catalog(target, workdir, progress)
     tmp = private_tmp(workdir)
     env = child_env(target, {"TMPDIR": tmp, "HGHARNESS_LOAD_CATALOG": str(Path(catalog).resolve())})
     log = workdir / "locust-worker.log"
-    progress(f"[load] worker joining master {master_host}:{master_port} (log {log})")
+    progress(f"worker joining master {master_host}:{master_port} (log {log})")
     proc = ManagedProcess(worker_argv(master_host, master_port), "locust worker", env=env, cwd=str(workdir),
                           stdout_path=log, stderr_path=log)
     try:
@@ -225,19 +243,24 @@ def run_worker(target, master_host: str, master_port: int, workdir: Path, timeou
         _redact_logs(workdir)
     if code != 0:
         raise HarnessError(f"the Locust worker exited with status {code}: {_last_error(workdir, log.name)}")
-    progress("[load] worker done: the master has the results")
+    progress("worker done: the master has the results")
     return 0
 
 
 def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progress=print,
-           ab_compare: bool = False, base_capacity: dict | None = None) -> StageResult:
-    """Evaluate the gates on a load result: the load stage's result."""
+           ab_compare: bool = False, base_capacity: dict | None = None, stage: str = "load") -> StageResult:
+    """Evaluate the gates on a load result: the load stage's result (or the run's capacity stage's)."""
     tables = slo.read_gates(spec.slo_path)
-    gates = slo.evaluate(result, tables)
+    gates = slo.evaluate(result, tables) if stage == "load" else []
     if result.get("capacity"):
-        gates += slo.capacity_gates(result["capacity"], base_capacity, tables)
+        found = slo.capacity_gates(result["capacity"], base_capacity, tables)
+        if stage == "capacity":  # the run's short step measures; the load stage judges latency at the site's pace
+            found = [{**g, "status": "skipped", "message": g["message"] + ": capacity not measured here (the "
+                      "load stage judges latency; `hgharness load --shape capacity` makes this a verdict)"}
+                     if g["gate"] == "capacity.held_slo" and g["status"] == "failed" else g for g in found]
+        gates += found
         for line in slo.capacity_lines(result["capacity"], base_capacity):
-            progress(f"[load] {line}")
+            progress(line)
     if ab_compare:  # each task waits for both targets: the candidate's request rate is not its own to judge
         gates = [{**g, "status": "skipped", "message": "paired A/B run: every task waits for both targets, so the "
                   "achieved rate is not the candidate's own (compare capacity with --shape capacity)"}
@@ -251,7 +274,7 @@ def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progr
         ab_mod.write(run_dir, ab)
         gates += ab["gates"]
         for g in ab_mod.regressions(ab):
-            progress(f"[load] REGRESSION {g['message']}")
+            progress(f"REGRESSION {g['message']}")
     slo_json, junit = slo.write_results(run_dir, gates, result)
     counts = {k: sum(1 for g in gates if g["status"] == k) for k in ("passed", "failed", "skipped")}
     counts["error"] = 0
@@ -281,15 +304,15 @@ def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progr
                         f"{lag['max']:.0f} ms): measured latencies include up to that much of its own delay; "
                         "use --workers or fewer users per process")
     for w in warnings:
-        progress(f"[load] WARNING: {w}")
+        progress(f"WARNING: {w}")
     agg = result["aggregate"]
-    progress(f"[load] {status}: {agg['count']} requests, {agg['failures']} failed, "
+    progress(f"{status}: {agg['count']} requests, {agg['failures']} failed, "
              f"{counts['passed']} gates passed, {counts['failed']} failed, {counts['skipped']} skipped"
              + (f" ({detail})" if exit_code else ""))
-    tests = [{"id": f"load::{g['gate']}", "stage": "load", "outcome": g["status"], "duration_s": 0.0,
+    tests = [{"id": f"{stage}::{g['gate']}", "stage": stage, "outcome": g["status"], "duration_s": 0.0,
               "message": g["message"], "artifacts": []} for g in gates]
     if problems:
-        tests.append({"id": "load::run", "stage": "load", "outcome": "error", "duration_s": 0.0,
+        tests.append({"id": f"{stage}::run", "stage": stage, "outcome": "error", "duration_s": 0.0,
                       "message": detail, "artifacts": [], "harness_error": detail})
     files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*")
                    if p.is_file() and (p.name.startswith(("locust", "load-result", "catalog", "ab.json")) or
@@ -301,10 +324,10 @@ def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progr
     if result.get("capacity"):
         extra["capacity"] = {"candidate": result["capacity"], "baseline": base_capacity}
     if ab is not None:
-        extra["ab"] = {k: ab[k] for k in ("confidence", "min_effect", "actions", "aggregate", "baseline_actions")}
-    return StageResult("load", status, exit_code, counts, duration_s=duration_s, detail=detail, files=files,
-                       junit=str(junit), tests=tests, slo=gates, actions=result["actions"], warnings=warnings,
-                       extra=extra)
+        extra["ab"] = ab_mod.summary_entry(ab)
+    return StageResult(stage, status, exit_code, counts, duration_s=duration_s, detail=detail, files=files,
+                       junit=str(junit), tests=tests, slo=gates, warnings=warnings, extra=extra,
+                       actions=result["actions"] if stage == "load" else {})  # unpaced latencies stay apart
 
 
 def _named(gate: dict) -> str:

@@ -9,6 +9,9 @@ Where and how (every helper that times an action writes here):
     ms      latency in milliseconds (float)
     t       when the operation ended, Unix seconds (float; optional: null when unknown)
     ok      false when the operation failed (optional, default true); failed operations are kept apart
+    pair    A/B runs: the id shared by the two sides of one task (optional; load/ab.py)
+    work    A/B traffic: [changesets, bytes] the operation moved (optional): the two sides of a pair are
+            compared only when they did the same work (load/ab.py same_work)
 
 Each writer process has its own file (the pid in the name), so Locust worker processes, pytest-xdist workers
 and threads of one process never interleave partial lines; a reader merges every *.jsonl file in the folder.
@@ -35,10 +38,14 @@ def samples_path(run_dir: str | os.PathLike, source: str) -> Path:
     return folder / f"{_SAFE.sub('_', source) or 'samples'}-{os.getpid()}.jsonl"
 
 
-def _line(action: str, ms: float, t: float | None, ok: bool) -> str:
+def _line(action: str, ms: float, t: float | None, ok: bool, pair: str | None = None, work=None) -> str:
     rec = {"action": str(action), "ms": round(float(ms), 3), "t": None if t is None else round(float(t), 3)}
     if not ok:
         rec["ok"] = False
+    if pair is not None:  # A/B runs: the id shared by the two sides of one task (load/ab.py)
+        rec["pair"] = pair
+    if work is not None:
+        rec["work"] = [int(x) for x in work]
     return json.dumps(rec, ensure_ascii=False) + "\n"
 
 
@@ -73,8 +80,9 @@ class SampleWriter:
         self._lock = threading.Lock()
         self.count = 0
 
-    def add(self, action: str, ms: float, ok: bool = True, t: float | None = None) -> None:
-        line = _line(action, ms, time.time() if t is None else t, ok)
+    def add(self, action: str, ms: float, ok: bool = True, t: float | None = None, pair: str | None = None,
+            work=None) -> None:
+        line = _line(action, ms, time.time() if t is None else t, ok, pair, work)
         with self._lock:
             self._buf.append(line)
             self.count += 1

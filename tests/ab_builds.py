@@ -3,12 +3,12 @@
 Each is a WSGI middleware around the embedded hgweb (EmbeddedHgweb(wrap="tests.ab_builds:NAME")) injecting one
 performance defect of the kind a weekly deploy brings, none of which an absolute ceiling on a busy machine sees:
 
-    slower_changesets   changeset pages (/rev/) take SLOWER_FACTOR times as long as they did (the page's own
-                        time, measured per request: "30% slower", whatever the machine does)
+    slower_changesets   changeset pages (/rev/) take CHANGESET_FACTOR (1.5) times as long as they did (the page's
+                        own time, measured per request, whatever the machine does)
     slower_pages        the same for the page kind named by AB_SLOW_ROUTE (a path fragment such as
                         "/log", "/rev/") and the factor AB_SLOW_FACTOR (default 1.3)
     site_lock           every request holds one site-wide lock (an fcntl lock shared by the gunicorn workers)
-                        for LOCK_MS: throughput is capped near 1000 / LOCK_MS requests per second
+                        for LOCK_MS (or AB_LOCK_MS): throughput is capped near 1000 / LOCK_MS requests per second
     site_lock_100       the same lock held 100 ms: capped near 10 requests/s, which binds even on a slow
                         2-core machine whose healthy build carries only about 20 requests/s
     slow_push           a push (the unbundle command) takes PUSH_DELAY_S longer
@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 SLOWER_FACTOR = 1.3
+CHANGESET_FACTOR = 1.5
 LOCK_MS = 40
 PUSH_DELAY_S = 2.0
 FAIL_EVERY = 50
@@ -53,7 +54,7 @@ def _slower(app, fragment: str, factor: float):
 
 
 def slower_changesets(app):
-    return _slower(app, "/rev/", SLOWER_FACTOR)
+    return _slower(app, "/rev/", CHANGESET_FACTOR)
 
 
 def slower_pages(app):
@@ -78,7 +79,7 @@ def _site_lock(app, hold_ms: float):
 
 
 def site_lock(app):
-    return _site_lock(app, LOCK_MS)
+    return _site_lock(app, float(os.environ.get("AB_LOCK_MS", LOCK_MS)))
 
 
 def site_lock_100(app):
@@ -124,5 +125,3 @@ def one_class_mix(name: str, cls: str, weights: dict[str, int]) -> str:
 # queueing (each pair's two requests then meet the same machine), and give enough pairs per action in a short run.
 PAGES_MIX = one_class_mix("pages", "AnonymousBrowser", {"summary": 3, "log": 3, "changeset": 8, "file": 3,
                                                         "raw_file": 2})
-# Three page kinds, evenly: every one gets enough pairs in a short run.
-EVEN_MIX = one_class_mix("even", "AnonymousBrowser", {"summary": 1, "changeset": 1, "raw_file": 1})

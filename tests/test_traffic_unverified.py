@@ -40,8 +40,8 @@ def pushes_counted(monkeypatch, n: int) -> threading.Event:
 
     done, seen, original = threading.Event(), [0], OpStats.record
 
-    def record(self, res, actor=""):
-        original(self, res, actor)
+    def record(self, res, actor="", pair=None):
+        original(self, res, actor, pair)
         if res.name == "push" and res.ok:
             seen[0] += 1
             if seen[0] >= n:
