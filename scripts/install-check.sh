@@ -4,6 +4,8 @@
 # outside the checkout. Called by scripts/test.sh; extra arguments go to `hgharness run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# the installed copy alone: a PYTHONPATH (a test session puts the checkout on it) would import the checkout
+unset PYTHONPATH PYTHONHOME
 root=$(pwd)
 PY=${HGHARNESS_PYTHON:-$(.venv/bin/python -c 'import sys; print(sys._base_executable)')}
 work=$(mktemp -d "${TMPDIR:-/tmp}/hgharness-install-check-XXXXXX")
@@ -33,13 +35,13 @@ print(f"[install-check] hgharness {hgharness.__version__} installed in {site}; P
 PY
 say "hgharness run from $(pwd)"
 started=$SECONDS
-# a password the run must never write anywhere (tests/test_foundation_cli.py reads the kept run for it)
+# a password the run must never write anywhere (tests/test_install_check.py reads the kept run for it)
 secret="install-check-secret-$$"
 HGHARNESS_PASSWORD=$secret "$work/venv/bin/hgharness" run --runs-dir runs --run-id main "$@" 2>&1 | tee "$work/main-job.log"
 test -f runs/main/index.html && test -f runs/main/summary.json
 say "PASSED: the installed harness ran the main job outside the checkout in $((SECONDS - started)) s"
 if [ -n "${HGHARNESS_KEEP_MAIN_RUN:-}" ]; then
-    # kept for the test suite, which inspects this run instead of running the main job a second time
+    # kept for tests/test_install_check.py, which inspects this run
     rm -rf "$HGHARNESS_KEEP_MAIN_RUN"
     mkdir -p "$HGHARNESS_KEEP_MAIN_RUN"
     cp -r runs/main "$HGHARNESS_KEEP_MAIN_RUN/run"

@@ -14,6 +14,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "heavy(seconds): minutes of one worker (a whole main job): started first, "
+                                       "the longest (its seconds on a CI worker) first of all")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The heavy tests first. pytest-xdist hands out tests in this order (after groups, the largest first): a
+    whole main job that a worker takes near the end runs alone while the other worker waits, the CI run's tail."""
+    def weight(item) -> float:
+        mark = item.get_closest_marker("heavy")
+        return -(mark.args[0] if mark.args else 1) if mark else 0
+
+    items.sort(key=weight)
+
+
 @pytest.fixture(scope="session")
 def seed_repos(tmp_path_factory) -> Path:
     """The default fixture set, built once per test session. Treat as read-only: copy it to push into it."""

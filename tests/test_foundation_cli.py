@@ -123,38 +123,6 @@ def test_interrupted_run_leaves_no_process_behind(tmp_path, sig):
     assert "Traceback" not in out
 
 
-def _main_job(tmp_path) -> tuple[Path, str, str]:
-    """(run directory, everything the command printed, the password it was given) of `hgharness run` on the
-    embedded default. scripts/test.sh has the installed harness run the main job before the tests
-    (scripts/install-check.sh) and keeps that run (HGHARNESS_KEEP_MAIN_RUN): when it is there and made from this
-    very commit, it is the one inspected, instead of a second three-minute main job; otherwise one is run here."""
-    kept = os.environ.get("HGHARNESS_KEEP_MAIN_RUN")
-    if kept and (Path(kept) / "run" / "summary.json").is_file():
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout
-        if head.strip() and (Path(kept) / "commit").read_text().strip() == head.strip():
-            return Path(kept) / "run", (Path(kept) / "output.log").read_text(), (Path(kept) / "secret").read_text()
-    secret = "run-secret-%d" % os.getpid()
-    p = run_cli("run", "--runs-dir", tmp_path / "runs", "--run-id", "r1", env=clean_env(HGHARNESS_PASSWORD=secret))
-    assert p.returncode == 0, p.stdout + p.stderr
-    return tmp_path / "runs" / "r1", p.stdout + p.stderr, secret
-
-
-def test_main_job_writes_a_run_directory_without_secrets(tmp_path):
-    run_dir, output, secret = _main_job(tmp_path)
-    for name in ("summary.json", "junit.xml"):
-        assert (run_dir / name).is_file()
-    import json
-
-    summary = json.loads((run_dir / "summary.json").read_text())
-    assert summary["verdict"] == "passed" and summary["exit_code"] == 0
-    assert summary["target"]["embedded"] and summary["target"]["password"] == "set"
-    assert sum(s["counts"].get("passed", 0) for s in summary["stages"]) > 0
-    assert {s["name"] for s in summary["stages"]} >= {"headless", "functional", "traffic", "load"}
-    assert secret not in output
-    leaks = [str(f) for f in run_dir.rglob("*") if f.is_file() and secret.encode() in f.read_bytes()]
-    assert not leaks, leaks
-
-
 def test_a_command_that_fails_to_start_leaves_nothing_in_tmp(tmp_path):
     """serve, run and load refused before (or while) starting their embedded target remove what they made."""
     for args in (("serve", "--site", "gitlab"), ("run", "--site", "gitlab"), ("load", "--site", "gitlab"),

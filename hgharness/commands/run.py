@@ -24,7 +24,8 @@ def add_arguments(p):
                    + "; ".join(f"{name}: {s.description}" for name, s in stages.items()) + ")")
     p.add_argument("--set", dest="fixture_set", default=None, help="fixture set for the embedded target")
     p.add_argument("--workers", type=int, default=2, help="gunicorn workers of the embedded target (default 2)")
-    p.add_argument("-n", "--parallel", default=None, help="pytest-xdist workers for the suites (default: none)")
+    p.add_argument("-n", "--parallel", default=None, help="pytest-xdist workers for the headless checks (default: 2 on the "
+                   "embedded hgweb, none on Kallithea or a deployed site)")
     p.add_argument("--markers", "-m", default=None, help="pytest marker expression for the suites, e.g. "
                    "'smoke and nondestructive' for the production-safe subset")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the final summary")
