@@ -63,7 +63,7 @@ def main() -> None:
              pick="hgharness load")
         for build in ("trickle", "huge_answers"):
             repos = copy_repos(seed, work / f"repos-{build}")
-            with hgweb(repos, wrap=f"tests.broken_targets:{build}", check_tracebacks=False) as s:
+            with hgweb(repos, wrap=f"tests.hostile_builds:{build}", check_tracebacks=False) as s:
                 env = clean_env(HGHARNESS_FIXTURE_DIR=s.repos_dir, HGHARNESS_USERNAME=s.username,
                                 HGHARNESS_PASSWORD=s.password, HGHARNESS_REPOS="small")
                 bounds = ["--target", s.url, "--request-deadline", 3, "--max-response-mb", 16,

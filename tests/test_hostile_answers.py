@@ -62,7 +62,7 @@ def test_a_hostile_answer_ends_the_stage_bounded(build, command, seed_repos, tmp
     if command == "load":
         (tmp_path / "mixes.toml").write_text(LOGS_MIX)
         extra = ["--mixes", tmp_path / "mixes.toml"]
-    with hgweb(repos, wrap=f"tests.broken_targets:{build}", check_tracebacks=False) as server:
+    with hgweb(repos, wrap=f"tests.hostile_builds:{build}", check_tracebacks=False) as server:
         p, took, rss = run_measured(
             [*COMMANDS[command], *extra, "--target", server.url, "--request-deadline", DEADLINE_S,
              "--max-response-mb", MAX_MB, "--runs-dir", tmp_path / "runs"],
