@@ -17,7 +17,7 @@ from hgharness import __version__
 from hgharness.commands import check, run, serve
 from hgharness.errors import EXIT_HARNESS_ERROR, HarnessError, TargetFailure
 from hgharness.fixtures import cli as fixtures_cli
-from hgharness.fixtures import traffic_cli
+from hgharness.fixtures import traffic_cli, traffic_ssh
 from hgharness.fixtures.sets import fixture_repos
 from hgharness.load import cli as load_cli
 from hgharness.reports import cli as reports_cli
@@ -32,6 +32,8 @@ LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, stages={
     "headless": Stage(suite_stages.stage_headless, "headless HTTP checks"),
     "functional": Stage(functional_stage.stage_functional, "browser flows in headless Chromium (or a Grid), -n 2"),
     "traffic": Stage(traffic_cli.stage_traffic, "concurrent clone/pull/push, then no pushed changeset lost"),
+    "ssh": Stage(traffic_ssh.stage_ssh, "Mercurial over SSH (the embedded hgweb's own sshd, or the target's "
+                 "ssh_url): handshake, clone, read-only key, unknown repository, then clone/pull/push traffic"),
     "load": Stage(load_cli.stage_load, "a short mixed Locust load run judged by the default SLO gates"),
     "capacity": Stage(load_cli.stage_capacity, "a short capacity search (1, 2, 4 readers, 6 s each): "
                       "requests/s within the SLO and the knee"),
@@ -45,7 +47,7 @@ COMMANDS = {
     "check": (check, "run the headless HTTP check suites against a target"),
     "functional": (functional_cli, "run the browser flows (headless Chromium or a Selenium Grid)"),
     "report": (reports_cli, "build, serve, validate a run's report; compare two runs (exit 1 on a regression)"),
-    "traffic": (traffic_cli, "concurrent clone/pull/push over HTTP, then prove no push was lost"),
+    "traffic": (traffic_cli, "concurrent clone/pull/push over HTTP or SSH, then prove no push was lost"),
     "load": (load_cli, "a Locust load profile (user mix, shape, workers) judged by SLO gates"),
     "fixtures": (fixtures_cli, "analyze a repository into a profile, generate repositories from it, list sets"),
 }

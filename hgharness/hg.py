@@ -79,6 +79,20 @@ def hg_config(target, auth: bool = True) -> list[tuple[str, str, str]]:
     return out
 
 
+def ssh_command(target) -> str:
+    """ui.ssh for a target's SSH transport: its key only, the host key checked against its known_hosts file and
+    nothing else (no agent, no user or system ssh config, no prompt). Each connection (one operation) is bounded
+    by the target's request deadline, as an HTTP answer is: `timeout` ends an ssh whose server stalls."""
+    import shlex
+
+    deadline = f"{getattr(target, 'request_deadline', 120.0):g}"
+    argv = ["timeout", "--kill-after=5", deadline, "ssh", "-F", "/dev/null", "-i", target.ssh_key, "-o", "IdentitiesOnly=yes", "-o", "IdentityAgent=none",
+            "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={target.ssh_known_hosts}",
+            "-o", "GlobalKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", "-o", "ServerAliveInterval=15",
+            "-o", "ServerAliveCountMax=4", "-o", "LogLevel=ERROR"]
+    return " ".join(shlex.quote(a) for a in argv)
+
+
 def clone_url(target, repo: str) -> str:
     return target.url_for(target.site.repo_path(repo))
 

@@ -11,6 +11,7 @@ push race pull, rebase the unpushed commits onto the new remote head and push ag
 from __future__ import annotations
 
 import http.client
+import io
 import socket
 import time
 import urllib.error
@@ -18,6 +19,7 @@ import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hgharness.errors import HarnessError
 from hgharness.hg import b, clone_url, init_mercurial, make_ui
 from hgharness.secrets import redact
 
@@ -36,6 +38,12 @@ class OpResult:
     reason: str | None = None      # short failure class, e.g. "auth", "new-head", "http-500"
     message: str = ""              # one line, redacted
     nodes: list[bytes] = field(default_factory=list)  # pushed nodes (push) or new nodes (pull)
+    transport: str = "http"        # http | ssh
+
+    @property
+    def action(self) -> str:
+        """The name statistics, gates and reports use: clone, pull, push over HTTP(S); ssh.clone ... over SSH."""
+        return self.name if self.transport == "http" else f"{self.transport}.{self.name}"
 
     @property
     def race(self) -> bool:
@@ -86,6 +94,28 @@ def classify(exc: BaseException) -> tuple[str, str]:
     return f"error:{type(exc).__name__}", f"{type(exc).__name__}: {exc}"
 
 
+# what ssh and the server say on stderr (shown as "remote: ...") -> the failure's reason
+SSH_REASONS = (
+    ("host key verification failed", "host-key"), ("no ed25519 host key is known", "host-key"),
+    ("remote host identification has changed", "host-key"), ("permission denied", "auth"),
+    ("this key may only read", "forbidden"), ("connection refused", "unreachable"),
+    ("could not resolve hostname", "unreachable"), ("connection timed out", "unreachable"),
+    ("no route to host", "unreachable"), ("not found", "not-found"),
+)
+
+
+def classify_ssh(reason: str, message: str, said: bytes) -> tuple[str, str]:
+    """A failed operation over SSH: its reason from the remote's lines, where they say more than the exception
+    (Mercurial's "no suitable response from remote hg" covers a refused key and an unknown host alike)."""
+    lines = [ln.strip() for ln in said.decode("utf-8", "replace").splitlines() if ln.strip()]
+    for line in lines:
+        low = line.lower()
+        for needle, why in SSH_REASONS:
+            if needle in low:
+                return why, redact(f"{message}: {line}")
+    return reason, redact(f"{message}: {lines[-1]}") if lines else message
+
+
 def _text(exc) -> str:
     msg = getattr(exc, "message", None)
     if isinstance(msg, bytes):
@@ -108,18 +138,31 @@ def _clone_impl():
 
 
 class HgClient:
-    """Mercurial operations against one target, for one actor."""
+    """Mercurial operations against one target, for one actor, over HTTP(S) or SSH (transport)."""
 
-    def __init__(self, target):
+    def __init__(self, target, transport: str = "http"):
         init_mercurial()
-        self.target = target
+        self.target, self.transport = target, transport
         self.ui = make_ui(target)
         # http.timeout: a server that stops answering fails the operation instead of hanging a bounded run
         for section, key, value in ((b"progress", b"disable", b"true"), (b"ui", b"timeout", b"120"),
                                     (b"http", b"timeout", b"%d" % HTTP_TIMEOUT_S)):
             self.ui.setconfig(section, key, value, b"hgharness")
+        if transport == "ssh":
+            from hgharness.hg import ssh_command
+
+            problem = target.ssh_problem()
+            if problem:
+                raise HarnessError(problem)
+            self.ui.setconfig(b"ui", b"ssh", b(ssh_command(target)), b"hgharness")
+            # the remote's lines (ssh's own errors among them) are how a failure says why: kept, not quieted
+            self.ui.setconfig(b"ui", b"quiet", b"false", b"hgharness")
+        elif transport != "http":
+            raise HarnessError(f"unknown transport {transport!r} (known: http, ssh)")
 
     def url(self, repo: str) -> bytes:
+        if self.transport == "ssh":
+            return b(self.target.ssh_url + repo)
         return b(clone_url(self.target, repo))
 
     def peer(self, repo: str):
@@ -130,11 +173,15 @@ class HgClient:
     def _run(self, name: str, repo: str, fn, ui=None) -> OpResult:
         """Open a peer, run fn(peer) -> nodes, and account time, bytes and the failure reason."""
         uis = [self.ui] + ([ui] if ui is not None and ui is not self.ui else [])  # the peer's and the repo's
-        res = OpResult(name, ok=False)
+        res = OpResult(name, ok=False, transport=self.transport)
         started = time.perf_counter()
         peer = None
         for u in uis:  # Mercurial's messages belong to this operation, not to the harness's terminal
             u.pushbuffer(error=True, subproc=True)
+        remote = None
+        if self.transport == "ssh":  # the peer's ui is a copy of self.ui: the remote's lines land here
+            remote = io.BytesIO()
+            self.ui.fout = self.ui.ferr = remote
         try:
             peer = self.peer(repo)
             _track_responses(peer)
@@ -145,9 +192,13 @@ class HgClient:
         except Exception as e:  # noqa: BLE001 - every failure becomes a reason, never a traceback
             res.reason, res.message = classify(e)
         finally:
-            for u in uis:
-                u.popbuffer()
+            said = b"".join(u.popbuffer() for u in uis) + (remote.getvalue() if remote is not None else b"")
             res.duration_s = time.perf_counter() - started
+            if not res.ok and self.transport == "ssh" and res.reason is not None:
+                res.reason, res.message = classify_ssh(res.reason, res.message, said)
+                if res.duration_s >= self.target.request_deadline and res.reason not in ("auth", "host-key"):
+                    res.reason = "timeout"  # `timeout` ended the connection (hgharness.hg.ssh_command)
+                    res.message = f"no answer over SSH within {self.target.request_deadline:g} s"
             if peer is not None:
                 opener = getattr(peer, "_urlopener", None)
                 res.sent = getattr(opener, "sentbytescount", 0)
@@ -206,7 +257,15 @@ class HgClient:
     def check_push_auth(self, repo: str, node_hex: bytes) -> OpResult:
         """An authenticated no-op push command (phases pushkey public->public): proves the credentials are
         accepted for pushing without changing anything on the server."""
-        return self._run("auth", repo, lambda peer: peer.pushkey(b"phases", node_hex, b"0", b"0") and [])
+        def fn(peer):
+            accepted = peer.pushkey(b"phases", node_hex, b"0", b"0")
+            # Over SSH a refusal is a false answer with the remote's reason on stderr, not an HTTP status. A false
+            # answer alone is no refusal: the node may be draft on the server (pushkey says only "not public").
+            if not accepted and self.transport == "ssh" and b"remote: " in self.ui.ferr.getvalue():
+                raise _Refused("the server refused a no-op push (phases public -> public)")
+            return []
+
+        return self._run("auth", repo, fn)
 
 
 class _Refused(Exception):

@@ -9,7 +9,8 @@ import os
 from hgharness.target import Target
 
 TARGET_OPTION_NAMES = ("target", "site", "config", "username", "ca_bundle", "insecure", "allow_load",
-                       "allow_destructive", "request_deadline", "max_response_mb")
+                       "allow_destructive", "request_deadline", "max_response_mb", "ssh_url", "ssh_key",
+                       "ssh_known_hosts")
 
 
 def target_from_namespace(ns, **overrides) -> Target:
@@ -40,6 +41,11 @@ def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = Tr
     g.add_argument("--max-response-mb", type=positive_number, metavar="MB",
                    help="the largest answer body read from the site, in MiB; a larger one fails its request "
                    "(env HGHARNESS_MAX_RESPONSE_MB; default 64)")
+    g.add_argument("--ssh-url", metavar="URL", help="Mercurial over SSH: ssh://[user@]host[:port]/ that the "
+                   "repositories are under (env HGHARNESS_SSH_URL; the embedded hgweb makes its own)")
+    g.add_argument("--ssh-key", metavar="FILE", help="the private key for --ssh-url (env HGHARNESS_SSH_KEY)")
+    g.add_argument("--ssh-known-hosts", metavar="FILE", help="known_hosts holding the SSH host's key, which is "
+                   "verified, never accepted blindly (env HGHARNESS_SSH_KNOWN_HOSTS)")
 
 
 def add_baseline_argument(p: argparse.ArgumentParser) -> None:

@@ -9,6 +9,9 @@ Resolution order for each setting: explicit option > environment (HGHARNESS_*) >
     username = "qa-bot"
     password_env = "STAGING_HG_PASSWORD"  # or password = "..." (the file should then be private)
     ca_bundle = "/etc/ssl/company-ca.pem"
+    ssh_url = "ssh://hg@code.example.com:22/"  # Mercurial over SSH (traffic --transport ssh, the SSH checks)
+    ssh_key = "/etc/hgharness/qa-bot.key"     # its private key (no passphrase: the harness runs unattended)
+    ssh_known_hosts = "/etc/hgharness/known_hosts"  # the host key is verified against it, never accepted blindly
     allow_load = false                    # load/stress traffic only with an explicit true
     allow_destructive = false             # pushes, new repositories/users: only with an explicit true
     repos = ["small", "medium"]
@@ -37,7 +40,7 @@ TARGET_KEYS = {  # key -> its type: str, bool, or list (of strings)
     "api_key_env": str, "ca_bundle": str, "insecure": bool, "allow_load": bool, "allow_destructive": bool,
     "repos": list, "fixture_dir": str, "front": str, "allow_js_errors": bool, "header_policy": str,
     "anonymous_push": bool, "private_repos": list, "known_issues": str, "disable": list,
-    "request_deadline": float, "max_response_mb": float,
+    "request_deadline": float, "max_response_mb": float, "ssh_url": str, "ssh_key": str, "ssh_known_hosts": str,
 }
 BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -73,6 +76,24 @@ def normalize_url(url: str) -> str:
     del port
     path = parts.path.rstrip("/") + "/"
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def normalize_ssh_url(url: str) -> str:
+    """Validate an SSH URL (ssh://[user@]host[:port]/[path/]); returns it with one trailing slash."""
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError for a port that is no number
+    except ValueError as e:
+        raise HarnessError(f"ssh_url: bad SSH URL {url!r}: {e}") from None
+    if parts.scheme != "ssh":
+        raise HarnessError(f"ssh_url: bad SSH URL {url!r}: scheme must be ssh, not {parts.scheme or 'missing'!r}")
+    if not parts.hostname:
+        raise HarnessError(f"ssh_url: bad SSH URL {url!r}: no host")
+    if parts.password is not None:
+        raise HarnessError("ssh_url: no password in an SSH URL: the SSH transport authenticates with ssh_key")
+    if parts.query or parts.fragment:
+        raise HarnessError(f"ssh_url: bad SSH URL {url!r}: no query or fragment allowed")
+    return urllib.parse.urlunsplit(("ssh", parts.netloc, parts.path.rstrip("/") + "/", "", ""))
 
 
 def _strip_userinfo(parts) -> str:
@@ -182,6 +203,10 @@ class Target:
     # an A/B run's baseline: repository -> the tip both targets served when the run began (set by the run session;
     # the load catalog keeps to that history, as each target then gets changesets of its own)
     common_tips: dict[str, str] | None = None
+    # Mercurial over SSH: the URL repositories are under, the private key and the known_hosts file
+    ssh_url: str | None = None
+    ssh_key: str | None = None
+    ssh_known_hosts: str | None = None
 
     @property
     def max_response_bytes(self) -> int:
@@ -196,6 +221,12 @@ class Target:
             self.name = self.url
         if self.ca_bundle and not Path(self.ca_bundle).is_file():
             raise HarnessError(f"CA bundle {self.ca_bundle} not found")
+        if self.ssh_url:
+            self.ssh_url = normalize_ssh_url(self.ssh_url)
+        for key in ("ssh_key", "ssh_known_hosts"):
+            value = getattr(self, key)
+            if value and not Path(value).is_file():
+                raise HarnessError(f"{key}: file {value} not found")
 
     # --- building ---
     @classmethod
@@ -276,6 +307,9 @@ class Target:
             disable=disable,
             request_deadline=deadline,
             max_response_mb=max_mb,
+            ssh_url=pick("ssh_url", "HGHARNESS_SSH_URL"),
+            ssh_key=pick("ssh_key", "HGHARNESS_SSH_KEY"),
+            ssh_known_hosts=pick("ssh_known_hosts", "HGHARNESS_SSH_KNOWN_HOSTS"),
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
@@ -298,7 +332,21 @@ class Target:
 
     @property
     def is_loopback(self) -> bool:
-        return is_loopback_host(self.host)
+        """The site is on this machine: its HTTP host, and its SSH host if it has one."""
+        ssh_host = urllib.parse.urlsplit(self.ssh_url).hostname if self.ssh_url else None
+        return is_loopback_host(self.host) and (ssh_host is None or is_loopback_host(ssh_host))
+
+    def ssh_problem(self) -> str | None:
+        """Why Mercurial over SSH cannot be used with this target (one line naming the setting), or None."""
+        if not self.ssh_url:
+            return ("the target has no SSH URL: set ssh_url in targets.toml, HGHARNESS_SSH_URL or --ssh-url "
+                    "(the embedded hgweb offers one when sshd is installed)")
+        if not self.ssh_key:
+            return "ssh_key: the SSH transport needs a private key file (ssh_key, HGHARNESS_SSH_KEY or --ssh-key)"
+        if not self.ssh_known_hosts:
+            return ("ssh_known_hosts: the SSH transport verifies the host key against a known_hosts file "
+                    "(ssh_known_hosts, HGHARNESS_SSH_KNOWN_HOSTS or --ssh-known-hosts); it never accepts one blindly")
+        return None
 
     @property
     def prefix(self) -> str:
@@ -347,7 +395,7 @@ class Target:
             "username": self.username, "password": "set" if self.password else None,
             "tls": self.url.startswith("https://"), "ca_bundle": self.ca_bundle, "insecure": self.insecure,
             "allow_load": self.allow_load, "allow_destructive": self.allow_destructive, "embedded": self.embedded, "repos": self.repos,
-            "private_repos": self.private_repos, "disable": self.disable,
+            "private_repos": self.private_repos, "disable": self.disable, "ssh_url": self.ssh_url,
         }
 
     def __repr__(self):
@@ -372,7 +420,8 @@ class Target:
                            ("HGHARNESS_FIXTURE_DIR", self.fixture_dir), ("HGHARNESS_FRONT", self.front),
                            ("HGHARNESS_REPOS", ",".join(self.repos)),
                            ("HGHARNESS_PRIVATE_REPOS", ",".join(self.private_repos)),
-                           ("HGHARNESS_DISABLE", ",".join(self.disable))):
+                           ("HGHARNESS_DISABLE", ",".join(self.disable)), ("HGHARNESS_SSH_URL", self.ssh_url),
+                           ("HGHARNESS_SSH_KEY", self.ssh_key), ("HGHARNESS_SSH_KNOWN_HOSTS", self.ssh_known_hosts)):
             if value:
                 env[key] = value
         if self.password:

@@ -14,12 +14,19 @@ need_apt=()
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
 command -v certutil >/dev/null 2>&1 || need_apt+=(libnss3-tools)   # the browser trusts a private CA through NSS
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)                       # bench/bench_load.py reference figure
+[ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)      # SSH transport: the harness runs its own sshd, never the service
+command -v ssh >/dev/null 2>&1 || need_apt+=(openssh-client)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     say "installing ${need_apt[*]} (apt)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
+    no_services=""
+    if [ ! -e /usr/sbin/policy-rc.d ]; then   # a package's install must not start its system service (sshd, nginx)
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && no_services=1
+    fi
     apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
+    [ -z "$no_services" ] || rm -f /usr/sbin/policy-rc.d
   else
     say "missing system packages: ${need_apt[*]}; run: sudo apt-get install ${need_apt[*]}"
   fi

@@ -32,6 +32,13 @@ def test_the_installed_harness_runs_the_main_job_and_writes_no_secret(tmp_path):
     assert summary["target"]["embedded"] and summary["target"]["password"] == "set"
     assert sum(s["counts"].get("passed", 0) for s in summary["stages"]) > 0
     assert {s["name"] for s in summary["stages"]} >= {"headless", "functional", "traffic", "load", "capacity"}
+    # Mercurial over SSH through the embedded hgweb's own sshd (#21), the forced command run by the installed copy
+    from hgharness.sshd import ssh_available
+
+    ssh = next(s for s in summary["stages"] if s["name"] == "ssh")
+    if ssh_available() is None:
+        assert ssh["status"] == "passed" and ssh["counts"]["passed"] >= 4, ssh
+        assert ssh["traffic"]["pushed"] > 0 and ssh["traffic"]["lost"] == 0, ssh
     # the short capacity search of #17: a throughput that held the SLO, its levels drawn in the report
     cap = next(s for s in summary["stages"] if s["name"] == "capacity")["capacity"]["candidate"]
     assert cap["capacity_rps"] > 0 and len(cap["levels"]) >= 2, cap
