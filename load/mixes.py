@@ -73,6 +73,13 @@ def get_mix(name: str | None = None, path: str | Path | None = None, check_avail
             raise HarnessError(f"mix {name!r}: actions.Developer leaves the Developer nothing to do")
     repos = _repo_weights(name, entry.get("repos"))
     daily = _daily(name, entry.get("daily"))
+    transport = entry.get("transport", "http")
+    if transport == "ssh":  # Mercurial's SSH peer reads its pipes in ways gevent's patched subprocess hangs on
+        raise HarnessError(f"mix {name!r}: transport = \"ssh\" is not available to Locust users in this build "
+                           "(Mercurial's SSH peer hangs under gevent); drive SSH with `hgharness traffic --transport "
+                           "ssh`, whose actors are threads")
+    if transport != "http":
+        raise HarnessError(f"mix {name!r}: transport must be \"http\", not {transport!r}")
     derived = entry.get("derived")
     if derived is not None and not isinstance(derived, dict):
         raise HarnessError(f"mix {name!r}: derived must be a table (the summary `hgharness load derive` writes)")

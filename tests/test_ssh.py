@@ -170,3 +170,15 @@ def test_ssh_settings_missing_or_malformed_are_one_line_before_any_connection(ar
                 "--ops", 1, "--runs-dir", tmp_path / "runs", *args)
     line = _one_line(r)
     assert says in line, line
+
+
+def test_a_locust_mix_over_ssh_is_refused_naming_the_alternative(tmp_path):
+    """Locust's Developer users stay on HTTP: Mercurial's SSH peer hangs under gevent (measured: the handshake's
+    stderr read never returns), so a mix asking for SSH is refused in one line that names `traffic`."""
+    from hgharness.errors import HarnessError
+    from hgharness.load.mixes import get_mix
+
+    path = tmp_path / "mixes.toml"
+    path.write_text('[mixes.dev]\nusers = { Developer = 1 }\ntransport = "ssh"\n')
+    with pytest.raises(HarnessError, match=r"transport = \"ssh\" is not available to Locust.*traffic --transport ssh"):
+        get_mix("dev", path, check_available=False)
