@@ -139,7 +139,8 @@ def test_mercurial_operations_are_judged_from_fewer_pairs_and_still_without_fals
 def test_a_push_pair_taking_seconds_is_batched_by_two_so_few_pairs_still_prove_a_slow_push():
     """11 pushes, 2 s slower against a baseline whose pushes vary (230 ms, spread 0.6 in log): batches of 4
     pairs gave 2 batches, 1 degree of freedom, and missed the regression in 16 of 200 seeded tries (one CI run:
-    9.42x, bounds 0.48-185). Pairs seconds apart are batched by two: proven in all 200."""
+    9.42x, bounds 0.48-185). Pairs seconds apart are batched by two: proven in all 200, and beyond the 1.5 that
+    slo.toml's prove_effect asks of a push (the lowest lower bound of the 200: 3.5)."""
     missed = 0
     for seed in range(200):
         rng = random.Random(seed)
@@ -148,8 +149,24 @@ def test_a_push_pair_taking_seconds_is_batched_by_two_so_few_pairs_still_prove_a
         pairs = [(1000.0 + 2.6 * i, c, b) for i, (c, b) in enumerate(zip(cand, base, strict=True))]
         assert ab._median_gap(pairs) >= ab.LONG_PAIR_S
         ratio, se, df = paired_ratio(cand, base, min_batch=2)
-        missed += ratio * math.exp(-t_quantile(0.05, df) * se) <= 1.25
+        missed += ratio * math.exp(-t_quantile(0.05, df) * se) <= 1.5
     assert missed == 0
+
+
+def test_an_operation_slower_than_its_lean_but_not_proven_beyond_it_is_inconclusive(tmp_path):
+    """prove_effect (slo.toml's clone, pull, push): a CI A/A run measured pulls 1.38x [1.05, 1.82], the median past
+    the 35% lean a run may have but the interval not: inconclusive, never a regression. A pull twice as slow,
+    proven beyond 1.35, is one; without prove_effect the first case would have been flagged."""
+    gates = ab.ab_gates(slo.read_gates())
+    assert gates["actions"]["pull"]["prove_effect"] is True
+    a = {"pairs": 47, "ratio": 1.38, "ci_low": 1.05, "ci_high": 1.82, "candidate_p50_ms": 816, "baseline_p50_ms": 552}
+    settings = {**gates, "min_pairs": 8}
+    gate = ab._latency_gate("pull", a, 0.35, {**settings, "prove_effect": True})
+    assert gate["status"] == "skipped" and gate["inconclusive"] and "inconclusive" in gate["message"], gate
+    assert ab._latency_gate("pull", a, 0.35, {**settings, "prove_effect": False})["status"] == "failed"
+    slow = {**a, "ratio": 2.0, "ci_low": 1.5, "ci_high": 2.6}
+    gate = ab._latency_gate("pull", slow, 0.35, {**settings, "prove_effect": True})
+    assert gate["status"] == "failed" and "(proven)" in gate["message"], gate
 
 
 def test_pairs_whose_sides_moved_different_work_are_left_out(tmp_path):
