@@ -61,9 +61,10 @@ def _one_line(r) -> str:
 def test_traffic_over_ssh_from_the_embedded_hgweb_loses_nothing(tmp_path):
     """`traffic --transport ssh` on the embedded target: its own sshd, 4 pushers and 4 pullers for 30 s, lost 0,
     `hg verify` clean on the server; the sshd and its files are gone afterwards."""
-    before = {p.pid for p in psutil.process_iter() if p.name() == "sshd"}
+    private_tmp = tmp_path / "tmp"  # this run's temporary files, apart from other tests' running beside it
+    private_tmp.mkdir()
     r = run_cli("traffic", "--transport", "ssh", "--pushers", 4, "--pullers", 4, "--cloners", 1, "--duration", 30,
-                "--runs-dir", tmp_path / "runs", timeout=400)
+                "--runs-dir", tmp_path / "runs", env=clean_env(TMPDIR=private_tmp), timeout=400)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "embedded sshd at ssh://" in r.stdout
     run_dir = next((tmp_path / "runs").iterdir())
@@ -72,9 +73,8 @@ def test_traffic_over_ssh_from_the_embedded_hgweb_loses_nothing(tmp_path):
     assert result["server_verify"]["status"] == "clean"
     assert {"ssh.clone", "ssh.pull", "ssh.push"} <= set(result["actions"]), result["actions"]
     assert result["config"]["transport"] == "ssh"
-    after = {p.pid for p in psutil.process_iter() if p.name() == "sshd"}
-    assert after <= before, "an sshd was left running"
-    assert not list(Path("/tmp").glob("hgharness-sshd-*"))
+    assert not _sshd_processes(private_tmp), "an sshd (or one of its sessions) was left running"
+    assert not list(private_tmp.iterdir()), list(private_tmp.iterdir())
 
 
 def test_a_build_that_drops_pushes_over_ssh_is_caught(ssh_site, tmp_path):
@@ -179,6 +179,6 @@ def test_a_locust_mix_over_ssh_is_refused_naming_the_alternative(tmp_path):
     from hgharness.load.mixes import get_mix
 
     path = tmp_path / "mixes.toml"
-    path.write_text('[mixes.dev]\nusers = { Developer = 1 }\ntransport = "ssh"\n')
+    path.write_text('[mixes.dev]\nusers = { Developer = 1 }\npace = { Developer = 0.5 }\ntransport = "ssh"\n')
     with pytest.raises(HarnessError, match=r"transport = \"ssh\" is not available to Locust.*traffic --transport ssh"):
         get_mix("dev", path, check_available=False)
