@@ -98,9 +98,10 @@ def classify(exc: BaseException) -> tuple[str, str]:
 SSH_REASONS = (
     ("host key verification failed", "host-key"), ("no ed25519 host key is known", "host-key"),
     ("remote host identification has changed", "host-key"), ("permission denied", "auth"),
-    ("this key may only read", "forbidden"), ("connection refused", "unreachable"),
+    ("this key may only read", "forbidden"), ("push access to", "forbidden"), ("' denied", "forbidden"),
+    ("connection refused", "unreachable"),
     ("could not resolve hostname", "unreachable"), ("connection timed out", "unreachable"),
-    ("no route to host", "unreachable"), ("not found", "not-found"),
+    ("no route to host", "unreachable"), ("cannot execute", "bad-response"), ("not found", "not-found"),
 )
 
 

@@ -68,16 +68,20 @@ class EmbeddedSshd(ManagedServer):
     what, process_name, temp_prefix = "embedded sshd", "sshd", "hgharness-sshd-"
     KEYS = ("push", "read")
 
-    def __init__(self, repos_dir: str | Path, workdir: str | Path | None = None, host: str = "127.0.0.1",
-                 port: int = 0, forced_command: list[str] | None = None):
-        self.repos_dir = Path(repos_dir).resolve()
+    def __init__(self, repos_dir: str | Path | None, workdir: str | Path | None = None, host: str = "127.0.0.1",
+                 port: int = 0, forced_command: list[str] | None = None, authorized_keys: Path | None = None,
+                 keys: dict[str, Path] | None = None):
+        """authorized_keys and keys: a site that manages its own (Kallithea writes an authorized_keys file whose
+        forced command is its own `kallithea-cli ssh-serve`); else the harness writes both, over repos_dir."""
+        self.repos_dir = Path(repos_dir).resolve() if repos_dir is not None else None
+        self.site_keys = (Path(authorized_keys), dict(keys or {})) if authorized_keys is not None else None
         # what each key's connection runs (its options follow); tests put a deliberately broken server here
         self.forced_command = forced_command or [sys.executable, "-m", "hgharness.hgssh"]
         super().__init__(workdir, host, port)
         self.user = getpass.getuser()  # sshd logs in as the account that runs it; the forced command is all it gets
         self.error_log = self.workdir / "sshd.log"
         self.stderr_log = self.error_log  # sshd -e: its log on stderr
-        self.keys = {name: self.workdir / f"{name}_key" for name in self.KEYS}
+        self.keys = self.site_keys[1] if self.site_keys else {name: self.workdir / f"{name}_key" for name in self.KEYS}
         self.known_hosts = self.workdir / "known_hosts"
 
     @property
@@ -94,6 +98,17 @@ class EmbeddedSshd(ManagedServer):
             raise HarnessError(problem)
         self._sshd = find_sshd()
         keygen(self.workdir / "host_key", "hgharness embedded sshd")
+        if self.site_keys:
+            self.authorized_keys = self.site_keys[0]
+        else:
+            self._write_authorized_keys()
+        self.choose_port()
+        self._write_config()
+        self.launch(timeout)
+        host_key = (self.workdir / "host_key.pub").read_text().split()
+        self.known_hosts.write_text(f"[{self.host}]:{self.port} {host_key[0]} {host_key[1]}\n")
+
+    def _write_authorized_keys(self) -> None:
         hgrc = self.workdir / "server.hgrc"
         hgrc.write_text("[ui]\ninteractive = false\n")
         lines = []
@@ -106,11 +121,6 @@ class EmbeddedSshd(ManagedServer):
             lines.append(f'command="{forced}",restrict {path.with_suffix(".pub").read_text().strip()}')
         self.authorized_keys = self.workdir / "authorized_keys"
         self.authorized_keys.write_text("\n".join(lines) + "\n")
-        self.choose_port()
-        self._write_config()
-        self.launch(timeout)
-        host_key = (self.workdir / "host_key.pub").read_text().split()
-        self.known_hosts.write_text(f"[{self.host}]:{self.port} {host_key[0]} {host_key[1]}\n")
 
     def _write_config(self) -> None:
         self.config = self.workdir / "sshd_config"
@@ -177,10 +187,13 @@ def ssh_target(target, server=None, progress=print):
         yield target, None
         return
     repos_dir = getattr(server, "repos_dir", None)
-    if server is None or getattr(server, "site", None) != "hgweb" or repos_dir is None:
+    site = getattr(server, "site", None)
+    if server is None or site not in ("hgweb", "kallithea") or repos_dir is None:
         raise HarnessError(target.ssh_problem() if server is None else
-                           f"the embedded {getattr(server, 'site', '?')} target offers no SSH in this build "
-                           "(the embedded hgweb does)")
-    with EmbeddedSshd(repos_dir) as sshd:
-        progress(f"embedded sshd at {sshd.url} (keys: push, read-only)")
+                           f"the embedded {site} target offers no SSH in this build")
+    kw = {}
+    if site == "kallithea":  # its users' keys, each forced to kallithea-cli ssh-serve (permissions checked there)
+        kw = {"authorized_keys": server.ssh_authorized_keys, "keys": server.ssh_keys()}
+    with EmbeddedSshd(repos_dir, **kw) as sshd:
+        progress(f"embedded sshd at {sshd.url} (keys: push, read-only{', managed by Kallithea' if kw else ''})")
         yield dataclasses.replace(target, **sshd.target_options()), sshd

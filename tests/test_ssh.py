@@ -182,3 +182,23 @@ def test_a_locust_mix_over_ssh_is_refused_naming_the_alternative(tmp_path):
     path.write_text('[mixes.dev]\nusers = { Developer = 1 }\npace = { Developer = 0.5 }\ntransport = "ssh"\n')
     with pytest.raises(HarnessError, match=r"transport = \"ssh\" is not available to Locust.*traffic --transport ssh"):
         get_mix("dev", path, check_available=False)
+
+
+@pytest.mark.kallithea
+@pytest.mark.heavy(120)
+def test_traffic_over_ssh_from_the_embedded_kallithea_loses_nothing(tmp_path):
+    """Kallithea's own SSH: keys added through My Account, written by Kallithea into its authorized_keys with
+    `kallithea-cli ssh-serve` as the forced command, served by the harness's sshd; 4 pushers and 4 pullers for
+    30 s, lost 0, hg verify clean; the read-only user's key is refused push in one line."""
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    r = run_cli("traffic", "--site", "kallithea", "--set", "tiny", "--transport", "ssh", "--pushers", 4, "--pullers",
+                4, "--cloners", 1, "--duration", 30, "--runs-dir", tmp_path / "runs",
+                env=clean_env(TMPDIR=private_tmp), timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "managed by Kallithea" in r.stdout
+    result = json.loads(next((tmp_path / "runs").iterdir()).joinpath("traffic.json").read_text())
+    assert result["lost"] == 0 and result["pushed"] > 0 and result["verified"] == result["pushed"], result
+    assert result["server_verify"]["status"] == "clean"
+    assert {"ssh.clone", "ssh.pull", "ssh.push"} <= set(result["actions"]), result["actions"]
+    assert not _sshd_processes(private_tmp), "an sshd (or one of its sessions) was left running"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import shlex
 import sqlite3
 import subprocess
 import tempfile
@@ -77,6 +78,7 @@ class EmbeddedKallithea(SiteServer):
         self.api_key: Secret | None = None
         self.api: KallitheaAPI | None = None
         self.repos_dir = self.workdir / "repos"  # where Kallithea keeps the repositories it serves
+        self.ssh_authorized_keys = self.workdir / "ssh" / "authorized_keys"  # Kallithea writes it (ssh_keys())
         self.ini = self.workdir / "my.ini"
         self.error_log = self.workdir / "kallithea.log"
         self.access_log = self.workdir / "access.log"  # waitress keeps none; kept for EmbeddedHgweb's surface
@@ -96,6 +98,10 @@ class EmbeddedKallithea(SiteServer):
                     f"prefix={self.prefix}", "translate_forwarded_server=False"]
         if self.proxied:
             out += ["[app:main]", "remote_addr_variable=HTTP_X_FORWARDED_FOR"]
+        # Mercurial over SSH (Kallithea's own: users' keys in its database, written to this authorized_keys file
+        # with `kallithea-cli ssh-serve` as each key's forced command), served by the harness's sshd on demand
+        out += ["[app:main]", "ssh_enabled=true", f"ssh_authorized_keys={self.ssh_authorized_keys}",
+                f"kallithea_cli_path={self.workdir / 'kallithea-cli'}", "ssh_locale=C.UTF-8"]
         if self.https:
             # The documented `url_scheme_variable = HTTP_X_FORWARDED_PROTO` stops Kallithea 0.7.0 from starting
             # (application.py feeds it to asbool: "String is not true/false"); every client comes through the
@@ -126,6 +132,12 @@ class EmbeddedKallithea(SiteServer):
 
     def _setup(self) -> None:
         self.repos_dir.mkdir(exist_ok=True)
+        # kallithea-cli for the SSH keys' forced command: the venv's own script may carry the shebang of the
+        # directory it was built in (kvenv builds aside, then renames), so a wrapper runs it with the venv's Python
+        cli = self.workdir / "kallithea-cli"
+        cli.write_text(f"#!/bin/sh\nexec {shlex.quote(self.python)} -c 'import sys; from kallithea.bin.kallithea_cli "
+                       "import cli; sys.exit(cli(prog_name=\"kallithea-cli\"))' \"$@\"\n")
+        cli.chmod(0o755)
         env = self.env()
         env["HGHARNESS_KALLITHEA_ADMIN"] = self.admin_password.reveal()
         r = subprocess.run([self.python, "-c", SETUP, str(self.ini), self.host, str(self.port), str(self.threads),
@@ -144,6 +156,40 @@ class EmbeddedKallithea(SiteServer):
 
     def port_changed(self) -> None:
         self.ini.write_text(re.sub(r"(?m)^port = \d+$", f"port = {self.port}", self.ini.read_text()))
+
+    READER = "hgharness-reader"
+
+    def ssh_keys(self) -> dict[str, Path]:
+        """Key pairs for Mercurial over SSH, registered as a user would (the My Account form): `push` for the push
+        user, `read` for a user allowed to read the fixture repositories only. Kallithea writes them into
+        ssh_authorized_keys, each forced to `kallithea-cli ssh-serve`, which checks the user's permissions."""
+        from hgharness.kallithea.web import CSRF, KallitheaWeb
+        from hgharness.sshd import keygen
+
+        keys_dir = self.workdir / "ssh-keys"
+        keys_dir.mkdir(exist_ok=True)
+        reader_password = Secret(secrets.token_urlsafe(18))
+        self.api.create_user(self.READER, reader_password, email=f"{self.READER}@example.org")
+        for repo in self.fixtures:
+            self.api.grant_user_permission(repo, self.READER, "repository.read")
+        keys = {}
+        for name, (user, password) in {"push": (self.username, self.password),
+                                       "read": (self.READER, reader_password)}.items():
+            key = keygen(keys_dir / f"{name}_key", f"hgharness {name}")
+            web = KallitheaWeb(self.target())
+            if not web.login(user, password):
+                raise HarnessError(f"Kallithea refused the login of {user!r} to add an SSH key")
+            r = web.http.post(self.target().url_for("_admin/my_account/ssh_keys"), timeout=60, allow_redirects=False,
+                              data={"description": f"hgharness {name}", CSRF: web.token(),
+                                    "public_key": key.with_suffix(".pub").read_text().strip()})
+            if r.status_code != 302:
+                raise HarnessError(f"Kallithea did not take {user!r}'s SSH key: HTTP {r.status_code}")
+            keys[name] = key
+        lines = [ln for ln in self.ssh_authorized_keys.read_text().splitlines() if "ssh-serve" in ln] \
+            if self.ssh_authorized_keys.exists() else []
+        if len(lines) != len(keys):
+            raise HarnessError(f"Kallithea wrote {len(lines)} of {len(keys)} SSH keys to {self.ssh_authorized_keys}")
+        return keys
 
     # --- facts ---
     def user_api_key(self, username: str) -> str:
