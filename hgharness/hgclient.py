@@ -262,8 +262,12 @@ class HgClient:
             accepted = peer.pushkey(b"phases", node_hex, b"0", b"0")
             # Over SSH a refusal is a false answer with the remote's reason on stderr, not an HTTP status. A false
             # answer alone is no refusal: the node may be draft on the server (pushkey says only "not public").
-            if not accepted and self.transport == "ssh" and b"remote: " in self.ui.ferr.getvalue():
-                raise _Refused("the server refused a no-op push (phases public -> public)")
+            if not accepted and self.transport == "ssh":
+                # ssh carries stderr apart from the answer, and it may trail it: closing the peer reads the
+                # remote's stderr to its end
+                peer.close()
+                if b"remote: " in self.ui.ferr.getvalue():
+                    raise _Refused("the server refused a no-op push (phases public -> public)")
             return []
 
         return self._run("auth", repo, fn)
