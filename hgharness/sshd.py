@@ -74,14 +74,15 @@ class EmbeddedSshd(ManagedServer):
         """authorized_keys and keys: a site that manages its own (Kallithea writes an authorized_keys file whose
         forced command is its own `kallithea-cli ssh-serve`); else the harness writes both, over repos_dir."""
         self.repos_dir = Path(repos_dir).resolve() if repos_dir is not None else None
-        self.site_keys = (Path(authorized_keys), dict(keys or {})) if authorized_keys is not None else None
         # what each key's connection runs (its options follow); tests put a deliberately broken server here
         self.forced_command = forced_command or [sys.executable, "-m", "hgharness.hgssh"]
         super().__init__(workdir, host, port)
         self.user = getpass.getuser()  # sshd logs in as the account that runs it; the forced command is all it gets
         self.error_log = self.workdir / "sshd.log"
         self.stderr_log = self.error_log  # sshd -e: its log on stderr
-        self.keys = self.site_keys[1] if self.site_keys else {name: self.workdir / f"{name}_key" for name in self.KEYS}
+        # a site's own file and keys, or None: the harness writes both in _start
+        self.authorized_keys = Path(authorized_keys) if authorized_keys is not None else None
+        self.keys = dict(keys) if keys else {name: self.workdir / f"{name}_key" for name in self.KEYS}
         self.known_hosts = self.workdir / "known_hosts"
 
     @property
@@ -98,9 +99,7 @@ class EmbeddedSshd(ManagedServer):
             raise HarnessError(problem)
         self._sshd = find_sshd()
         keygen(self.workdir / "host_key", "hgharness embedded sshd")
-        if self.site_keys:
-            self.authorized_keys = self.site_keys[0]
-        else:
+        if self.authorized_keys is None:
             self._write_authorized_keys()
         self.choose_port()
         self._write_config()
@@ -174,6 +173,12 @@ class EmbeddedSshd(ManagedServer):
         psutil.wait_procs(children, timeout=5)
 
 
+def offers_ssh(server) -> bool:
+    """An embedded server the harness can put its sshd before: hgweb (its repositories, its own forced command)
+    or Kallithea (its own keys and ssh-serve)."""
+    return getattr(server, "site", None) in ("hgweb", "kallithea") and getattr(server, "repos_dir", None) is not None
+
+
 @contextlib.contextmanager
 def ssh_target(target, server=None, progress=print):
     """The target with SSH settings: its own (ssh_url ...), else those of an sshd started here for an embedded
@@ -186,14 +191,13 @@ def ssh_target(target, server=None, progress=print):
             raise HarnessError(problem)
         yield target, None
         return
-    repos_dir = getattr(server, "repos_dir", None)
-    site = getattr(server, "site", None)
-    if server is None or site not in ("hgweb", "kallithea") or repos_dir is None:
-        raise HarnessError(target.ssh_problem() if server is None else
-                           f"the embedded {site} target offers no SSH in this build")
+    if server is None:
+        raise HarnessError(target.ssh_problem())
+    if not offers_ssh(server):
+        raise HarnessError(f"the embedded {getattr(server, 'site', None)} target offers no SSH in this build")
     kw = {}
-    if site == "kallithea":  # its users' keys, each forced to kallithea-cli ssh-serve (permissions checked there)
+    if server.site == "kallithea":  # its users' keys, each forced to kallithea-cli ssh-serve (permissions checked there)
         kw = {"authorized_keys": server.ssh_authorized_keys, "keys": server.ssh_keys()}
-    with EmbeddedSshd(repos_dir, **kw) as sshd:
+    with EmbeddedSshd(server.repos_dir, **kw) as sshd:
         progress(f"embedded sshd at {sshd.url} (keys: push, read-only{', managed by Kallithea' if kw else ''})")
         yield dataclasses.replace(target, **sshd.target_options()), sshd
