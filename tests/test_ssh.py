@@ -57,7 +57,10 @@ def _one_line(r) -> str:
     return lines[0]
 
 
+# The two 30 s SSH traffic tests run one after the other (one xdist worker): side by side, 18 actors on 2 cores
+# pushed Kallithea's pulls (a Python process of ssh-serve per connection) past the 8 s p50 gate
 @pytest.mark.heavy(90)
+@pytest.mark.xdist_group("ssh-traffic")
 def test_traffic_over_ssh_from_the_embedded_hgweb_loses_nothing(tmp_path):
     """`traffic --transport ssh` on the embedded target: its own sshd, 4 pushers and 4 pullers for 30 s, lost 0,
     `hg verify` clean on the server; the sshd and its files are gone afterwards."""
@@ -186,6 +189,7 @@ def test_a_locust_mix_over_ssh_is_refused_naming_the_alternative(tmp_path):
 
 @pytest.mark.kallithea
 @pytest.mark.heavy(120)
+@pytest.mark.xdist_group("ssh-traffic")
 def test_traffic_over_ssh_from_the_embedded_kallithea_loses_nothing(tmp_path):
     """Kallithea's own SSH: keys added through My Account, written by Kallithea into its authorized_keys with
     `kallithea-cli ssh-serve` as the forced command, served by the harness's sshd; 4 pushers and 4 pullers for
