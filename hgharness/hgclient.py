@@ -79,19 +79,22 @@ def classify(exc: BaseException) -> tuple[str, str]:
         return "push-race", _text(exc)
     if isinstance(exc, (error.Error, error.ResponseError)):
         text = _text(exc)
-        low = text.lower()
-        if "push creates new remote head" in low or "push creates new remote branches" in low:
-            return "new-head", text
-        if "repository changed while" in low:  # the server's check:heads / check:phases saw another push
-            return "push-race", text
-        if "authorization failed" in low or "authorization required" in low:
-            return "auth", text
-        if "does not appear to be an hg repository" in low or "repository" in low and "not found" in low:
-            return "not-found", text
-        if isinstance(exc, error.ResponseError):
-            return "bad-response", text
-        return "abort", text
+        return classify_text(text, "bad-response" if isinstance(exc, error.ResponseError) else "abort"), text
     return f"error:{type(exc).__name__}", f"{type(exc).__name__}: {exc}"
+
+
+def classify_text(text: str, otherwise: str = "abort") -> str:
+    """The reason of a Mercurial abort, from its words (an exception's in process, an `hg` child's stderr)."""
+    low = text.lower()
+    if "push creates new remote head" in low or "push creates new remote branches" in low:
+        return "new-head"
+    if "repository changed while" in low:  # the server's check:heads / check:phases saw another push
+        return "push-race"
+    if "authorization failed" in low or "authorization required" in low:
+        return "auth"
+    if "does not appear to be an hg repository" in low or "repository" in low and "not found" in low:
+        return "not-found"
+    return otherwise
 
 
 # what ssh and the server say on stderr (shown as "remote: ...") -> the failure's reason
@@ -271,6 +274,96 @@ class HgClient:
             return []
 
         return self._run("auth", repo, fn)
+
+
+class HgProcessClient(HgClient):
+    """HgClient whose clone, pull and push run `hg` in a child process, over SSH: for Locust users, where
+    Mercurial's in-process SSH peer hangs under gevent (its handshake reads gevent's pipe objects to EOF), while
+    running a child and waiting for it is cooperative. The local repository stays open in this process for
+    commits and rebases; it is re-read after every child that wrote to it. Each child is bounded by the target's
+    request deadline (the ssh command's own `timeout`, and a kill a little after it)."""
+
+    def __init__(self, target, transport: str = "ssh"):
+        if transport != "ssh":  # over HTTP the credentials would be the child's arguments: in-process only
+            raise HarnessError("the hg child-process client speaks SSH only (HTTP stays in process)")
+        super().__init__(target, transport)
+        import shutil
+        import sys
+
+        from hgharness.hg import ssh_command
+
+        exe = Path(sys.executable).with_name("hg")
+        self.hg = str(exe) if exe.exists() else shutil.which("hg")
+        if not self.hg:
+            raise HarnessError("hg not found beside the harness's Python, nor on PATH")
+        self.config = ["--config", f"ui.ssh={ssh_command(target)}", "--config", "ui.interactive=false",
+                       "--config", "progress.disable=true", "--config", "ui.username=hgharness <hgharness@localhost>"]
+
+    def _child(self, name: str, args: list[str]) -> OpResult:
+        import os
+        import subprocess
+
+        res = OpResult(name, ok=False, transport=self.transport)
+        env = {**os.environ, "HGPLAIN": "1", "HGRCPATH": "", "LC_ALL": "C"}  # no user or system hgrc
+        started = time.perf_counter()
+        try:
+            p = subprocess.run([self.hg, *self.config, *args], env=env, stdin=subprocess.DEVNULL,
+                               capture_output=True, timeout=self.target.request_deadline + 15)
+        except subprocess.TimeoutExpired:
+            res.duration_s = time.perf_counter() - started
+            res.reason, res.message = "timeout", f"no answer over SSH within {self.target.request_deadline:g} s"
+            return res
+        res.duration_s = time.perf_counter() - started
+        said = p.stdout[-65536:] + p.stderr[-65536:]
+        # `hg push` and `hg pull` answer 1 for "no changes found": done, nothing to move
+        if p.returncode == 0 or p.returncode == 1 and name in ("push", "pull") and b"no changes found" in said:
+            res.ok = True
+            return res
+        # the remote's lines ("remote: ...") come on stdout, the abort and ssh's own errors on stderr
+        lines = [ln.strip() for ln in said.decode("utf-8", "replace").splitlines() if ln.strip()]
+        abort = next((ln for ln in reversed(lines) if ln.startswith("abort:")), lines[-1] if lines else "")
+        text = redact(" ".join(abort.split())) or f"hg {name} exited with status {p.returncode}"
+        res.reason, res.message = classify_text(" ".join(lines)), text
+        if res.reason not in RACE_REASONS:
+            others = "\n".join(ln for ln in lines if ln != abort)
+            res.reason, res.message = classify_ssh(res.reason, res.message, others.encode())
+        if p.returncode == 124 or res.duration_s >= self.target.request_deadline and \
+                res.reason not in ("auth", "host-key"):
+            res.reason, res.message = "timeout", f"no answer over SSH within {self.target.request_deadline:g} s"
+        return res
+
+    @staticmethod
+    def _reread(local) -> None:
+        local.invalidateall()
+        local.invalidatecaches()
+
+    def clone(self, repo: str, dest: str | Path) -> tuple[OpResult, object]:
+        res = self._child("clone", ["clone", "-U", "--", self.url(repo).decode(), str(dest)])
+        if not res.ok:
+            return res, None
+        from mercurial import hg
+
+        return res, hg.repository(self.ui, b(str(dest)))
+
+    def pull(self, local, repo: str) -> OpResult:
+        cl = local.unfiltered().changelog
+        before = len(cl)
+        res = self._child("pull", ["-R", local.root.decode(), "pull", "--", self.url(repo).decode()])
+        self._reread(local)
+        cl = local.unfiltered().changelog
+        res.nodes = [cl.node(r) for r in range(before, len(cl))]
+        return res
+
+    def push(self, local, repo: str, rev: bytes) -> OpResult:
+        """Push `rev`; its draft ancestors are what the push sends (all this client commits is draft, all it
+        pulled from a publishing site public) and, once accepted, what it pushed."""
+        missing = [local.changelog.node(r) for r in local.revs(b"::%n and not public()", rev)]
+        res = self._child("push", ["-R", local.root.decode(), "push", "-r", rev.hex(), "--",
+                                   self.url(repo).decode()])
+        self._reread(local)
+        if res.ok:
+            res.nodes = missing
+        return res
 
 
 class _Refused(Exception):

@@ -113,7 +113,8 @@ def main(args) -> int:
     with RunSession(args, "load", args.layers, server_overrides=overrides, load_traffic=True) as session:
         session.open_run_dir()
         stage = session.add(run_load(session.target, session.run_dir, spec,
-                                     progress=lambda m: print(m, flush=True), baseline=session.baseline))
+                                     progress=lambda m: print(m, flush=True), baseline=session.baseline,
+                                     server=session.server))
         return session.finish(printer=lambda summary, run_dir: print_report(summary, stage, run_dir))
 
 
@@ -217,7 +218,8 @@ def stage_load(ctx: StageContext) -> StageResult:
     log = _server_access_log(ctx.server)
     log_start = log.stat().st_size if log is not None and log.exists() else None
     try:
-        result = run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress, baseline=ctx.baseline)
+        result = run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress, baseline=ctx.baseline,
+                          server=ctx.server)
     except HarnessError as e:
         ctx.progress(f"[load] error: {e}")
         return StageResult.broken("load", e, started)

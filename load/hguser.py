@@ -34,12 +34,14 @@ class HgOperationError(Exception):
 class HgLocustClient:
     """Wraps HgClient: each OpResult becomes one Locust request event."""
 
-    def __init__(self, environment, target, repo: str, workdir: Path, request_type: str = "hg"):
-        from hgharness.hgclient import HgClient
+    def __init__(self, environment, target, repo: str, workdir: Path, request_type: str = "hg",
+                 transport: str = "http"):
+        from hgharness.hgclient import HgClient, HgProcessClient
 
         self.environment, self.repo, self.workdir = environment, repo, workdir
         self.request_type = request_type  # "baseline hg" for the baseline's side of an A/B run
-        self.hg = HgClient(target)
+        # over SSH each operation is an `hg` child: Mercurial's SSH peer hangs in process under gevent
+        self.hg = HgProcessClient(target) if transport == "ssh" else HgClient(target)
         self.races = 0
         self._clones = 0
         self.context: dict = {}  # A/B runs: the pair id of the task under way
@@ -49,7 +51,7 @@ class HgLocustClient:
             self.races += 1  # the developer workflow retries it: not a failure, not a completed request
             return
         self.environment.events.request.fire(
-            request_type=self.request_type, name=res.name, response_time=res.duration_s * 1000.0,
+            request_type=self.request_type, name=res.action, response_time=res.duration_s * 1000.0,
             response_length=res.bytes, exception=None if res.ok else HgOperationError(f"{res.reason}: {res.message}"),
             context=self.context)
 
@@ -72,6 +74,7 @@ class HgUser(User):
     repo: str | None = None          # a subclass may fix the repository
     repo_weights: tuple | None = None  # a derived mix: (repositories, weights) to draw this user's one from
     max_retries = 5
+    transport = "http"               # the mix's transport: http, or ssh (the target's ssh_url, key, known_hosts)
 
     def on_start(self):
         from hgharness.errors import HarnessError
@@ -93,9 +96,13 @@ class HgUser(User):
             raise StopUser() from None
         self.workdir = Path(tempfile.mkdtemp(prefix="hgharness-hguser-"))
         self.rng = random.Random()
-        self.sides = [self._side(target, repo, "hg", change_maker, Developer)]
-        if baseline is not None:  # A/B: the same developer works in a clone of each, operation by operation
-            self.sides.append(self._side(baseline, repo, SIDE + "hg", change_maker, Developer))
+        try:
+            self.sides = [self._side(target, repo, "hg", change_maker, Developer)]
+            if baseline is not None:  # A/B: the same developer works in a clone of each, operation by operation
+                self.sides.append(self._side(baseline, repo, SIDE + "hg", change_maker, Developer))
+        except HarnessError as e:  # e.g. SSH settings missing: one line, and this user stops
+            log.error("HgUser cannot start: %s", e)
+            raise StopUser() from None
         self.client, self.developer = self.sides[0]
 
     def _side(self, target, repo, request_type, change_maker, developer_class):
@@ -103,7 +110,7 @@ class HgUser(User):
         if request_type != "hg":
             workdir = self.workdir / "baseline"
             workdir.mkdir()
-        client = HgLocustClient(self.environment, target, repo, workdir, request_type)
+        client = HgLocustClient(self.environment, target, repo, workdir, request_type, self.transport)
         local = client.clone(keep=True)
         if local is None:
             raise StopUser()  # the failed clone is already in the statistics
@@ -152,7 +159,8 @@ class HgUser(User):
         gave_up = dev.gave_up
         if not dev.push() and dev.gave_up > gave_up:
             self.environment.events.request.fire(
-                request_type=client.request_type, name="push", response_time=0.0, response_length=0,
+                request_type=client.request_type, name=client.hg.transport + ".push" if client.hg.transport != "http"
+                else "push", response_time=0.0, response_length=0,
                 exception=HgOperationError(f"gave up: still raced after {self.max_retries} retries"),
                 context=client.context)
 

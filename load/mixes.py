@@ -74,12 +74,8 @@ def get_mix(name: str | None = None, path: str | Path | None = None, check_avail
     repos = _repo_weights(name, entry.get("repos"))
     daily = _daily(name, entry.get("daily"))
     transport = entry.get("transport", "http")
-    if transport == "ssh":  # Mercurial's SSH peer reads its pipes in ways gevent's patched subprocess hangs on
-        raise HarnessError(f"mix {name!r}: transport = \"ssh\" is not available to Locust users in this build "
-                           "(Mercurial's SSH peer hangs under gevent); drive SSH with `hgharness traffic --transport "
-                           "ssh`, whose actors are threads")
-    if transport != "http":
-        raise HarnessError(f"mix {name!r}: transport must be \"http\", not {transport!r}")
+    if transport not in ("http", "ssh"):
+        raise HarnessError(f"mix {name!r}: transport must be \"http\" or \"ssh\", not {transport!r}")
     derived = entry.get("derived")
     if derived is not None and not isinstance(derived, dict):
         raise HarnessError(f"mix {name!r}: derived must be a table (the summary `hgharness load derive` writes)")
@@ -90,7 +86,7 @@ def get_mix(name: str | None = None, path: str | Path | None = None, check_avail
         raise HarnessError(f"mix {name!r} needs the Developer user (load/hguser.py), which this build lacks")
     return {"name": name, "description": entry.get("description", ""), "users": users,
             "pace": {cls: float(pace[cls]) for cls in users}, "actions": actions, "repos": repos, "daily": daily,
-            "derived": derived}
+            "derived": derived, "transport": transport}
 
 
 def mix_in_file(path: str | Path, name: str | None = None) -> str:

@@ -104,20 +104,36 @@ def prepare_catalog(target, run_dir: Path, progress=print, baseline=None) -> Pat
     return write_catalog(catalog, run_dir / "catalog.json")
 
 
-def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=None, stage: str = "load") -> StageResult:
+def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=None, stage: str = "load",
+             server=None) -> StageResult:
     """Run the profile against `target`: the load stage's result. With a `baseline` Target (A/B), every task
     is made against both, and the candidate is judged by its ratio to the baseline as well; a capacity search
     with a baseline searches each in turn (a paired task would tie one's rate to the other's).
 
     stage "capacity" (the short search of `hgharness run`) keeps only the capacity verdicts: the levels past the
     knee are meant to break the latency limits, which the load stage judges at the site's own pace. Every line
-    `progress` gets is labelled with the stage ("[load] ...", "[capacity] ...")."""
+    `progress` gets is labelled with the stage ("[load] ...", "[capacity] ...").
+
+    A mix whose Developers speak SSH (transport = "ssh") uses the target's SSH settings, or an sshd started here
+    for the embedded `server` (stopped when the stage ends)."""
     progress = labelled(progress, stage)
     target.require_load_allowed()  # first: nothing is sent to a target that may not take load
     if baseline is not None:
         baseline.require_load_allowed()
-    started = time.monotonic()
     mix = spec.validate()
+    if mix.get("transport") == "ssh" and "Developer" in mix["users"]:
+        if baseline is not None:
+            raise HarnessError(f"mix {mix['name']!r} speaks SSH, which is not compared against a --baseline in "
+                               "this build")
+        from hgharness.sshd import ssh_target
+
+        with ssh_target(target, server, progress) as (ssh, _sshd):
+            return _run_load(ssh, run_dir, spec, mix, progress, None, stage)
+    return _run_load(target, run_dir, spec, mix, progress, baseline, stage)
+
+
+def _run_load(target, run_dir: Path, spec: LoadSpec, mix: dict, progress, baseline, stage: str) -> StageResult:
+    started = time.monotonic()
     run_dir = Path(run_dir).resolve()  # Locust runs in it: every path it gets is absolute
     catalog = prepare_catalog(target, run_dir, progress, baseline)
     capacity = spec.shape == "capacity"

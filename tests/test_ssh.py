@@ -175,15 +175,71 @@ def test_ssh_settings_missing_or_malformed_are_one_line_before_any_connection(ar
     assert says in line, line
 
 
-def test_a_locust_mix_over_ssh_is_refused_naming_the_alternative(tmp_path):
-    """Locust's Developer users stay on HTTP: Mercurial's SSH peer hangs under gevent (measured: the handshake's
-    stderr read never returns), so a mix asking for SSH is refused in one line that names `traffic`."""
+DEV_MIX = """[pace]
+Developer = 0.5
+[mixes.dev-ssh]
+users = { Developer = 1 }
+transport = "ssh"
+[mixes.dev-ssh.actions.Developer]
+pull = 2
+push = 3
+clone = 1
+"""
+
+
+def _rows(stdout: str) -> dict[str, tuple[int, int]]:
+    """The load summary's table: action -> (requests, failed)."""
+    rows = {}
+    for line in stdout.splitlines():
+        words = line.split()
+        if len(words) >= 3 and words[1].isdigit() and words[2].isdigit():
+            rows[words[0]] = (int(words[1]), int(words[2]))
+    return rows
+
+
+@pytest.mark.heavy(40)
+def test_locust_developers_over_ssh_on_the_embedded_hgweb(tmp_path):
+    """A mix with transport = "ssh": Locust's Developer users clone, pull and push over the embedded hgweb's own
+    sshd (each operation an `hg` child: Mercurial's SSH peer hangs in process under gevent). The rows are the
+    traffic stage's names (ssh.clone, ssh.pull, ssh.push), none failed, and the sshd and its files are gone."""
+    private_tmp = tmp_path / "tmp"
+    private_tmp.mkdir()
+    mixes = tmp_path / "mixes.toml"
+    mixes.write_text(DEV_MIX)
+    r = run_cli("load", "--mixes", mixes, "--mix", "dev-ssh", "--users", 3, "--spawn-rate", 3, "--duration", 20,
+                "--runs-dir", tmp_path / "runs", env=clean_env(TMPDIR=private_tmp), timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "embedded sshd at ssh://" in r.stdout
+    rows = _rows(r.stdout)
+    assert {"ssh.clone", "ssh.pull", "ssh.push"} <= set(rows), r.stdout
+    assert rows["ssh.push"][0] > 0 and not any(failed for _, failed in rows.values()), rows
+    assert not _sshd_processes(private_tmp), "an sshd (or one of its sessions) was left running"
+    assert not list(private_tmp.iterdir()), list(private_tmp.iterdir())
+
+
+@pytest.mark.heavy(30)
+def test_locust_developers_pushing_with_a_read_only_key_fail_the_run(ssh_site, tmp_path):
+    """The same users against a site's SSH settings (--ssh-url, --ssh-key) whose key may only read: every push is
+    refused, the run fails (exit 1) and the failures say why; pulls and clones with that key pass."""
+    server, sshd = ssh_site
+    mixes = tmp_path / "mixes.toml"
+    mixes.write_text(DEV_MIX)
+    r = run_cli("load", *_ssh_args(server, sshd, key="read"), "--mixes", mixes, "--mix", "dev-ssh", "--users", 2,
+                "--spawn-rate", 2, "--duration", 15, "--runs-dir", tmp_path / "runs", env=_env(server), timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    rows = _rows(r.stdout)
+    assert rows["ssh.push"][0] > 0 and rows["ssh.push"][1] == rows["ssh.push"][0], rows
+    assert rows["ssh.pull"][1] == 0 and rows["ssh.clone"][1] == 0, rows
+    assert "forbidden" in r.stdout, r.stdout
+
+
+def test_a_mix_with_an_unknown_transport_is_one_line(tmp_path):
     from hgharness.errors import HarnessError
     from hgharness.load.mixes import get_mix
 
     path = tmp_path / "mixes.toml"
-    path.write_text('[mixes.dev]\nusers = { Developer = 1 }\npace = { Developer = 0.5 }\ntransport = "ssh"\n')
-    with pytest.raises(HarnessError, match=r"transport = \"ssh\" is not available to Locust.*traffic --transport ssh"):
+    path.write_text('[mixes.dev]\nusers = { Developer = 1 }\npace = { Developer = 0.5 }\ntransport = "ftp"\n')
+    with pytest.raises(HarnessError, match=r"mix 'dev': transport must be \"http\" or \"ssh\", not 'ftp'"):
         get_mix("dev", path, check_available=False)
 
 
