@@ -3,10 +3,12 @@
 Each is a WSGI middleware around the embedded hgweb (EmbeddedHgweb(wrap="tests.ab_builds:NAME")) injecting one
 performance defect of the kind a weekly deploy brings, none of which an absolute ceiling on a busy machine sees:
 
-    slower_changesets   changeset pages (/rev/) take CHANGESET_FACTOR (1.5) times as long as they did (the page's
-                        own time, measured per request, whatever the machine does)
-    slower_pages        the same for the page kind named by AB_SLOW_ROUTE (a path fragment such as
-                        "/log", "/rev/") and the factor AB_SLOW_FACTOR (default 1.3)
+    slower_pages        one page kind takes AB_SLOW_FACTOR (default 1.3) times as long as it did (the page's own
+                        time, measured per request, whatever the machine does): the kind named by AB_SLOW_ROUTE, a
+                        path fragment (default "/rev/", changeset pages)
+    slower_by_ms        the same page kind (AB_SLOW_ROUTE) takes a fixed extra time, in milliseconds, read for
+                        each request from the file AB_SLOW_MS_FILE (bench/bench_ab.py sets it to 20% of the page's
+                        median as the client measured it: a page 20% slower as its users see it)
     site_lock           every request holds one site-wide lock (an fcntl lock shared by the gunicorn workers)
                         for LOCK_MS (or AB_LOCK_MS): throughput is capped near 1000 / LOCK_MS requests per second
     site_lock_100       the same lock held 100 ms: capped near 10 requests/s, which binds even on a slow
@@ -24,7 +26,6 @@ import time
 from pathlib import Path
 
 SLOWER_FACTOR = 1.3
-CHANGESET_FACTOR = 1.5
 LOCK_MS = 40
 PUSH_DELAY_S = 2.0
 FAIL_EVERY = 50
@@ -53,13 +54,27 @@ def _slower(app, fragment: str, factor: float):
     return middleware
 
 
-def slower_changesets(app):
-    return _slower(app, "/rev/", CHANGESET_FACTOR)
-
-
 def slower_pages(app):
     return _slower(app, os.environ.get("AB_SLOW_ROUTE", "/rev/"),
                    float(os.environ.get("AB_SLOW_FACTOR", SLOWER_FACTOR)))
+
+
+def slower_by_ms(app):
+    fragment = os.environ.get("AB_SLOW_ROUTE", "/rev/")
+    path = Path(os.environ["AB_SLOW_MS_FILE"])
+
+    def middleware(environ, start_response):
+        if fragment not in environ.get("PATH_INFO", ""):
+            return app(environ, start_response)
+        body, _took = _timed(app, environ, start_response)
+        try:
+            extra_ms = float(path.read_text() or 0)
+        except (OSError, ValueError):
+            extra_ms = 0.0
+        time.sleep(extra_ms / 1000)  # the injected slowness under test, not a wait for anything
+        return body
+
+    return middleware
 
 
 def _site_lock(app, hold_ms: float):
@@ -119,9 +134,3 @@ def one_class_mix(name: str, cls: str, weights: dict[str, int]) -> str:
     lines = ["[pace]", f"{cls} = 0", f"[mixes.{name}]", f"users = {{ {cls} = 1 }}", f"[mixes.{name}.actions.{cls}]"]
     lines += [f"{action} = {weights.get(action, 0)}" for action in ACTIONS]
     return "\n".join(lines) + "\n"
-
-
-# Readers only, on few page kinds, with no pause: a few users asking back to back keep the servers busy but not
-# queueing (each pair's two requests then meet the same machine), and give enough pairs per action in a short run.
-PAGES_MIX = one_class_mix("pages", "AnonymousBrowser", {"summary": 3, "log": 3, "changeset": 8, "file": 3,
-                                                        "raw_file": 2})
