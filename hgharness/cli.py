@@ -24,6 +24,7 @@ from hgharness.reports import cli as reports_cli
 from hgharness.reports.html import build_report
 from hgharness.secrets import redact
 from hgharness.session import Layers, Stage
+from hgharness.suites import fleet as suite_fleet
 from hgharness.suites import stages as suite_stages
 from hgharness.suites.functional import command as functional_cli
 from hgharness.suites.functional import stage as functional_stage
@@ -37,6 +38,9 @@ LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, stages={
     "load": Stage(load_cli.stage_load, "a short mixed Locust load run judged by the default SLO gates"),
     "capacity": Stage(load_cli.stage_capacity, "a short capacity search (1, 2, 4 readers, 6 s each): "
                       "requests/s within the SLO and the knee"),
+    "fleet": Stage(suite_fleet.stage_fleet, "the target's backends (--backend URL, or --front haproxy --backends "
+                   "N), each asked directly: tips, pages, raw files, capabilities, version and speed compared "
+                   "node against node (skipped without backends)"),
 })
 
 # command -> (module with add_arguments(parser) and main(args) -> int, one-line help). A command finds the

@@ -312,13 +312,17 @@ def start_hgweb_behind_nginx(repos_dir, workdir: str | Path, prefix: str = "", t
 
 # --- the command line: `serve` and `run` share these -----------------------------------------------------
 
-FRONTS = ("nginx",)
+FRONTS = ("nginx", "haproxy")
 
 
 def add_front_arguments(p) -> None:
     g = p.add_argument_group("deployed shape (embedded target only)")
     g.add_argument("--front", choices=FRONTS, default=None,
-                   help="put a reverse proxy in front of the embedded target (nginx, with basic auth for push)")
+                   help="put a reverse proxy in front of the embedded target: nginx (with basic auth for push), "
+                   "or haproxy (a balancer before --backends N nodes, with health checks)")
+    g.add_argument("--backends", dest="backend_count", type=int, default=None, metavar="N",
+                   help="--front haproxy: start N embedded hgweb nodes over the same repositories behind it "
+                   "(1 to 8; default 2); `run` then compares them (the fleet stage)")
     g.add_argument("--tls", action="store_true", default=False,
                    help="serve https from the front, with a certificate from a private CA made for the run")
     g.add_argument("--prefix", default=None, help="serve the site under a path prefix, e.g. /hg")
@@ -326,9 +330,24 @@ def add_front_arguments(p) -> None:
 
 def check_front_arguments(args, embedded: bool) -> None:
     front, tls, prefix = getattr(args, "front", None), getattr(args, "tls", False), getattr(args, "prefix", None)
-    if not embedded and (front or tls or prefix):
-        raise HarnessError("--front, --tls and --prefix shape the embedded target; for your own site put the "
-                           "prefix and https:// in --target")
+    count = getattr(args, "backend_count", None)
+    if not embedded and (front or tls or prefix or count is not None):
+        raise HarnessError("--front, --backends, --tls and --prefix shape the embedded target; for your own site put "
+                           "the prefix and https:// in --target, and its nodes in --backend URL")
+    if embedded and getattr(args, "backends", None):
+        raise HarnessError("--backend lists the nodes of your own site (--target); the embedded target's come from "
+                           "--front haproxy --backends N")
+    if count is not None and front != "haproxy":
+        raise HarnessError("--backends N starts N nodes behind a balancer: add --front haproxy")
+    if front == "haproxy":
+        from hgharness.haproxy import check_backend_count
+
+        check_backend_count(2 if count is None else count)
+        if tls or prefix:
+            raise HarnessError("--tls and --prefix are the nginx front's in this build: use --front nginx")
+        if getattr(args, "access_log", None):
+            raise HarnessError("--access-log: every node of --front haproxy keeps its own access log (in the run "
+                               "directory); use it without a front or with --front nginx")
     if tls and not front:
         raise HarnessError("--tls needs a front to terminate it: add --front nginx")
     normalize_prefix(prefix)
@@ -346,6 +365,14 @@ def start_hgweb_for_cli(args, repos_dir, workdir: Path, progress, **hgweb_kwargs
         progress(f"starting hgweb (gunicorn, {server.workers} workers){under} ...")
         return server.start()
     port = hgweb_kwargs.pop("port", 0)  # the port users see is the front's
+    if front == "haproxy":
+        from hgharness.haproxy import find_haproxy, start_hgweb_fleet
+
+        find_haproxy()  # a missing haproxy is one line, before any node starts
+        count = getattr(args, "backend_count", None) or 2
+        hgweb_kwargs.pop("access_log", None)  # each node keeps its own (check_front_arguments refused one file)
+        progress(f"starting {count} hgweb nodes (gunicorn) behind haproxy ...")
+        return start_hgweb_fleet(repos_dir, workdir, backends=count, front_port=port, **hgweb_kwargs)
     tls = bool(getattr(args, "tls", False))
     progress(f"starting hgweb (gunicorn) behind nginx{' with TLS (private CA)' if tls else ''}{under} ...")
     return start_hgweb_behind_nginx(repos_dir, workdir, prefix=prefix, tls=tls, front_port=port, **hgweb_kwargs)
@@ -376,4 +403,6 @@ def target_options(args, server) -> dict:
         opts["front"] = f"prefix=/{server.prefix.strip('/')}"
     if not insecure:
         opts["ca_bundle"] = getattr(args, "ca_bundle", None) or ca_file
+    if getattr(server, "backends", None):  # a fleet behind a balancer: its nodes, each reached directly
+        opts["backends"] = list(server.backends)
     return opts

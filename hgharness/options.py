@@ -10,7 +10,7 @@ from hgharness.target import Target
 
 TARGET_OPTION_NAMES = ("target", "site", "config", "username", "ca_bundle", "insecure", "allow_load",
                        "allow_destructive", "request_deadline", "max_response_mb", "ssh_url", "ssh_key",
-                       "ssh_known_hosts")
+                       "ssh_known_hosts", "backends")
 
 
 def target_from_namespace(ns, **overrides) -> Target:
@@ -46,6 +46,10 @@ def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = Tr
     g.add_argument("--ssh-key", metavar="FILE", help="the private key for --ssh-url (env HGHARNESS_SSH_KEY)")
     g.add_argument("--ssh-known-hosts", metavar="FILE", help="known_hosts holding the SSH host's key, which is "
                    "verified, never accepted blindly (env HGHARNESS_SSH_KNOWN_HOSTS)")
+    g.add_argument("--backend", dest="backends", action="append", metavar="URL",
+                   help="a node behind --target's balancer, reached directly (repeat for each; env "
+                   "HGHARNESS_BACKENDS, comma-separated; backends = [...] in targets.toml): `run` compares what "
+                   "every node serves and names one that differs, fails or is much slower")
 
 
 def add_baseline_argument(p: argparse.ArgumentParser) -> None:

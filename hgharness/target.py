@@ -12,6 +12,7 @@ Resolution order for each setting: explicit option > environment (HGHARNESS_*) >
     ssh_url = "ssh://hg@code.example.com:22/"  # Mercurial over SSH (traffic --transport ssh, the SSH checks)
     ssh_key = "/etc/hgharness/qa-bot.key"     # its private key (no passphrase: the harness runs unattended)
     ssh_known_hosts = "/etc/hgharness/known_hosts"  # the host key is verified against it, never accepted blindly
+    backends = ["http://10.0.0.11:8080/", "http://10.0.0.12:8080/"]  # the nodes behind url: `run` compares them
     allow_load = false                    # load/stress traffic only with an explicit true
     allow_destructive = false             # pushes, new repositories/users: only with an explicit true
     repos = ["small", "medium"]
@@ -41,6 +42,7 @@ TARGET_KEYS = {  # key -> its type: str, bool, or list (of strings)
     "repos": list, "fixture_dir": str, "front": str, "allow_js_errors": bool, "header_policy": str,
     "anonymous_push": bool, "private_repos": list, "known_issues": str, "disable": list,
     "request_deadline": float, "max_response_mb": float, "ssh_url": str, "ssh_key": str, "ssh_known_hosts": str,
+    "backends": list,
 }
 BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -94,6 +96,14 @@ def normalize_ssh_url(url: str) -> str:
     if parts.query or parts.fragment:
         raise HarnessError(f"ssh_url: bad SSH URL {url!r}: no query or fragment allowed")
     return urllib.parse.urlunsplit(("ssh", parts.netloc, parts.path.rstrip("/") + "/", "", ""))
+
+
+def normalize_backend_url(url: str) -> str:
+    """A node's own URL (backends): a target URL, named as a backend in its errors."""
+    try:
+        return normalize_url(url)
+    except HarnessError as e:
+        raise HarnessError(f"backends: {e}") from None
 
 
 def _strip_userinfo(parts) -> str:
@@ -207,6 +217,9 @@ class Target:
     ssh_url: str | None = None
     ssh_key: str | None = None
     ssh_known_hosts: str | None = None
+    # the nodes behind the public URL (a fleet behind a balancer), each reached directly: the fleet stage of `run`
+    # compares what they serve; empty: a single site, the stage is skipped
+    backends: list[str] = field(default_factory=list)
 
     @property
     def max_response_bytes(self) -> int:
@@ -227,6 +240,9 @@ class Target:
             value = getattr(self, key)
             if value and not Path(value).is_file():
                 raise HarnessError(f"{key}: file {value} not found")
+        self.backends = [normalize_backend_url(u) for u in self.backends]
+        if len(set(self.backends)) != len(self.backends):
+            raise HarnessError("backends: a node is listed twice")
 
     # --- building ---
     @classmethod
@@ -310,6 +326,7 @@ class Target:
             ssh_url=pick("ssh_url", "HGHARNESS_SSH_URL"),
             ssh_key=pick("ssh_key", "HGHARNESS_SSH_KEY"),
             ssh_known_hosts=pick("ssh_known_hosts", "HGHARNESS_SSH_KNOWN_HOSTS"),
+            backends=_names(pick("backends", "HGHARNESS_BACKENDS", []), "backends", name),
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
@@ -396,6 +413,7 @@ class Target:
             "tls": self.url.startswith("https://"), "ca_bundle": self.ca_bundle, "insecure": self.insecure,
             "allow_load": self.allow_load, "allow_destructive": self.allow_destructive, "embedded": self.embedded, "repos": self.repos,
             "private_repos": self.private_repos, "disable": self.disable, "ssh_url": self.ssh_url,
+            "backends": list(self.backends),
         }
 
     def __repr__(self):
@@ -421,7 +439,8 @@ class Target:
                            ("HGHARNESS_REPOS", ",".join(self.repos)),
                            ("HGHARNESS_PRIVATE_REPOS", ",".join(self.private_repos)),
                            ("HGHARNESS_DISABLE", ",".join(self.disable)), ("HGHARNESS_SSH_URL", self.ssh_url),
-                           ("HGHARNESS_SSH_KEY", self.ssh_key), ("HGHARNESS_SSH_KNOWN_HOSTS", self.ssh_known_hosts)):
+                           ("HGHARNESS_SSH_KEY", self.ssh_key), ("HGHARNESS_SSH_KNOWN_HOSTS", self.ssh_known_hosts),
+                           ("HGHARNESS_BACKENDS", ",".join(self.backends))):
             if value:
                 env[key] = value
         if self.password:

@@ -68,7 +68,9 @@ def main(args) -> int:
             print(f"  admin API key in {key_file}")
         print(f"  logs: {server.error_log}")
         if hasattr(server, "describe_front"):
-            print(f"  front: {server.describe_front()} (nginx logs in {server.front.workdir})")
+            print(f"  front: {server.describe_front()} ({server.front.process_name} logs in {server.front.workdir})")
+        for i, url in enumerate(getattr(server, "backends", None) or [], 1):
+            print(f"  backend node{i}: {url}")
         if getattr(server, "ca_file", None):
             print(f"  TLS: private CA certificate {server.ca_file}; clients need it: --ca-bundle {server.ca_file}, "
                   f"hg --config web.cacerts={server.ca_file}")

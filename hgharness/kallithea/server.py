@@ -245,6 +245,8 @@ def start_for_cli(args, fixture_repos, password: str | None, progress=print, wor
     from hgharness.front import check_front_arguments, front_for, normalize_prefix
 
     check_front_arguments(args, embedded=True)
+    if getattr(args, "front", None) == "haproxy":
+        raise HarnessError("--front haproxy starts a fleet of embedded hgweb nodes; Kallithea takes --front nginx")
     front, tls, prefix = getattr(args, "front", None), bool(getattr(args, "tls", False)), \
         normalize_prefix(getattr(args, "prefix", None))
     kvenv.ensure_venv(progress=progress)  # first: no suitable Python is a one-line error before any other work
