@@ -69,6 +69,16 @@ def error_500_annotate(app):
     return wrapped
 
 
+def error_500_rev(app):
+    """Changeset pages (/REPO/rev/...) fail with a 500: one node of a fleet broken on one page kind."""
+    def wrapped(environ, start_response):
+        if "/rev/" in _path(environ):
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            return [b"internal error\n"]
+        return app(environ, start_response)
+    return wrapped
+
+
 def unescaped_description(app):
     """Changeset pages print the description without HTML escaping."""
     def edit(status, headers, body, environ):

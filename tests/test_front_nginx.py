@@ -274,8 +274,9 @@ def test_full_main_job_passes_through_nginx_tls_and_prefix(tmp_path):
     assert t["ca_bundle"] and summary["verdict"] == "passed"
     ran = {s["name"]: s for s in summary["stages"]}
     assert set(LAYERS.stages) <= set(ran), ran.keys()
-    for name in LAYERS.stages:  # every stage runs by default
+    for name in set(LAYERS.stages) - {"fleet"}:  # every stage runs by default
         assert ran[name]["status"] == "passed", (name, ran[name].get("detail"))
+    assert ran["fleet"]["status"] == "skipped" and "no backends" in ran["fleet"]["detail"]  # one node, no fleet
     assert summary["traffic"]["lost"] == 0 and summary["traffic"]["verified"] == summary["traffic"]["pushed"] > 0
     assert (run_dir / "server" / "nginx-access.log").is_file() and (run_dir / "server" / "nginx-error.log").is_file()
     assert "WARNING" not in p.stderr
