@@ -6,12 +6,13 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*" >&2; }
 
-# --- system packages: a real browser and its driver, nginx for deployed-shape targets ---
+# --- system packages: a real browser and its driver, nginx and haproxy for deployed-shape targets ---
 need_apt=()
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 [ -x /usr/bin/chromedriver ] || need_apt+=(chromium-driver)
 [ -x /usr/bin/chromium-headless-shell ] || need_apt+=(chromium-headless-shell)   # optional lighter browser
 command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_apt+=(nginx-light)
+command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || need_apt+=(haproxy)   # --front haproxy (a fleet)
 command -v certutil >/dev/null 2>&1 || need_apt+=(libnss3-tools)   # the browser trusts a private CA through NSS
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)                       # bench/bench_load.py reference figure
 [ -x /usr/sbin/sshd ] || need_apt+=(openssh-server)      # SSH transport: the harness runs its own sshd, never the service
@@ -22,7 +23,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >/dev/null
     no_services=""
-    if [ ! -e /usr/sbin/policy-rc.d ]; then   # a package's install must not start its system service (sshd, nginx)
+    if [ ! -e /usr/sbin/policy-rc.d ]; then   # a package's install must not start its system service (sshd, nginx, haproxy)
       printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d && no_services=1
     fi
     apt-get install -y -q --no-install-recommends "${need_apt[@]}" >/dev/null
