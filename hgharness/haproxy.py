@@ -32,8 +32,8 @@ PROBLEM_RE = re.compile(r"^.*\[ALERT\].*$|^.*Server \S+ is DOWN.*$|^.*has no ser
 MAX_BACKENDS = 8
 
 
-def find_haproxy(candidates: tuple[str, ...] = HAPROXY_CANDIDATES) -> str:
-    for path in (shutil.which("haproxy"), *candidates):
+def find_haproxy() -> str:
+    for path in (shutil.which("haproxy"), *HAPROXY_CANDIDATES):
         if path and os.access(path, os.X_OK):
             return path
     raise HarnessError("haproxy is not installed: apt-get install haproxy (scripts/setup.sh does it as root)")
@@ -82,6 +82,8 @@ class HAProxyFront(ManagedServer):
             "    option httplog",      # method, path and query, status, timings; never a header
             "    option dontlognull",
             "    option forwardfor",   # X-Forwarded-For
+            "    option redispatch",   # a node that refuses a connection: the request goes to another (retries)
+            "    retries 2",
             "    timeout connect 5s",
             "    timeout client 300s",  # big pushes and clones stream through
             "    timeout server 300s",

@@ -155,6 +155,8 @@ def collect(target, nodes: list[Node]) -> list[Sample]:
     names = list(target.repos)
     if not names and index is not None:
         names = sorted({n for a in index.answers.values() if a.status == 200 for n in a.value.split(",") if n})
+    if not names and index is None:  # a site without hgweb's JSON index: the first node's own list
+        names = sorted(site.list_repos(nodes[0].target, nodes[0].http))
     if not names:
         raise HarnessError("the fleet stage found no repository to compare (set repos for the target)")
     for repo in names:

@@ -173,6 +173,26 @@ def test_a_healthy_fleet_behind_haproxy_passes(nodes, tmp_path):
 
 
 @needs_haproxy
+def test_haproxy_health_checks_take_a_dead_node_out(nodes, tmp_path):
+    """A node that stops answering is marked DOWN by its health checks (the log says so, and the front counts it
+    as a problem), and the front keeps serving from the live one."""
+    import requests
+
+    from hgharness.haproxy import HAProxyFront
+    from hgharness.procs import wait_until
+    from hgharness.server import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/"  # nothing listens there
+    with HAProxyFront([nodes["servers"]["h1"].url, dead], tmp_path / "front") as front:
+        assert front.render().count(" check inter ") == 2 and "option httpchk GET /" in front.render()
+        wait_until(lambda: any("node2 is DOWN" in p for p in front.problems()), timeout=30, what="node2 DOWN")
+        with requests.Session() as s:
+            s.trust_env = False
+            assert [s.get(front.url, timeout=10).status_code for _ in range(4)] == [200] * 4
+        assert not any("node1" in p for p in front.problems()), front.problems()
+
+
+@needs_haproxy
 def test_a_stale_node_is_named_with_the_tip_it_serves(nodes, tmp_path):
     p, summary, urls = fleet_run(nodes, tmp_path, ["h1", "stale", "h2"], "stale")
     assert p.returncode == 1, p.stdout + p.stderr
