@@ -340,9 +340,11 @@ def check_front_arguments(args, embedded: bool) -> None:
     if count is not None and front != "haproxy":
         raise HarnessError("--backends N starts N nodes behind a balancer: add --front haproxy")
     if front == "haproxy":
-        from hgharness.haproxy import check_backend_count
+        from hgharness.haproxy import check_backend_count, find_haproxy
 
         check_backend_count(2 if count is None else count)
+        if embedded:
+            find_haproxy()  # a missing haproxy is one line, before fixtures are built or any node starts
         if tls or prefix:
             raise HarnessError("--tls and --prefix are the nginx front's in this build: use --front nginx")
         if getattr(args, "access_log", None):
@@ -366,9 +368,8 @@ def start_hgweb_for_cli(args, repos_dir, workdir: Path, progress, **hgweb_kwargs
         return server.start()
     port = hgweb_kwargs.pop("port", 0)  # the port users see is the front's
     if front == "haproxy":
-        from hgharness.haproxy import find_haproxy, start_hgweb_fleet
+        from hgharness.haproxy import start_hgweb_fleet
 
-        find_haproxy()  # a missing haproxy is one line, before any node starts
         count = getattr(args, "backend_count", None) or 2
         hgweb_kwargs.pop("access_log", None)  # each node keeps its own (check_front_arguments refused one file)
         progress(f"starting {count} hgweb nodes (gunicorn) behind haproxy ...")
