@@ -107,7 +107,10 @@ def main(args) -> int:
     spec = spec_from_args(args)
     if args.worker:
         return _worker(args, spec)
-    spec.validate()
+    mix = spec.validate()
+    if mix.get("transport") == "ssh" and "Developer" in mix["users"] and getattr(args, "baseline", None):
+        raise HarnessError(f"mix {mix['name']!r} speaks SSH, which is not compared against a --baseline in this "
+                           "build")  # before any server starts
     # --workers here means Locust workers; the embedded server takes its own count
     overrides = {"workers": args.server_workers, "port": 0, "user": "hgharness", "password_file": None}
     with RunSession(args, "load", args.layers, server_overrides=overrides, load_traffic=True) as session:

@@ -233,6 +233,16 @@ def test_locust_developers_pushing_with_a_read_only_key_fail_the_run(ssh_site, t
     assert "forbidden" in r.stdout, r.stdout
 
 
+def test_a_mix_over_ssh_with_a_baseline_is_one_line_before_any_server_starts(tmp_path):
+    mixes = tmp_path / "mixes.toml"
+    mixes.write_text(DEV_MIX)
+    r = run_cli("load", "--mixes", mixes, "--mix", "dev-ssh", "--baseline", "embedded", "--duration", 5,
+                "--runs-dir", tmp_path / "runs", env=clean_env())
+    assert _one_line(r) == "hgharness load: mix 'dev-ssh' speaks SSH, which is not compared against a --baseline in " \
+        "this build", r.stderr
+    assert "starting" not in r.stdout and not (tmp_path / "runs").exists(), r.stdout
+
+
 def test_a_mix_with_an_unknown_transport_is_one_line(tmp_path):
     from hgharness.errors import HarnessError
     from hgharness.load.mixes import get_mix
