@@ -1,14 +1,17 @@
 """Paired A/B verdicts on a busy machine: false alarms of A/A pairs, and the power to see one page 20% slower.
 
-Four embedded hgweb servers on copies of the same fixture set: for the A/A series a healthy baseline and a healthy
+Embedded hgweb servers on copies of the same fixture set: for the A/A series a healthy baseline and a healthy
 candidate, for the other a healthy baseline and a candidate whose changeset pages are 20% slower. "20% slower"
 is, by default (--slow-as client), as the page's users see it: every changeset page takes a fixed extra time,
 20% of the page's median latency as the client measured it in the A/A run just before
 (tests/ab_builds.py:slower_by_ms). With --slow-as server, the page's own time in hgweb takes 1.2x as long
 (tests/ab_builds.py:slower_pages): the client sees less than 1.2x, since its own share of each request and the
-machine's queueing are not slowed (on a loaded 2-core machine 1.08x-1.18x). Each series has its own pair of servers, so both servers of a pair share one
-history (a baseline used twice as often as its candidate stays warmer in the page cache: that is a difference
-between deployments, not between builds). Each "pair" is one real
+machine's queueing are not slowed (on a loaded 2-core machine 1.08x-1.18x).
+
+Each run starts its own two servers, over fresh copies of the fixture set, in a random order: two servers of one
+build lean apart by a few percent, the same way for as long as they run (one pair kept for a whole bench leaned
+0.92x-0.99x in every A/A run), so a bench on one pair measures that pair's lean, not the harness's false alarm
+rate over deploys (--same-servers keeps one pair per series). Each "pair" is one real
 `hgharness load --target CANDIDATE --baseline BASELINE` run (users asking back to back, changeset and summary
 pages, 3:1); A/A and slowed runs alternate, so the machine's state hits both series alike. While they run, --busy processes spin on the CPU (a 2-core machine busy with something
 else, as a CI runner is).
@@ -26,6 +29,7 @@ import contextlib
 import json
 import multiprocessing
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -82,6 +86,9 @@ def main() -> None:
     ap.add_argument("--duration", type=int, default=45)
     ap.add_argument("--users", type=int, default=2, help="users asking back to back, no pause (default 2)")
     ap.add_argument("--busy", type=int, default=1, help="processes spinning on the CPU meanwhile (default 1)")
+    ap.add_argument("--same-servers", dest="fresh", action="store_false",
+                    help="keep one pair of servers per series for every run (default: two new servers per run, so "
+                    "each run meets a new lean between two deployments, as successive deploys do)")
     ap.add_argument("--slow-as", choices=("client", "server"), default="client",
                     help="20%% slower as the client sees the page (default) or in the server's own time")
     args = ap.parse_args()
@@ -99,10 +106,13 @@ def main() -> None:
         extra.write_text("0")
         os.environ["AB_SLOW_MS_FILE"] = str(extra)
         slower = "tests.ab_builds:slower_by_ms" if args.slow_as == "client" else "tests.ab_builds:slower_pages"
-        servers = {name: stack.enter_context(hgweb(copy_repos(seed, work / f"{name}-repos"), workers=4,
-                                                   password=PASSWORD, wrap=wrap))
-                   for name, wrap in (("base-same", None), ("same", None), ("base-slowed", None),
-                                      ("slowed", slower))}
+        wraps = {"base-same": None, "same": None, "base-slowed": None, "slowed": slower}
+
+        def start(name: str, where: Path, at) -> object:
+            return at.enter_context(hgweb(copy_repos(seed, where / f"{name}-repos"), workers=4, password=PASSWORD,
+                                          wrap=wraps[name]))
+
+        servers = {} if args.fresh else {name: start(name, work, stack) for name in wraps}
         stop_at = time.monotonic() + 4 * 3600
         busy = [multiprocessing.Process(target=spin, args=(stop_at,), daemon=True) for _ in range(args.busy)]
         for b in busy:
@@ -114,7 +124,16 @@ def main() -> None:
                     cs = results["same"][-1]["changeset"]
                     median = ((cs.get("candidate_p50_ms") or 0) + (cs.get("baseline_p50_ms") or 0)) / 2
                     extra.write_text(f"{0.2 * median:.2f}")
-                r = one_run(servers[label], servers[f"base-{label}"], work, mixes, args, label, i)
+                if args.fresh:  # two new servers, started in a random order: a lean of their own each run
+                    with contextlib.ExitStack() as run_stack:
+                        where = work / f"{label}-{i:02d}"
+                        names = [label, f"base-{label}"]
+                        random.shuffle(names)
+                        pair = {name: start(name, where, run_stack) for name in names}
+                        r = one_run(pair[label], pair[f"base-{label}"], work, mixes, args, label, i)
+                    shutil.rmtree(where, ignore_errors=True)
+                else:
+                    r = one_run(servers[label], servers[f"base-{label}"], work, mixes, args, label, i)
                 results[label].append(r)
                 cs, sm = r["changeset"], r["summary"]
                 print(f"{label:<7} {i + 1:>2}/{args.pairs}  exit {r['exit']}  changeset ratio {cs.get('ratio')} "
