@@ -54,10 +54,11 @@ def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = Tr
 
 def add_baseline_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument_group("A/B comparison").add_argument(
-        "--baseline", metavar="URL|NAME|embedded",
+        "--baseline", metavar="URL|NAME|embedded|last-passing",
         help="measure the target against this baseline in the same run (e.g. the production build): every load "
         "task runs on both, and a candidate proven slower than the baseline (or failing more) fails; 'embedded' "
-        "starts a second embedded target beside the first (env HGHARNESS_BASELINE)",
+        "starts a second embedded target beside the first; 'last-passing' is the URL of this target's last "
+        "passing run in --runs-dir (env HGHARNESS_BASELINE)",
         default=os.environ.get("HGHARNESS_BASELINE") or None)
 
 
@@ -66,6 +67,9 @@ def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
     g.add_argument("--runs-dir", default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),
                    help="where run directories go (default reports/runs)")
     g.add_argument("--run-id", help="name of the run directory (default: timestamp)")
+    g.add_argument("--build-id", metavar="TEXT", default=os.environ.get("HGHARNESS_BUILD_ID") or None,
+                   help="the build of the site under test (a version, a commit, a CI build number), recorded in "
+                   "summary.json; `report history` groups runs by it (env HGHARNESS_BUILD_ID)")
 
 
 def positive_number(text: str) -> float:

@@ -201,10 +201,15 @@ class RunSession:
     # --- the baseline of an A/B run -----------------------------------------------------------------------
 
     def _baseline(self, spec: str):
-        """The baseline Target of --baseline URL|NAME|embedded, checked to serve what the candidate serves."""
+        """The baseline Target of --baseline URL|NAME|embedded|last-passing, checked to serve what the candidate serves."""
         from hgharness.http import broken_front_page, probe, session
         from hgharness.options import target_from_namespace
 
+        if spec == "last-passing":
+            from hgharness.runhistory import last_passing_url
+
+            spec = last_passing_url(getattr(self.args, "runs_dir", None) or "reports/runs", self.target)
+            self.progress(f"baseline last-passing: {spec}")
         if spec == "embedded":
             baseline = self._start_baseline()
         else:
@@ -261,6 +266,9 @@ class RunSession:
         self.run_dir = new_run_dir(self.args.runs_dir, self.args.run_id)
         self.progress(f"run directory {self.run_dir}")
         self.summary = base_summary(self.run_dir, self.command, self.target.describe())
+        build_id = (getattr(self.args, "build_id", None) or "").strip()
+        if build_id:
+            self.summary["build_id"] = build_id
         if self.baseline is not None:
             self.summary["baseline"] = self.baseline.describe()
         self._open = True
