@@ -4,6 +4,7 @@
     hgharness report serve RUN_DIR [--port N]      http://127.0.0.1:N/ until Ctrl-C
     hgharness report validate RUN_DIR...           summary.json against reports/summary.schema.json
     hgharness report compare BASE... CUR [--out F] per-action latency verdicts; exit 1 on a regression
+    hgharness report history [RUNS_DIR] [--out F]  one page across runs: verdicts, builds, trends, flaky checks
 
 compare reads the raw latency samples each run kept in RUN_DIR/samples/ (reports/samples.py), writes
 compare.html and compare.json (into CUR, or --out), prints a table, and exits 1 only when an action is slower
@@ -13,6 +14,7 @@ beyond the threshold with statistical confidence (see reports/compare.py for the
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from hgharness.errors import HarnessError
@@ -42,10 +44,17 @@ def add_arguments(p):
     c.add_argument("--min-samples", type=int, default=30, help="samples needed on each side (default 30)")
     c.add_argument("--quantile", type=float, default=50.0, help="the percentile compared (default 50: median)")
     c.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0; verdicts are reproducible)")
+    h = sub.add_parser("history", help="one page across the runs of a runs directory: verdicts, builds, p50/p95 "
+                       "and capacity trends, flaky checks, the last passing run per target")
+    h.add_argument("runs_dir", metavar="RUNS_DIR", nargs="?",
+                   default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),
+                   help="the runs directory (default HGHARNESS_RUNS_DIR, else reports/runs)")
+    h.add_argument("--out", help="HTML file to write (default RUNS_DIR/history.html; history.json beside it)")
 
 
 def main(args) -> int:
-    return {"build": _build, "serve": _serve, "validate": _validate, "compare": _compare}[args.report_command](args)
+    return {"build": _build, "serve": _serve, "validate": _validate, "compare": _compare,
+            "history": _history}[args.report_command](args)
 
 
 def _run_dir(path: str) -> Path:
@@ -117,3 +126,21 @@ def _compare(args) -> int:
     print(text_table(result))
     print(f"report: {out}")
     return result["exit_code"]
+
+
+def _history(args) -> int:
+    """Exit 0 whatever the runs say (the page reports, it does not judge); 2 on a missing or empty RUNS_DIR."""
+    from hgharness.reports.history import as_json, history, render, text_lines
+    from hgharness.rundir import write_json
+
+    h = history(args.runs_dir)
+    out = Path(args.out) if args.out else Path(args.runs_dir) / "history.html"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(h, out), encoding="utf-8")
+        write_json(out.with_suffix(".json"), as_json(h))
+    except OSError as e:
+        raise HarnessError(f"cannot write {out}: {e.strerror}") from None
+    print("\n".join(text_lines(h)))
+    print(f"history: {out}")
+    return 0
