@@ -72,17 +72,30 @@ def github():
 
 
 @pytest.fixture(scope="module")
-def bamboo():
-    return yaml.safe_load(BAMBOO.read_text())
+def bamboo_docs():
+    """Every plan of bamboo.yml (YAML specs hold one entity per document)."""
+    return list(yaml.safe_load_all(BAMBOO.read_text()))
 
 
-def test_every_hgharness_command_in_the_templates_is_real(github, bamboo):
-    calls = [argv for s in _scripts_github(github) + _scripts_bamboo(bamboo) for argv in invocations(s)]
-    assert len(calls) >= 7
+@pytest.fixture(scope="module")
+def bamboo(bamboo_docs):
+    return bamboo_docs[0]
+
+
+@pytest.fixture(scope="module")
+def post_deploy_plan(bamboo_docs):
+    return next(d for d in bamboo_docs if d["plan"]["key"] == "POSTDEPLOY")
+
+
+def test_every_hgharness_command_in_the_templates_is_real(github, bamboo_docs):
+    calls = [argv for s in _scripts_github(github) + [x for d in bamboo_docs for x in _scripts_bamboo(d)]
+             for argv in invocations(s)]
+    assert len(calls) >= 11
     problems = {" ".join(argv): check_invocation(argv) for argv in calls}
     assert {k: v for k, v in problems.items() if v} == {}
     used = {argv[0] for argv in calls}
-    assert {"check", "functional", "load", "report"} <= used
+    assert {"check", "functional", "load", "report", "run"} <= used
+    assert ["report", "history"] in [argv[:2] for argv in calls]
 
 
 def test_the_checker_rejects_what_is_not_a_command():
@@ -102,7 +115,8 @@ def test_github_workflow_jobs_junit_artifacts_and_settings(github):
         uses = [s.get("uses", "") for s in job["steps"]]
         assert any(u.startswith("mikepenz/action-junit-report@") for u in uses), name
         uploads = [s for s in job["steps"] if s.get("uses", "").startswith("actions/upload-artifact@")]
-        assert uploads and uploads[0]["with"]["path"].startswith("reports/runs"), name
+        assert uploads and uploads[0]["with"]["path"].startswith("history/runs" if name == "post-deploy"
+                                                                 else "reports/runs"), name
         assert "cancelled()" in uploads[0]["if"], name  # the run directory is uploaded when checks fail too
     env = github["env"]
     assert env["HGHARNESS_TARGET"] == "${{ vars.HGHARNESS_TARGET }}"
@@ -110,6 +124,27 @@ def test_github_workflow_jobs_junit_artifacts_and_settings(github):
     assert "secrets." not in str({k: v for k, v in env.items() if k != "HGHARNESS_PASSWORD"})
     triggers = github.get("on", github.get(True))  # YAML 1.1 reads the key `on` as true
     assert "pull_request" in triggers and "push" in triggers
+
+
+def test_github_post_deploy_job_runs_on_schedule_against_the_backends_and_keeps_the_history(github):
+    job = github["jobs"]["post-deploy"]
+    triggers = github.get("on", github.get(True))
+    assert triggers["schedule"][0]["cron"] and "schedule" in job["if"]
+    assert job["env"]["HGHARNESS_BACKENDS"] == "${{ vars.HGHARNESS_BACKENDS }}"
+    assert job["env"]["HGHARNESS_BUILD_ID"]
+    steps = job["steps"]
+    runs = [s["run"] for s in steps if "run" in s]
+    calls = [argv for r in runs for argv in invocations(r)]
+    run_at = next(i for i, a in enumerate(calls) if a[0] == "run")
+    history_at = next(i for i, a in enumerate(calls) if a[:2] == ["report", "history"])
+    assert run_at < history_at and "history/runs" in calls[history_at]
+    history_step = next(s for s in steps if "report history" in s.get("run", ""))
+    assert "cancelled()" in history_step["if"]  # the history is drawn when the run failed too
+    uses = {s.get("uses", "").split("@")[0]: s for s in steps if "uses" in s}
+    assert uses["actions/cache/restore"]["with"]["path"] == uses["actions/cache/save"]["with"]["path"] == \
+        "history/runs"
+    upload = uses["actions/upload-artifact"]["with"]["path"]
+    assert "history/index.html" in upload and "history/runs/" in upload
 
 
 def test_bamboo_plan_stages_junit_parser_and_artifacts(bamboo):
@@ -123,3 +158,25 @@ def test_bamboo_plan_stages_junit_parser_and_artifacts(bamboo):
         assert job["artifacts"][0]["location"] == "reports/runs", name
     assert "password" not in " ".join(bamboo["variables"])  # secrets live in the plan's masked variables
     assert all("bamboo_hgharness_password" in s for s in _scripts_bamboo(bamboo) if "hgharness check" in s)
+
+
+def test_bamboo_post_deploy_plan_is_scheduled_runs_then_draws_the_history(post_deploy_plan):
+    plan = post_deploy_plan
+    assert plan["version"] == 2 and plan["triggers"][0]["cron"]["expression"]
+    assert "hgharness.backends" in plan["variables"] and "hgharness.build_id" in plan["variables"]
+    assert "password" not in " ".join(plan["variables"])
+    jobs = _bamboo_jobs(plan)
+    assert list(jobs) == ["Post-deploy run"]
+    job = jobs["Post-deploy run"]
+    def calls(tasks):
+        return [argv for t in tasks if isinstance(t, dict) and "script" in t
+                for s in t["script"]["scripts"] for argv in invocations(s)]
+
+    main, final = calls(job["tasks"]), calls(job["final-tasks"])
+    assert [a[0] for a in main] == ["run"] and [a[:2] for a in final] == [["report", "history"]]
+    script = " ".join(s for s in _scripts_bamboo(plan))
+    assert "HGHARNESS_BACKENDS=\"${bamboo_hgharness_backends" in script
+    assert "bamboo_hgharness_history_dir" in script and plan["docker"]["volumes"]
+    assert {a["location"] for a in job["artifacts"]} == {"reports/runs", "reports/history"}
+    parsers = [t["test-parser"] for t in job["final-tasks"] if isinstance(t, dict) and "test-parser" in t]
+    assert parsers and parsers[0]["type"] == "junit"
