@@ -86,7 +86,7 @@ def _trend(runs: list[RunRecord], metric: str, title: str) -> str:
     top = sorted(weight, key=lambda a: (-weight[a], a))[:TOP_ACTIONS]
     series = [(a, [(i, r.actions[a][metric]) for i, r in enumerate(runs, 1)
                    if isinstance(r.actions.get(a, {}).get(metric), (int, float))]) for a in top]
-    return svg.line_chart(series, title, "ms", x_label="run (1 = oldest)", shift_x=False)
+    return svg.line_chart(series, title, "ms", x_label="run (1 = oldest)", shift_x=False, integer_x=True)
 
 
 def _capacity(runs: list[RunRecord]) -> str:
@@ -94,7 +94,7 @@ def _capacity(runs: list[RunRecord]) -> str:
     if not pts:
         return ""
     return svg.line_chart([("capacity", pts)], "Capacity within the SLO per run", "requests/s",
-                          x_label="run (1 = oldest)", shift_x=False)
+                          x_label="run (1 = oldest)", shift_x=False, integer_x=True)
 
 
 def render(h: dict, out: Path) -> str:

@@ -92,8 +92,9 @@ def _row_label(label: str, x: int, y: float) -> str:
 
 def line_chart(series: list[tuple[str, list[tuple[float, float]]]], title: str, y_label: str = "ms",
                x_label: str = "seconds since start", width: int = 760, height: int = 280,
-               shift_x: bool = True) -> str:
-    """Lines of (x, y) points, one per series; x is shifted so that the first point of all is 0 (shift_x)."""
+               shift_x: bool = True, integer_x: bool = False) -> str:
+    """Lines of (x, y) points, one per series; x is shifted so that the first point of all is 0 (shift_x); with
+    integer_x (x counts runs) only whole ticks are drawn."""
     series = [(name, sorted(p for p in pts if p[1] is not None and math.isfinite(p[1]))) for name, pts in series]
     series = [(n, p) for n, p in series if p]
     if not series:
@@ -116,7 +117,7 @@ def line_chart(series: list[tuple[str, list[tuple[float, float]]]], title: str, 
     out = _open(width, height, title)
     out += _axes(left, top, pw, ph, yticks, ymax, y_label)
     for t in nice_ticks(0, xmax):
-        if t <= xmax:
+        if t <= xmax and not (integer_x and t != int(t)):
             x = left + t / xmax * pw
             out.append(f'<line x1="{x:.1f}" y1="{top + ph}" x2="{x:.1f}" y2="{top + ph + 4}" stroke="#888"/>'
                        f'<text x="{x:.1f}" y="{top + ph + 15}" text-anchor="middle">{fmt(t)}</text>')

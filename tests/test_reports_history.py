@@ -210,3 +210,16 @@ def test_baseline_last_passing_without_one_is_one_line_exit_2(case, runs, server
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and expect in proc.stderr, proc.stderr
     assert sorted(p.name for p in mine.iterdir()) == before  # refused before a run directory was made
+
+
+def test_the_trend_charts_count_runs_in_whole_ticks():
+    """Two runs on a numeric axis drew ticks 0.5 and 1.5: runs are counted in whole ticks."""
+    import re
+
+    from hgharness.reports import svg
+
+    pts = [("p50", [(1, 10.0), (2, 20.0)])]
+    ticks = re.findall(r'text-anchor="middle">([^<]+)</text>', svg.line_chart(pts, "t", shift_x=False))
+    assert "0.50" in ticks  # without integer_x: the numeric axis's own ticks
+    ticks = re.findall(r'text-anchor="middle">([^<]+)</text>', svg.line_chart(pts, "t", shift_x=False, integer_x=True))
+    assert ticks and all("." not in t for t in ticks), ticks
