@@ -6,6 +6,8 @@ Every node is asked, with the target's credentials and TLS settings and every re
 - the repositories it lists (hgweb's JSON index), and the tip of each (`?cmd=lookup&key=tip`, the wire protocol);
 - its capabilities (`?cmd=capabilities` of the first repository) and its Server header (the version, where the
   server shows one);
+- the headless suites' smoke subset (`-m "smoke and nondestructive"`: the index lists every repository, its pages
+  show the fixture's tip, the wire protocol answers), run against each node directly, the nodes side by side;
 - the bytes of a deterministic sample of pages: for the first SAMPLE_REPOS repositories (sorted), the repository
   page, the changeset page of tip, the file list at tip and up to RAW_FILES raw files at tip (the first by name
   in the majority's file list). A node's own URL (scheme, host and port) is blanked before comparing, since a
@@ -241,6 +243,33 @@ def slower(samples: list[Sample], nodes: list[str]) -> tuple[dict[str, str], dic
     return out, medians
 
 
+SMOKE_MARKERS = "smoke and nondestructive"
+
+
+def smoke_each(nodes: list[Node], where: Path) -> dict[str, list[str]]:
+    """The headless suites' smoke subset against every node directly, side by side (one child pytest each):
+    node URL -> its failed checks ("smoke test_x failed: ..."), or why they could not run."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hgharness.suites.runner import run_pytest_stage
+    from hgharness.suites.stages import HEADLESS_PATHS
+
+    def one(i_node):
+        i, node = i_node
+        return node.url, run_pytest_stage(f"node{i}", HEADLESS_PATHS, node.target, where, markers=SMOKE_MARKERS,
+                                          progress=lambda m: None)
+
+    out: dict[str, list[str]] = {}
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        for url, result in pool.map(one, enumerate(nodes, 1)):
+            lines = [f"smoke {t['id'].rsplit('::', 1)[-1]} {t['outcome']}: {(t.get('message') or '').strip()[:200]}"
+                     for t in result.tests if t["outcome"] in ("failed", "error")]
+            if result.status == "error" and not lines:
+                lines = [f"the smoke checks could not run: {result.detail}"]
+            out[url] = lines
+    return out
+
+
 def stage_fleet(ctx: StageContext) -> StageResult:
     target = ctx.target
     backends = list(getattr(target, "backends", None) or [])
@@ -260,6 +289,11 @@ def stage_fleet(ctx: StageContext) -> StageResult:
     slow, medians = slower(samples, backends)
     for url, line in slow.items():
         diffs[url].append(line)
+    sub = Path(ctx.run_dir) / "fleet"
+    sub.mkdir(exist_ok=True)
+    progress(f"the smoke checks ({SMOKE_MARKERS}) on each backend directly")
+    for url, lines in smoke_each(nodes, sub).items():
+        diffs[url].extend(lines)
     tests, cases, nodes_out = [], [], []
     for i, url in enumerate(backends, 1):
         found = diffs[url]
@@ -273,8 +307,6 @@ def stage_fleet(ctx: StageContext) -> StageResult:
                       f"same as its peers in {len(samples)} samples", "classname": "fleet"})
         nodes_out.append({"url": url, "status": outcome, "differences": found,
                           "median_ms": round(medians[url], 1)})
-    sub = Path(ctx.run_dir) / "fleet"
-    sub.mkdir(exist_ok=True)
     record = {"backends": backends, "nodes": nodes_out,
               "samples": [{"key": s.key, "label": s.label, "majority": majority(s),
                            "answers": {u: {"status": a.status, "value": a.value[:200], "ms": round(a.ms or 0, 1)}
@@ -292,5 +324,6 @@ def stage_fleet(ctx: StageContext) -> StageResult:
     return StageResult("fleet", "failed" if failed else "passed", 1 if failed else 0,
                        {"passed": len(backends) - len(failed), "failed": len(failed)},
                        duration_s=time.monotonic() - started, detail=detail,
-                       files=["fleet/fleet.json", "fleet/junit-fleet.xml"], junit=str(junit), tests=tests,
+                       files=["fleet/fleet.json", "fleet/junit-fleet.xml"] +
+                       [f"fleet/junit-node{i}.xml" for i in range(1, len(backends) + 1)], junit=str(junit), tests=tests,
                        extra={"fleet": {"backends": len(backends), "samples": len(samples), "nodes": nodes_out}})

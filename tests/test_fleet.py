@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -146,7 +147,9 @@ def fleet_run(nodes, tmp_path, names: list[str], run_id: str):
 
     urls = [nodes["servers"][n].url for n in names]
     with HAProxyFront(urls, tmp_path / "front") as front:
-        env = clean_env(HGHARNESS_USERNAME="hgharness", HGHARNESS_PASSWORD="fleet-secret-pw")
+        # the fixture the nodes should serve: the smoke checks on each node compare with it
+        env = clean_env(HGHARNESS_USERNAME="hgharness", HGHARNESS_PASSWORD="fleet-secret-pw",
+                        HGHARNESS_FIXTURE_DIR=nodes["base"] / "repos")
         p = run_cli("run", "--target", front.url, *(x for u in urls for x in ("--backend", u)), "--stages", "fleet",
                     "--runs-dir", tmp_path / "runs", "--run-id", run_id, env=env, timeout=120)
         assert not front.problems(), front.problems()
@@ -167,6 +170,11 @@ def test_a_healthy_fleet_behind_haproxy_passes(nodes, tmp_path):
     assert fleet["status"] == "passed" and fleet["counts"]["passed"] == 2, fleet
     assert fleet["fleet"]["samples"] >= 10 and [n["url"] for n in fleet["fleet"]["nodes"]] == urls, fleet
     assert summary["target"]["backends"] == urls and validate_summary(summary) == []
+    # the smoke subset ran against each node directly, and passed there
+    for i in (1, 2):
+        junit = (tmp_path / "runs" / "healthy" / "fleet" / f"junit-node{i}.xml").read_text()
+        assert 'failures="0"' in junit and 'errors="0"' in junit and "test_index_lists_every_repository" in junit
+        assert re.search(r'tests="([1-9]\d*)"', junit), junit[:500]
     # roundrobin with health checks: both nodes served the front's requests
     log = (tmp_path / "front" / "haproxy.log").read_text()
     assert "hgharness_nodes/node1" in log and "hgharness_nodes/node2" in log, log[-2000:]
@@ -205,6 +213,9 @@ def test_a_stale_node_is_named_with_the_tip_it_serves(nodes, tmp_path):
     nodes_out = {n["url"]: n for n in next(s for s in summary["stages"] if s["name"] == "fleet")["fleet"]["nodes"]}
     assert [u for u, n in nodes_out.items() if n["status"] == "failed"] == [stale]
     assert not any("demo" in d for d in nodes_out[stale]["differences"]), nodes_out[stale]  # only tiny differs
+    # the smoke checks, run against the stale node directly, see the same: its pages do not show the fixture's tip
+    assert any(d.startswith("smoke test_repository_pages_show_tip") and "tiny" in d
+               for d in nodes_out[stale]["differences"]), nodes_out[stale]
 
 
 @needs_haproxy
