@@ -51,3 +51,19 @@ def test_a_site_failing_its_index_is_a_target_failure(failing_site, tmp_path):
     stage = stage_for(failing_site, tmp_path)
     assert stage.exit_code == 1 and stage.status == "failed", stage
     assert "HTTP 500" in stage.detail, stage.detail
+
+
+@pytest.mark.parametrize("content, says", [(None, "not found"), ("[actions.push]\np50_ms = \"fast\"\n", "p50_ms")])
+def test_a_bad_slo_file_for_traffic_is_one_line_before_any_connection(failing_site, tmp_path, content, says):
+    """`traffic --slo FILE`: a missing or malformed gates file is one line, exit 2, and no request reaches the site
+    (the site here answers 500 to everything: a request would have made it exit 1)."""
+    from tests.conftest import clean_env, run_cli
+
+    slo = tmp_path / "slo.toml"
+    if content is not None:
+        slo.write_text(content)
+    r = run_cli("traffic", "--target", failing_site, "--duration", 2, "--slo", slo, "--runs-dir", tmp_path / "runs",
+                env=clean_env(HGHARNESS_ALLOW_LOAD="1"), timeout=60)
+    lines = [ln for ln in r.stderr.splitlines() if ln.strip()]
+    assert r.returncode == 2 and len(lines) == 1 and says in lines[0] and str(slo) in lines[0], r.stderr
+    assert not (tmp_path / "runs").exists()
