@@ -40,7 +40,7 @@ SIDE = "baseline "            # Locust request_type prefix of the baseline's req
 BASELINE_DIR = "baseline"     # <run>/baseline/samples: the baseline's raw samples
 AB_KEYS = {"min_effect": float, "prove_effect": bool, "min_effect_ms": float, "confidence": float, "min_pairs": int,
            "error_rate_diff": float, "capacity_ratio": float, "warmup_s": float, "actions": dict}
-DEFAULT_AB = {"min_effect": 0.05, "prove_effect": True, "min_effect_ms": 0, "confidence": 0.95, "min_pairs": 16,
+DEFAULT_AB = {"min_effect": 0.05, "prove_effect": True, "min_effect_ms": 5, "confidence": 0.95, "min_pairs": 16,
               "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5}
 MAX_PAIRS = 3000              # per action, thinned beyond (keeps the bootstrap to a second)
 LONG_PAIR_S = 1.0             # pairs this far apart (median): batches of 2 pairs already span the machine's spells
