@@ -232,8 +232,9 @@ class FrontedServer:
     """An embedded server as clients see it through its front: the URL and CA are the front's; logs, stop()
     and the traceback check cover both. Everything else is the server's (repos_dir, username, password...)."""
 
-    def __init__(self, server, front: NginxFront):
+    def __init__(self, server, front):
         self.server = server
+        self.servers = [server]  # every process behind the front (a fleet has several: hgharness.haproxy)
         self.front = front
 
     @property
@@ -248,22 +249,23 @@ class FrontedServer:
         return self.front.describe()
 
     def alive(self) -> bool:
-        return self.front.alive() and self.server.alive()
+        return self.front.alive() and all(s.alive() for s in self.servers)
 
     def tracebacks(self) -> list[str]:
-        return self.server.tracebacks() + self.front.tracebacks()
+        return [t for s in self.servers for t in s.tracebacks()] + self.front.tracebacks()
 
     def pids(self) -> list[int]:
-        return self.front.pids() + self.server.pids()
+        return self.front.pids() + [p for s in self.servers for p in s.pids()]
 
     def log_files(self) -> list[Path]:
-        return self.server.log_files() + self.front.log_files()
+        return [p for s in self.servers for p in s.log_files()] + self.front.log_files()
 
     def stop(self) -> None:
         try:
             self.front.stop()
         finally:
-            self.server.stop()
+            for s in self.servers:
+                s.stop()
 
     def target_options(self) -> dict:
         opts = self.server.target_options()

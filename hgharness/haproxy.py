@@ -23,6 +23,7 @@ import urllib.parse
 from pathlib import Path
 
 from hgharness.errors import HarnessError
+from hgharness.front import FrontedServer
 from hgharness.procs import BASE_TIMEOUT
 from hgharness.server import ManagedServer, free_port, last_line
 
@@ -44,6 +45,7 @@ class HAProxyFront(ManagedServer):
 
     what, process_name = "haproxy front", "haproxy"
     PROBLEM_RE = PROBLEM_RE
+    ca_file = None  # plain HTTP: no CA to hand to clients
     check_interval_ms = 1000
 
     def __init__(self, backends: list[str], workdir: str | Path, host: str = "127.0.0.1", port: int = 0):
@@ -126,61 +128,24 @@ class HAProxyFront(ManagedServer):
         return self.tracebacks()
 
 
-class FleetServer:
+class FleetServer(FrontedServer):
     """N embedded servers behind one HAProxy front, as clients see them: the URL is the front's, `backends` are
-    the nodes' own URLs; logs, stop() and the traceback check cover every process. Everything else (repos_dir,
-    username, password...) is the first node's: every node serves the same repositories with the same user."""
+    the nodes' own URLs; logs, stop() and the traceback check cover every process (FrontedServer over several
+    servers). Everything else (repos_dir, username, password...) is the first node's: every node serves the same
+    repositories with the same user."""
 
     def __init__(self, servers: list, front: HAProxyFront):
+        super().__init__(servers[0], front)
         self.servers = list(servers)
-        self.server = self.servers[0]
-        self.front = front
-
-    @property
-    def url(self) -> str:
-        return self.front.url
 
     @property
     def backends(self) -> list[str]:
         return [s.url for s in self.servers]
 
-    ca_file = None
-
-    def describe_front(self) -> str:
-        return self.front.describe()
-
-    def alive(self) -> bool:
-        return self.front.alive() and all(s.alive() for s in self.servers)
-
-    def tracebacks(self) -> list[str]:
-        return [t for s in self.servers for t in s.tracebacks()] + self.front.tracebacks()
-
-    def pids(self) -> list[int]:
-        return self.front.pids() + [p for s in self.servers for p in s.pids()]
-
-    def log_files(self) -> list[Path]:
-        return [p for s in self.servers for p in s.log_files()] + self.front.log_files()
-
-    def stop(self) -> None:
-        try:
-            self.front.stop()
-        finally:
-            for s in self.servers:
-                s.stop()
-
     def target_options(self) -> dict:
-        opts = self.server.target_options()
-        opts.update(target=self.url, backends=self.backends)
+        opts = super().target_options()
+        opts.update(backends=self.backends)
         return opts
-
-    def __getattr__(self, name):
-        return getattr(self.server, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def check_backend_count(n) -> int:
