@@ -59,24 +59,23 @@ def _set_header(headers, name, value):
 
 # --- the defects ----------------------------------------------------------------------------------------------
 
-def error_500_annotate(app):
-    """Annotate pages fail with a 500."""
+def _error_500_on(app, fragment: str):
     def wrapped(environ, start_response):
-        if "/annotate/" in _path(environ):
+        if fragment in _path(environ):
             start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
             return [b"internal error\n"]
         return app(environ, start_response)
     return wrapped
+
+
+def error_500_annotate(app):
+    """Annotate pages fail with a 500."""
+    return _error_500_on(app, "/annotate/")
 
 
 def error_500_rev(app):
     """Changeset pages (/REPO/rev/...) fail with a 500: one node of a fleet broken on one page kind."""
-    def wrapped(environ, start_response):
-        if "/rev/" in _path(environ):
-            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
-            return [b"internal error\n"]
-        return app(environ, start_response)
-    return wrapped
+    return _error_500_on(app, "/rev/")
 
 
 def unescaped_description(app):
