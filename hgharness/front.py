@@ -30,7 +30,7 @@ from pathlib import Path
 
 from hgharness.errors import HarnessError
 from hgharness.procs import BASE_TIMEOUT
-from hgharness.server import ManagedServer, free_port, last_line
+from hgharness.server import FrontedServer, ManagedServer, free_port, last_line
 
 NGINX_CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
 # Lines of nginx's error log that mean the front itself is broken (not a client's bad request or bad password).
@@ -226,60 +226,6 @@ class NginxFront(ManagedServer):
     def problems(self) -> list[str]:
         """[emerg]/[alert]/[crit] lines and upstream errors in nginx's error log (every test asserts none)."""
         return self.tracebacks()
-
-
-class FrontedServer:
-    """An embedded server as clients see it through its front: the URL and CA are the front's; logs, stop()
-    and the traceback check cover both. Everything else is the server's (repos_dir, username, password...)."""
-
-    def __init__(self, server, front):
-        self.server = server
-        self.servers = [server]  # every process behind the front (a fleet has several: hgharness.haproxy)
-        self.front = front
-
-    @property
-    def url(self) -> str:
-        return self.front.url
-
-    @property
-    def ca_file(self) -> str | None:
-        return str(self.front.ca_file) if self.front.ca_file else None
-
-    def describe_front(self) -> str:
-        return self.front.describe()
-
-    def alive(self) -> bool:
-        return self.front.alive() and all(s.alive() for s in self.servers)
-
-    def tracebacks(self) -> list[str]:
-        return [t for s in self.servers for t in s.tracebacks()] + self.front.tracebacks()
-
-    def pids(self) -> list[int]:
-        return self.front.pids() + [p for s in self.servers for p in s.pids()]
-
-    def log_files(self) -> list[Path]:
-        return [p for s in self.servers for p in s.log_files()] + self.front.log_files()
-
-    def stop(self) -> None:
-        try:
-            self.front.stop()
-        finally:
-            for s in self.servers:
-                s.stop()
-
-    def target_options(self) -> dict:
-        opts = self.server.target_options()
-        opts.update(target=self.url, ca_bundle=self.ca_file)
-        return opts
-
-    def __getattr__(self, name):
-        return getattr(self.server, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.stop()
 
 
 def start_hgweb_behind_nginx(repos_dir, workdir: str | Path, prefix: str = "", tls: bool = False,

@@ -23,9 +23,8 @@ import urllib.parse
 from pathlib import Path
 
 from hgharness.errors import HarnessError
-from hgharness.front import FrontedServer
 from hgharness.procs import BASE_TIMEOUT
-from hgharness.server import ManagedServer, free_port, last_line
+from hgharness.server import FrontedServer, ManagedServer, free_port, last_line
 
 HAPROXY_CANDIDATES = ("/usr/sbin/haproxy", "/usr/local/sbin/haproxy")
 # lines of HAProxy's log that mean the front or a node is broken (not a client's bad request)

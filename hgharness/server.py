@@ -188,3 +188,57 @@ class SiteServer(ManagedServer):
 
 class _Exited(Exception):
     """The server process ended while the harness waited for it to answer."""
+
+
+class FrontedServer:
+    """An embedded server as clients see it through its front: the URL and CA are the front's; logs, stop()
+    and the traceback check cover both. Everything else is the server's (repos_dir, username, password...)."""
+
+    def __init__(self, server, front):
+        self.server = server
+        self.servers = [server]  # every process behind the front (a fleet has several: hgharness.haproxy)
+        self.front = front
+
+    @property
+    def url(self) -> str:
+        return self.front.url
+
+    @property
+    def ca_file(self) -> str | None:
+        return str(self.front.ca_file) if self.front.ca_file else None
+
+    def describe_front(self) -> str:
+        return self.front.describe()
+
+    def alive(self) -> bool:
+        return self.front.alive() and all(s.alive() for s in self.servers)
+
+    def tracebacks(self) -> list[str]:
+        return [t for s in self.servers for t in s.tracebacks()] + self.front.tracebacks()
+
+    def pids(self) -> list[int]:
+        return self.front.pids() + [p for s in self.servers for p in s.pids()]
+
+    def log_files(self) -> list[Path]:
+        return [p for s in self.servers for p in s.log_files()] + self.front.log_files()
+
+    def stop(self) -> None:
+        try:
+            self.front.stop()
+        finally:
+            for s in self.servers:
+                s.stop()
+
+    def target_options(self) -> dict:
+        opts = self.server.target_options()
+        opts.update(target=self.url, ca_bundle=self.ca_file)
+        return opts
+
+    def __getattr__(self, name):
+        return getattr(self.server, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
