@@ -105,3 +105,26 @@ if __name__ == "__main__":
             shutil.rmtree(DATA)
         for name, path in record_three(Path(tmp) / "repos", DATA, rounds=150).items():
             print(name, path)
+
+
+# --- a report page as a person sees it: headless Chromium ---------------------------------------------------------
+
+def assert_rendered(browser, charts: int, marks: str, shot: Path, max_height: int) -> None:
+    """The page open in `browser` draws at least `charts` charts (svg.chart, each at least 300x100 and holding one
+    of `marks`), logged no severe console error, and screenshots to a real PNG at `shot` (the page's whole
+    height, up to max_height)."""
+    d = browser.driver
+    found = d.find_elements("css selector", "svg.chart")
+    assert len(found) >= charts
+    for chart in found:
+        assert chart.size["width"] > 300 and chart.size["height"] > 100
+        assert chart.find_elements("css selector", marks)
+    assert_console_clean(browser)
+    d.set_window_size(1280, min(d.execute_script("return document.documentElement.scrollHeight"), max_height))
+    assert d.save_screenshot(str(shot))
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20000
+
+
+def assert_console_clean(browser) -> None:
+    severe = [e for e in browser.console_entries() if e.get("level") == "SEVERE"]
+    assert severe == []

@@ -17,6 +17,7 @@ from hgharness.reports.html import build_report
 from hgharness.reports.samples import write_samples
 from hgharness.reports.schema import validate_summary
 from tests.conftest import clean_env, hgweb, run_cli
+from tests.reports_helpers import assert_console_clean, assert_rendered
 
 pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("reports-html")]  # one rich run per session
 
@@ -261,19 +262,9 @@ def test_headless_chromium_renders_the_report_without_console_errors(rich_run, h
         verdict = json.loads((rich_run / "summary.json").read_text())["verdict"]
         assert d.title.startswith(f"hgharness {verdict}")
         assert d.find_element("id", "verdict").text.startswith(verdict.upper())
-        charts = d.find_elements("css selector", "svg.chart")
-        assert len(charts) >= 5
-        for chart in charts:
-            size = chart.size
-            assert size["width"] > 300 and size["height"] > 100
-            assert chart.find_elements("css selector", "polyline, rect.bar, g.box, circle")
         assert d.find_element("id", "functional").is_displayed()
-        severe = [e for e in browser.console_entries() if e.get("level") == "SEVERE"]
-        assert severe == []
         shot = rich_run / "report-screenshot.png"
-        d.set_window_size(1280, min(d.execute_script("return document.documentElement.scrollHeight"), 12000))
-        assert d.save_screenshot(str(shot))
-        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 20000
+        assert_rendered(browser, 5, "polyline, rect.bar, g.box, circle", shot, 12000)
         # keep it with the test artifacts
         shutil.copy(shot, tmp_path / shot.name)
     finally:
@@ -289,8 +280,7 @@ def test_headless_chromium_runs_no_hostile_script(hostile_run):
         assert browser.driver.find_element("id", "verdict").text.startswith("FAILED")
         assert browser.driver.execute_script("return document.querySelectorAll('script').length") == 0
         assert browser.driver.find_elements("css selector", "img.shot")[0].get_attribute("naturalWidth") == "4"
-        severe = [e for e in browser.console_entries() if e.get("level") == "SEVERE"]
-        assert severe == []
+        assert_console_clean(browser)
     finally:
         browser.quit()
 
