@@ -43,9 +43,22 @@ def _timed(app, environ, start_response) -> tuple[list[bytes], float]:
     return body, time.perf_counter() - t0
 
 
+def _chosen(fragment: str):
+    """Whether a request is one the slower build slows: its path holds `fragment` and, when AB_SLOW_PORT is set (one
+    server listening on two ports, bench/bench_ab.py --slowed-on shared), it came to that port."""
+    port = os.environ.get("AB_SLOW_PORT")
+
+    def chosen(environ) -> bool:
+        return fragment in environ.get("PATH_INFO", "") and (not port or environ.get("SERVER_PORT") == port)
+
+    return chosen
+
+
 def _slower(app, fragment: str, factor: float):
+    chosen = _chosen(fragment)
+
     def middleware(environ, start_response):
-        if fragment not in environ.get("PATH_INFO", ""):
+        if not chosen(environ):
             return app(environ, start_response)
         body, took = _timed(app, environ, start_response)
         time.sleep(took * (factor - 1))  # the injected slowness under test, not a wait for anything
@@ -60,11 +73,11 @@ def slower_pages(app):
 
 
 def slower_by_ms(app):
-    fragment = os.environ.get("AB_SLOW_ROUTE", "/rev/")
+    chosen = _chosen(os.environ.get("AB_SLOW_ROUTE", "/rev/"))
     path = Path(os.environ["AB_SLOW_MS_FILE"])
 
     def middleware(environ, start_response):
-        if fragment not in environ.get("PATH_INFO", ""):
+        if not chosen(environ):
             return app(environ, start_response)
         body, _took = _timed(app, environ, start_response)
         try:

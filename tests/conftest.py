@@ -45,13 +45,14 @@ def copy_repos(src: Path, dest: Path) -> Path:
 
 
 @contextmanager
-def hgweb(repos_dir: Path, check_tracebacks: bool = True, **kwargs):
-    """An embedded hgweb target; asserts at the end that its error log holds no traceback."""
+def hgweb(repos_dir: Path, check_tracebacks: bool = True, server_class=None, **kwargs):
+    """An embedded hgweb target (EmbeddedHgweb, or server_class); asserts at the end that its error log holds no
+    traceback."""
     from hgharness.embedded import EmbeddedHgweb
 
     env_pp = os.environ.get("PYTHONPATH", "")
     os.environ["PYTHONPATH"] = str(ROOT) + (os.pathsep + env_pp if env_pp else "")
-    server = EmbeddedHgweb(repos_dir, **kwargs)
+    server = (server_class or EmbeddedHgweb)(repos_dir, **kwargs)
     try:
         server.start()
         yield server
