@@ -1,0 +1,190 @@
+"""The response policy, route kind by route kind: a foreign origin (Origin: https://evil.example, sent to the
+target only) cannot read the site, anonymously or with the user's credentials, nor have a preflight granted,
+unless the target's policy allows it; each answer has the Content-Type of what it is (with a charset where the
+site generates text, nosniff where a browser would sniff); HTML pages refuse framing as the policy asks (pages
+with a form that posts or asks a password: `frame_forms`); cookies carry HttpOnly, SameSite and, on https,
+Secure. The policy is the target's `[targets.NAME.policy]` (hgharness/policy.py); failures name the route kind,
+the site's route name and the rule."""
+
+from __future__ import annotations
+
+import pytest
+
+from hgharness.suites.security.policy_routes import (
+    REPS,
+    ROUTE_NAMES,
+    WIRE_ROUTES,
+    path_for,
+    probes,
+    request_headers,
+    send,
+)
+from hgharness.suites.security.policy_rules import (
+    cookie_problems,
+    cors_problems,
+    frame_problems,
+    has_form,
+    type_problems,
+)
+from hgharness.suites.support.known_issues import known_defect
+from hgharness.suites.support.table import from_plan
+
+pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
+
+_answers: dict = {}  # (probe id, who, method) -> Answer: each request once per worker
+PREFLIGHT_REPS = ("html", "json", "wire", "patch")  # one preflight per representation a script might want
+
+
+def _coverage() -> list[dict]:
+    checks = {"cors": "test_cross_origin_read", "type": "test_content_type"}
+    out = []
+    for names in ROUTE_NAMES.values():
+        for kind, route in {**names, **WIRE_ROUTES}.items():
+            rep = REPS[kind]
+            rows = [checks["cors"], checks["type"]] + (["test_framing"] if rep == "html" else [])
+            out += [{"route": route, "rep": rep, "aspect": "policy", "check": c} for c in rows]
+    out += [{"route": r, "rep": "html", "aspect": "policy", "check": "test_cookie_flags"}
+            for r in ("index", "home", "login_home")]
+    out += [{"route": route, "rep": REPS[kind], "aspect": "policy", "check": "test_preflight"}
+            for names in ROUTE_NAMES.values() for kind, route in names.items() if kind in ("index", "home", "api")]
+    unique = {(e["route"], e["rep"], e["check"]): e for e in out}
+    return list(unique.values())
+
+
+COVERAGE = _coverage()
+
+
+@pytest.fixture(scope="session")
+def sessions(target):
+    """who -> a session: "anonymous", and "user" (logged in: Kallithea's form login; hgweb: basic auth) when the
+    target has credentials. `.login_cookies`: the Set-Cookie headers the login answered with."""
+    from hgharness.http import session
+
+    out = {"anonymous": session(target)}
+    cookies: list = []
+    if target.has_credentials():
+        if target.can("accounts"):
+            web = target.site.web(target)
+            web.http.hooks["response"].append(
+                lambda r, *a, **k: cookies.extend(r.raw.headers.getlist("Set-Cookie")))
+            assert web.login(target.username, target.password), f"login as {target.username} refused"
+            web.http.hooks["response"].clear()
+            out["user"] = web.http
+        else:
+            out["user"] = session(target, auth=True)
+    out["login_cookies"] = cookies
+    yield out
+    for s in out.values():
+        if hasattr(s, "close"):
+            s.close()
+
+
+def answer(target, plan, sessions, probe, who: str, preflight: bool = False):
+    method = "OPTIONS" if preflight else "GET"
+    key = (target.url, probe.id, who, method)
+    if key not in _answers:
+        _answers[key] = send(sessions[who], target, path_for(target, plan, probe), method,
+                             request_headers(target, probe, preflight))
+    return _answers[key]
+
+
+def where(probe, a) -> str:
+    return f"{probe.id} [{probe.route} {probe.rep}] {a.method} /{a.path}"
+
+
+def _who(probe, sessions) -> list[str]:
+    if probe.user_page:
+        return ["user"] if "user" in sessions else []
+    return ["anonymous"] + (["user"] if "user" in sessions else [])
+
+
+def probe_rows(plan) -> list:
+    if not plan.checked:
+        return []
+    return [pytest.param(p, id=p.id) for p in probes(plan.target)]
+
+
+def html_rows(plan) -> list:
+    return [row for row in probe_rows(plan) if row.values[0].rep == "html"]
+
+
+def preflight_rows(plan) -> list:
+    seen, out = set(), []
+    for row in probe_rows(plan):
+        p = row.values[0]
+        if (p.rep in PREFLIGHT_REPS and p.rep not in seen and not p.user_page) or p.kind == "api":
+            seen.add(p.rep)
+            out.append(row)
+    return out
+
+
+def _known(target, probe, rule: str):
+    return next((i for i in target.site.KNOWN_ISSUES if rule in i.get("policy", ())
+                 and probe.kind in i.get("kinds", ())), None)
+
+
+def _page(target, plan, sessions, probe):
+    """The answer a user of the page gets (a logged-in one for account pages): graded only when it is the page."""
+    who = _who(probe, sessions)
+    if not who:
+        pytest.skip(f"{probe.kind} is a logged-in user's page: the target has no credentials")
+    a = answer(target, plan, sessions, probe, who[0])
+    if a.status != 200:
+        pytest.skip(f"{where(probe, a)}: HTTP {a.status} for {who[0]} (its content is not what is graded here)")
+    return a
+
+
+@from_plan("probe", probe_rows)
+def test_cross_origin_read(target, plan, sessions, probe):
+    problems = []
+    for who in _who(probe, sessions):
+        a = answer(target, plan, sessions, probe, who)
+        problems += [f"{where(probe, a)} as {who}: {p}" for p in cors_problems(a.headers, target.policy)]
+    assert not problems, "; ".join(problems)
+
+
+@from_plan("probe", preflight_rows)
+def test_preflight(target, plan, sessions, probe):
+    # browsers send a preflight without credentials; what it grants is asked of the answer's headers
+    a = answer(target, plan, sessions, probe, "anonymous", preflight=True)
+    assert a.status < 500, f"{where(probe, a)}: HTTP {a.status}"
+    problems = cors_problems(a.headers, target.policy, preflight=True)
+    assert not problems, f"{where(probe, a)}: " + "; ".join(problems)
+
+
+@from_plan("probe", probe_rows)
+def test_content_type(target, plan, sessions, probe):
+    a = _page(target, plan, sessions, probe)
+    problems = type_problems(probe.rep, a.headers, a.path, probe.fmt, target.policy)
+    assert not problems, f"{where(probe, a)}: " + "; ".join(problems)
+
+
+@from_plan("probe", html_rows)
+def test_framing(target, plan, sessions, probe):
+    a = _page(target, plan, sessions, probe)
+    form = has_form(a.body)
+    level = target.policy.frame_level(form)
+    origin = target.url.split("/", 3)
+    problems = frame_problems(a.headers, level, "/".join(origin[:3]))
+    message = f"{where(probe, a)}{' (a page with a form)' if form else ''}: " + "; ".join(problems)
+    known = _known(target, probe, "framing")
+    if problems and known:
+        known_defect(target, f"known {known['id']}: {known['why']} ({message})")
+    assert not problems, message
+
+
+def test_cookie_flags(target, plan, sessions):
+    """Every cookie the site sets (anonymous pages, the login, a logged-in page) has the policy's flags."""
+    if not plan.checked:
+        pytest.skip("no repository to visit")
+    kinds = ("index", "summary")
+    seen = [(f"login as {target.username}", c) for c in sessions["login_cookies"]]
+    for p in (p for p in probes(target) if p.kind in kinds):
+        for who in _who(p, sessions):
+            a = answer(target, plan, sessions, p, who)
+            seen += [(f"{where(p, a)} as {who}", c) for c in a.set_cookies]
+    https = target.url.startswith("https://")
+    problems = [f"{label}: {p}" for label, c in seen for p in cookie_problems([c], https, target.policy)]
+    print(f"{len(seen)} Set-Cookie header(s) seen" + (": " + ", ".join(sorted({c.split('=', 1)[0] for _l, c
+                                                                                in seen})) if seen else ""))
+    assert not problems, "; ".join(problems)

@@ -1,0 +1,107 @@
+"""The response policy checks (suites/security/test_policy.py) against the embedded hgweb: the healthy target
+passes; each broken build of tests/policy_broken.py fails the check that names its route and rule; a policy
+loosened (or tightened) in targets.toml turns a verdict as it should."""
+
+from __future__ import annotations
+
+import pytest
+
+from hgharness.policy import Policy
+from tests.conftest import hgweb, target_for
+from tests.headless_helpers import build_suite_repos
+
+pytestmark = [pytest.mark.integration]
+
+CHECKS = ["suites/security/test_policy.py"]
+
+# defect -> (the failing check's id, what its message says, the target's policy)
+DEFECTS = {
+    "cors_reflect_credentials": ("test_cross_origin_read[json_log]",
+                                 "as user: cors-credentialed: lets https://evil.example read it with the user's "
+                                 "credentials", Policy()),
+    "cors_credentials_for_users": ("test_cross_origin_read[rev]", "rev [rev html] GET /demo/rev/", Policy()),
+    "cors_any_origin": ("test_cross_origin_read[summary]", "as anonymous: cors-anonymous: lets https://evil.example "
+                        "read it (Access-Control-Allow-Origin: *)", Policy()),
+    "preflight_grants_any": ("test_preflight[index]", "cors-preflight: lets https://evil.example send requests "
+                             "with the user's credentials", Policy()),
+    "json_as_html": ("test_content_type[json_tags]", "json_tags [tags json] GET /demo/json-tags: content-type: "
+                     "json served as 'text/html; charset=UTF-8'", Policy()),
+    "patch_without_type": ("test_content_type[raw_rev]", "nosniff: no Content-Type without "
+                           "X-Content-Type-Options: nosniff", Policy()),
+    "deny_framing_except_shortlog": ("test_framing[shortlog]", "shortlog [shortlog html] GET /demo/shortlog: "
+                                     "framing: neither X-Frame-Options nor CSP frame-ancestors, but the policy "
+                                     "says deny", Policy(frame="deny")),
+    "login_form_frameable": ("test_framing[summary]", "(a page with a form): framing: neither X-Frame-Options "
+                             "nor CSP frame-ancestors, but the policy says sameorigin", Policy()),
+    "session_cookie_without_httponly": ("test_cookie_flags", "cookie-httponly: cookie 'hgsession' without "
+                                        "HttpOnly", Policy()),
+}
+# defect -> the only checks it may fail (one defect, one rule: the other checks hold)
+ONLY = {
+    "cors_reflect_credentials": ("test_cross_origin_read[", "test_preflight["),
+    "cors_credentials_for_users": ("test_cross_origin_read[",),
+    "cors_any_origin": ("test_cross_origin_read[", "test_preflight["),
+    "preflight_grants_any": ("test_preflight[",),
+    "json_as_html": ("test_content_type[json_",),
+    "patch_without_type": ("test_content_type[raw_rev]",),
+    "deny_framing_except_shortlog": ("test_framing[shortlog]",),
+    "login_form_frameable": ("test_framing[summary]",),
+    "session_cookie_without_httponly": ("test_cookie_flags",),
+}
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory):
+    return build_suite_repos(tmp_path_factory.mktemp("policy-set") / "repos")
+
+
+def run_checks(server, run_dir, policy: Policy):
+    from hgharness.suites.runner import run_pytest_stage
+
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_pytest_stage("headless", CHECKS, target_for(server, policy=policy), run_dir,
+                            progress=lambda msg: None)
+
+
+def failing(stage) -> list[dict]:
+    return [t for t in stage.tests if t["outcome"] in ("failed", "error")]
+
+
+def test_healthy_hgweb_passes(repos, tmp_path):
+    with hgweb(repos) as server:
+        stage = run_checks(server, tmp_path / "run", Policy())
+    assert stage.exit_code == 0, [f"{t['id']}: {t['message'][:300]}" for t in failing(stage)]
+    passed = [t["id"] for t in stage.tests if t["outcome"] == "passed"]
+    assert any("test_cross_origin_read[json_log]" in i for i in passed) and any("test_cookie_flags" in i
+                                                                                for i in passed), passed
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_broken_build_fails_naming_route_and_rule(repos, tmp_path, defect):
+    check, says, policy = DEFECTS[defect]
+    with hgweb(repos, wrap=f"tests.policy_broken:{defect}") as server:
+        stage = run_checks(server, tmp_path / "run", policy)
+    failed = failing(stage)
+    assert stage.exit_code == 1, f"{defect}: exit {stage.exit_code} ({stage.detail}), expected 1"
+    named = [t for t in failed if check in t["id"] and says in t["message"]]
+    assert named, f"{defect}: no failing {check} saying {says!r}; failures: " + "; ".join(
+        f"{t['id']}: {t['message'][:200]}" for t in failed[:4])
+    others = [t["id"] for t in failed if not any(only in t["id"] for only in ONLY[defect])]
+    assert not others, f"{defect}: other checks failed too: {others}"
+
+
+def test_loosened_policy_passes_what_the_default_fails(repos, tmp_path):
+    """`*` for anonymous readers is the policy's to allow (a public mirror may want it); credentials never."""
+    with hgweb(repos, wrap="tests.policy_broken:cors_any_origin") as server:
+        stage = run_checks(server, tmp_path / "run", Policy(cors_allowed_origins=("*",)))
+    assert stage.exit_code == 0, [f"{t['id']}: {t['message'][:300]}" for t in failing(stage)]
+
+
+def test_tightened_policy_fails_what_the_default_passes(repos, tmp_path):
+    """frame = "deny" fails the stock hgweb (no X-Frame-Options) and passes a build that sends DENY."""
+    with hgweb(repos) as server:
+        stock = run_checks(server, tmp_path / "stock", Policy(frame="deny"))
+    with hgweb(repos, wrap="tests.policy_broken:deny_framing") as server:
+        denying = run_checks(server, tmp_path / "denying", Policy(frame="deny"))
+    assert stock.exit_code == 1 and any("test_framing[log]" in t["id"] for t in failing(stock))
+    assert denying.exit_code == 0, [f"{t['id']}: {t['message'][:300]}" for t in failing(denying)]
