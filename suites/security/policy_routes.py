@@ -101,9 +101,15 @@ class Answer:
     body: str
 
 
+def probed_repo(plan) -> str:
+    """The repository every probe visits: the smallest checked one (its archives cost least; the Kallithea page
+    checks visit it too)."""
+    return min(plan.checked, key=lambda n: (len(plan.repo(n)), n))
+
+
 def path_for(target, plan, probe: Probe) -> str:
     site = target.site
-    name = plan.checked[0]
+    name = probed_repo(plan)
     repo = plan.repo(name)
     node = repo.hex(repo.revs_desc[0]) if repo.revs_desc else "tip"
     if probe.kind == "wire_heads":
