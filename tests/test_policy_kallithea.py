@@ -19,7 +19,7 @@ def test_kallithea_passes_the_policy_checks_with_its_known_issue(kallithea_targe
     assert stage.exit_code == 0, bad
     known = [t for t in stage.tests if t.get("known_issue")]
     assert known and all("kallithea-pages-frameable" in t["message"] for t in known), known[:3]
-    assert any("test_framing[login]" in t["id"] for t in known)
+    assert any("test_response_policy[login]" in t["id"] for t in known)
     passed = {t["id"].split("::")[-1] for t in stage.tests if t["outcome"] == "passed"}
-    assert {"test_cookie_flags", "test_cross_origin_read[my_account]", "test_preflight[api]",
-            "test_content_type[refs]"} <= passed, sorted(passed)
+    assert {"test_cookie_flags", "test_response_policy[refs]", "test_response_policy[raw_rev]",
+            "test_preflight[api]", "test_response_policy[capabilities]"} <= passed, sorted(passed)

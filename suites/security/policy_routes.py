@@ -123,15 +123,17 @@ def path_for(target, plan, probe: Probe) -> str:
     return site.route(probe.kind, name, rev=node, path=path, fmt=probe.fmt or None, **extra)
 
 
-def send(session, target, path: str, method: str = "GET", headers: dict | None = None) -> Answer:
-    """One bounded request: the first BODY_CAP bytes of the body only; a path that would reproduce a known
-    defect of the site is not sent (KnownIssue)."""
+def send(session, target, path: str, method: str = "GET", headers: dict | None = None,
+         body: bool = False) -> Answer:
+    """One bounded request: its headers, and with `body` the first BODY_CAP bytes of its body (the rest is never
+    read: an archive is not downloaded); a path that would reproduce a known defect of the site is not sent
+    (KnownIssue)."""
     issue = url_issue(target, path)
     if issue is not None:
         raise KnownIssue(issue, path)
     with session.request(method, target.url_for(path), headers=headers, timeout=TIMEOUT, stream=True,
                          allow_redirects=False) as r:
-        raw = r.raw.read(BODY_CAP, decode_content=True) if method != "OPTIONS" else b""
+        raw = r.raw.read(BODY_CAP, decode_content=True) if body else b""
         cookies = r.raw.headers.getlist("Set-Cookie") if hasattr(r.raw, "headers") else []
         return Answer(path, method, r.status_code, r.headers, cookies, raw.decode("utf-8", "replace"))
 
