@@ -131,3 +131,9 @@ def session_cookie_without_httponly(app):
     """Every answer sets a session cookie that script can read (no HttpOnly; SameSite=Lax is there)."""
     return _headers(app, lambda environ, status, headers: headers + [
         ("Set-Cookie", "hgsession=0123456789abcdef; Path=/; SameSite=Lax")])
+
+
+def session_cookie_without_secure(app):
+    """A session cookie with HttpOnly and SameSite=Lax but no Secure: sound over http, a leak over https."""
+    return _headers(app, lambda environ, status, headers: headers + [
+        ("Set-Cookie", "hgsession=0123456789abcdef; Path=/; HttpOnly; SameSite=Lax")])

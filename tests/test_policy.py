@@ -58,11 +58,11 @@ def repos(tmp_path_factory):
     return build_suite_repos(tmp_path_factory.mktemp("policy-set") / "repos")
 
 
-def run_checks(server, run_dir, policy: Policy):
+def run_checks(server, run_dir, policy: Policy, **target):
     from hgharness.suites.runner import run_pytest_stage
 
     run_dir.mkdir(parents=True, exist_ok=True)
-    return run_pytest_stage("headless", CHECKS, target_for(server, policy=policy), run_dir,
+    return run_pytest_stage("headless", CHECKS, target_for(server, policy=policy, **target), run_dir,
                             progress=lambda msg: None)
 
 
@@ -109,3 +109,22 @@ def test_tightened_policy_fails_what_the_default_passes(repos, tmp_path):
         denying = run_checks(server, tmp_path / "denying", Policy(frame="deny"))
     assert stock.exit_code == 1 and any("test_response_policy[log]" in t["id"] for t in failing(stock))
     assert denying.exit_code == 0, [f"{t['id']}: {t['message'][:300]}" for t in failing(denying)]
+
+
+def test_a_cookie_without_secure_fails_over_https_only(repos, tmp_path):
+    from hgharness.front import start_hgweb_behind_nginx
+
+    wrap = "tests.policy_broken:session_cookie_without_secure"
+    with hgweb(repos, wrap=wrap) as server:
+        plain = run_checks(server, tmp_path / "http", Policy())
+    fronted = start_hgweb_behind_nginx(repos, tmp_path / "tls", tls=True, wrap=wrap)
+    try:
+        tls = run_checks(fronted, tmp_path / "https", Policy(), ca_bundle=fronted.ca_file)
+        loosened = run_checks(fronted, tmp_path / "loosened", Policy(cookie_secure=False), ca_bundle=fronted.ca_file)
+        assert not fronted.tracebacks(), fronted.tracebacks()
+    finally:
+        fronted.stop()
+    assert plain.exit_code == 0, [f"{t['id']}: {t['message'][:300]}" for t in failing(plain)]
+    assert [t["id"].split("::")[-1] for t in failing(tls)] == ["test_cookie_flags"], failing(tls)
+    assert "cookie-secure: cookie 'hgsession' without Secure on an https site" in failing(tls)[0]["message"]
+    assert loosened.exit_code == 0, [f"{t['id']}: {t['message'][:300]}" for t in failing(loosened)]
