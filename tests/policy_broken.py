@@ -67,13 +67,26 @@ def preflight_grants_any(app):
     return wrapped
 
 
-def json_as_html(app):
-    """The JSON views are served as text/html (no nosniff): a browser renders them as a page of the site."""
+def _retype(app, when, ctype: str):
     def edit(environ, status, headers):
-        if "/json-" in environ.get("PATH_INFO", "") or "style=json" in environ.get("QUERY_STRING", ""):
-            headers = _without(headers, "Content-Type") + [("Content-Type", "text/html; charset=UTF-8")]
-        return headers
+        return _without(headers, "Content-Type") + [("Content-Type", ctype)] if when(environ) else headers
     return _headers(app, edit)
+
+
+def json_as_html(app):
+    """The JSON index (?style=json) is served as text/html, without nosniff: a browser renders it as a page of the
+    site. (The repositories' json-* views keep their type: test_json_feeds would catch those.)"""
+    return _retype(app, lambda e: "style=json" in e.get("QUERY_STRING", ""), "text/html; charset=UTF-8")
+
+
+def patch_as_html(app):
+    """Raw changesets (raw-rev) are served as text/html: a patch adding '<script>' runs in the site's origin."""
+    return _retype(app, lambda e: "/raw-rev/" in e.get("PATH_INFO", ""), "text/html; charset=UTF-8")
+
+
+def html_without_charset(app):
+    """The short log is served as text/html without a charset: the browser guesses the encoding."""
+    return _retype(app, lambda e: e.get("PATH_INFO", "").endswith("/shortlog"), "text/html")
 
 
 def patch_without_type(app):
@@ -100,7 +113,7 @@ def deny_framing(app):
                                                                      if _html(headers) else []))
 
 
-LOGIN_FORM = (b'<form method="post" action="login"><input type="text" name="username">'
+LOGIN_FORM = (b'<form method="post" action="shortlog"><input type="text" name="username">'
               b'<input type="password" name="password"><input type="submit" value="Log in"></form>')
 
 

@@ -26,8 +26,13 @@ DEFECTS = {
                         "read it (Access-Control-Allow-Origin: *)", Policy()),
     "preflight_grants_any": ("test_preflight[index]", "cors-preflight: lets https://evil.example send requests "
                              "with the user's credentials", Policy()),
-    "json_as_html": ("test_response_policy[json_tags]", "json_tags [tags json] GET /hostile/json-tags: content-type: "
-                     "json served as 'text/html; charset=UTF-8'", Policy()),
+    "json_as_html": ("test_response_policy[json_index]", "json_index [index json] GET /?style=json: content-type: "
+                     "json served as 'text/html; charset=UTF-8' (expected application/json)", Policy()),
+    "patch_as_html": ("test_response_policy[raw_rev]", ("raw_rev [rev patch] GET /hostile/raw-rev/",
+                                                        "content-type: patch served as 'text/html; charset=UTF-8'"),
+                      Policy()),
+    "html_without_charset": ("test_response_policy[shortlog]", "charset: html served as 'text/html', without a "
+                             "charset", Policy()),
     "patch_without_type": ("test_response_policy[raw_rev]", "nosniff: no Content-Type without "
                            "X-Content-Type-Options: nosniff", Policy()),
     "deny_framing_except_shortlog": ("test_response_policy[shortlog]", "shortlog [shortlog html] GET /hostile/shortlog: "
@@ -45,7 +50,9 @@ ONLY = {
     "cors_credentials_for_users": ("test_response_policy[",),
     "cors_any_origin": ("test_response_policy[", "test_preflight["),
     "preflight_grants_any": ("test_preflight[",),
-    "json_as_html": ("test_response_policy[json_",),
+    "json_as_html": ("test_response_policy[json_index]",),
+    "patch_as_html": ("test_response_policy[raw_rev]",),
+    "html_without_charset": ("test_response_policy[shortlog]",),
     "patch_without_type": ("test_response_policy[raw_rev]",),
     "deny_framing_except_shortlog": ("test_response_policy[shortlog]",),
     "login_form_frameable": ("test_response_policy[summary]",),
