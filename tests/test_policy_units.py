@@ -162,3 +162,20 @@ def test_cookie_flags():
     bare = cookie_problems(["s=1; Path=/"], https=False, policy=DEFAULT)
     assert [p.split(":")[0] for p in bare] == ["cookie-httponly", "cookie-samesite"]
     assert cookie_problems(["s=1"], https=False, policy=Policy(cookie_httponly=False, cookie_samesite="any")) == []
+
+
+def test_coverage_names_the_sites_own_routes_and_existing_checks():
+    from mercurial.hgweb import webcommands
+
+    from hgharness.sites import load_site
+    from hgharness.suites.security import policy_routes, test_policy
+
+    assert all(set(e) == {"route", "rep", "aspect", "check"} and e["aspect"] == "policy" for e in test_policy.COVERAGE)
+    assert all(callable(getattr(test_policy, e["check"], None)) for e in test_policy.COVERAGE)
+    commands = set(webcommands.__all__) | {"index"}  # hgwebdir's index is no web command
+    assert set(policy_routes.ROUTE_NAMES["hgweb"].values()) <= commands
+    for name in ("hgweb", "kallithea"):
+        site = load_site(name)
+        unnamed = [k for k in site.ROUTES if k not in policy_routes.NOT_PROBED
+                   and k not in policy_routes.ROUTE_NAMES[name] and k not in policy_routes.WIRE_ROUTES]
+        assert not unnamed, f"{name}: route kinds without the site's route name: {unnamed}"
