@@ -59,6 +59,7 @@ ROUTE_NAMES = {
     },
 }
 WIRE_ROUTES = {"capabilities": "wire:capabilities", "wire_heads": "wire:heads"}
+PREFLIGHT_REPS = ("html", "json", "wire", "patch")  # one preflight per representation a script might want
 
 
 @dataclass(frozen=True)
@@ -78,9 +79,9 @@ def route_name(site_name: str, kind: str) -> str:
     return WIRE_ROUTES.get(kind) or ROUTE_NAMES.get(site_name, {}).get(kind, kind)
 
 
-def probes(target) -> list[Probe]:
-    """One probe per route kind the site has (one per archive format), plus the wire protocol's heads."""
-    site, out = target.site, []
+def probes(site) -> list[Probe]:
+    """One probe per route kind the site adapter has (one per archive format), plus the wire protocol's heads."""
+    out = []
     for kind in [*site.ROUTES, "wire_heads"]:
         if kind in NOT_PROBED or (kind != "wire_heads" and kind not in site.ROUTES):
             continue
@@ -88,6 +89,17 @@ def probes(target) -> list[Probe]:
         user = kind in HOSTING_PAGES["user"]
         fmts = site.ARCHIVE_FORMATS if kind == "archive" else ("",)
         out += [Probe(kind, rep, route_name(site.name, kind), user, fmt) for fmt in fmts]
+    return out
+
+
+def preflight_probes(site) -> list[Probe]:
+    """The probes a preflight is sent for: the first public route kind of each representation a script would
+    want to send requests to, and an API."""
+    seen, out = set(), []
+    for p in probes(site):
+        if (p.rep in PREFLIGHT_REPS and p.rep not in seen and not p.user_page) or p.kind == "api":
+            seen.add(p.rep)
+            out.append(p)
     return out
 
 

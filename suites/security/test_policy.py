@@ -11,12 +11,11 @@ from __future__ import annotations
 import pytest
 
 from hgharness.suites.security.policy_routes import (
-    REPS,
-    ROUTE_NAMES,
-    WIRE_ROUTES,
     path_for,
+    preflight_probes,
     probes,
     request_headers,
+    route_name,
     send,
 )
 from hgharness.suites.security.policy_rules import (
@@ -31,20 +30,25 @@ from hgharness.suites.support.table import from_plan
 
 pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 
-_answers: dict = {}  # (probe id, who, method) -> Answer: each request once per worker
-PREFLIGHT_REPS = ("html", "json", "wire", "patch")  # one preflight per representation a script might want
+_answers: dict = {}  # (target, probe id, who, method) -> Answer: each request once per worker
+COOKIE_KINDS = ("index", "summary")  # pages anyone opens first: where a site sets its session cookie
 
 
 def _coverage() -> list[dict]:
-    out = [{"route": route, "rep": REPS[kind], "aspect": "policy", "check": "test_response_policy"}
-           for names in ROUTE_NAMES.values() for kind, route in {**names, **WIRE_ROUTES}.items()]
-    out += [{"route": r, "rep": "html", "aspect": "policy", "check": "test_cookie_flags"}
-            for r in ("index", "summary", "home", "summary_home", "login_home")]
-    out += [{"route": route, "rep": REPS[kind], "aspect": "policy", "check": "test_preflight"}
-            for names in ROUTE_NAMES.values() for kind, route in {**names, **WIRE_ROUTES}.items()
-            if kind in ("index", "raw_rev", "json_log", "capabilities", "api")]
-    unique = {(e["route"], e["rep"], e["check"]): e for e in out}
-    return list(unique.values())
+    """What these checks assert, for each site adapter: one entry per route and representation and check."""
+    from hgharness.sites import load_site
+
+    out = []
+    for name in ("hgweb", "kallithea"):
+        site = load_site(name)
+        out += [{"route": p.route, "rep": p.rep, "aspect": "policy", "check": "test_response_policy"}
+                for p in probes(site)]
+        out += [{"route": p.route, "rep": p.rep, "aspect": "policy", "check": "test_preflight"}
+                for p in preflight_probes(site)]
+        cookie_kinds = COOKIE_KINDS + (("login",) if site.can("accounts") else ())
+        out += [{"route": route_name(name, kind), "rep": "html", "aspect": "policy", "check": "test_cookie_flags"}
+                for kind in cookie_kinds]
+    return list({(e["route"], e["rep"], e["check"]): e for e in out}.values())
 
 
 COVERAGE = _coverage()
@@ -53,7 +57,7 @@ COVERAGE = _coverage()
 @pytest.fixture(scope="session")
 def sessions(target):
     """who -> a session: "anonymous", and "user" (logged in: Kallithea's form login; hgweb: basic auth) when the
-    target has credentials. `.login_cookies`: the Set-Cookie headers the login answered with."""
+    target has credentials; "login_cookies": the Set-Cookie headers the login answered with."""
     from hgharness.http import session
 
     out = {"anonymous": session(target)}
@@ -97,17 +101,13 @@ def _who(probe, sessions) -> list[str]:
 def probe_rows(plan) -> list:
     if not plan.checked:
         return []
-    return [pytest.param(p, id=p.id) for p in probes(plan.target)]
+    return [pytest.param(p, id=p.id) for p in probes(plan.target.site)]
 
 
 def preflight_rows(plan) -> list:
-    seen, out = set(), []
-    for row in probe_rows(plan):
-        p = row.values[0]
-        if (p.rep in PREFLIGHT_REPS and p.rep not in seen and not p.user_page) or p.kind == "api":
-            seen.add(p.rep)
-            out.append(row)
-    return out
+    if not plan.checked:
+        return []
+    return [pytest.param(p, id=p.id) for p in preflight_probes(plan.target.site)]
 
 
 def _known(target, probe, rule: str):
@@ -165,9 +165,8 @@ def test_cookie_flags(target, plan, sessions):
     """Every cookie the site sets (anonymous pages, the login, a logged-in page) has the policy's flags."""
     if not plan.checked:
         pytest.skip("no repository to visit")
-    kinds = ("index", "summary")
     seen = [(f"login as {target.username}", c) for c in sessions["login_cookies"]]
-    for p in (p for p in probes(target) if p.kind in kinds):
+    for p in (p for p in probes(target.site) if p.kind in COOKIE_KINDS):
         for who in _who(p, sessions):
             a = answer(target, plan, sessions, p, who)
             seen += [(f"{where(p, a)} as {who}", c) for c in a.set_cookies]
