@@ -16,6 +16,7 @@ Resolution order for each setting: explicit option > environment (HGHARNESS_*) >
     allow_load = false                    # load/stress traffic only with an explicit true
     allow_destructive = false             # pushes, new repositories/users: only with an explicit true
     repos = ["small", "medium"]
+    policy = {frame = "deny"}             # or a [targets.staging.policy] table: hgharness/policy.py
 
 Every key has one type (TARGET_KEYS); a value of another type is refused naming the file, the entry and the
 key, never read by truthiness (`allow_load = "false"` is an error, not a yes).
@@ -32,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hgharness.errors import HarnessError
+from hgharness.policy import DEFAULT as DEFAULT_POLICY
+from hgharness.policy import ENV as POLICY_ENV
+from hgharness.policy import Policy, parse_policy, policy_from_env
 from hgharness.secrets import Secret
 from hgharness.sites import KNOWN_SITES, load_site
 
@@ -42,7 +46,7 @@ TARGET_KEYS = {  # key -> its type: str, bool, or list (of strings)
     "repos": list, "fixture_dir": str, "front": str, "allow_js_errors": bool, "header_policy": str,
     "anonymous_push": bool, "private_repos": list, "known_issues": str, "disable": list,
     "request_deadline": float, "max_response_mb": float, "ssh_url": str, "ssh_key": str, "ssh_known_hosts": str,
-    "backends": list,
+    "backends": list, "policy": dict,  # the response policy: hgharness/policy.py
 }
 BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -138,6 +142,8 @@ def load_config(path: str | os.PathLike) -> dict:
             problem = _type_problem(TARGET_KEYS[key], value)
             if problem:
                 raise HarnessError(f"{p}: [targets.{name}] {key} {problem}")
+        if "policy" in entry:
+            parse_policy(entry["policy"], f"{p}: [targets.{name}.policy]")
     return data
 
 
@@ -147,6 +153,8 @@ def _type_problem(kind: type, value) -> str | None:
         return f"must be true or false, not {_kind_of(value)}"
     if kind is float and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
         return f"must be a positive number, not {_kind_of(value)}"
+    if kind is dict and not isinstance(value, dict):
+        return f"must be a table, not {_kind_of(value)}"
     if kind is str and not isinstance(value, str):
         return f"must be a string, not {_kind_of(value)}"
     if kind is list:
@@ -220,6 +228,7 @@ class Target:
     # the nodes behind the public URL (a fleet behind a balancer), each reached directly: the fleet stage of `run`
     # compares what they serve; empty: a single site, the stage is skipped
     backends: list[str] = field(default_factory=list)
+    policy: Policy = DEFAULT_POLICY  # CORS, framing, cookie flags, nosniff: what the policy checks hold it to
 
     @property
     def max_response_bytes(self) -> int:
@@ -327,6 +336,8 @@ class Target:
             ssh_key=pick("ssh_key", "HGHARNESS_SSH_KEY"),
             ssh_known_hosts=pick("ssh_known_hosts", "HGHARNESS_SSH_KNOWN_HOSTS"),
             backends=_names(pick("backends", "HGHARNESS_BACKENDS", []), "backends", name),
+            policy=overrides.get("policy") or (policy_from_env(env[POLICY_ENV]) if env.get(POLICY_ENV) else
+                                               parse_policy(entry.get("policy", {}), f"[targets.{name}.policy]")),
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
@@ -443,6 +454,8 @@ class Target:
                            ("HGHARNESS_BACKENDS", ",".join(self.backends))):
             if value:
                 env[key] = value
+        if self.policy != DEFAULT_POLICY:
+            env[POLICY_ENV] = self.policy.to_env()
         if self.password:
             env["HGHARNESS_PASSWORD"] = self.password.reveal()
         if self.api_key:

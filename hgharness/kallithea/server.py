@@ -106,7 +106,8 @@ class EmbeddedKallithea(SiteServer):
             # The documented `url_scheme_variable = HTTP_X_FORWARDED_PROTO` stops Kallithea 0.7.0 from starting
             # (application.py feeds it to asbool: "String is not true/false"); every client comes through the
             # TLS front, so force_https says the same thing.
-            out += ["[app:main]", "force_https=true"]
+            # and its session cookie goes over https only (Secure): Kallithea's generated config does not say so
+            out += ["[app:main]", "force_https=true", "session.secure=true"]
         return out
 
     # --- lifecycle ---

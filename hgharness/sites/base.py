@@ -63,7 +63,8 @@ class Site:
     # Defects of the site software found by the checks, reported as expected failures (xfail) naming them instead
     # of failing every run; anything else on the same pages still fails. Each: {"id", "kinds", "why"} and what
     # matches it: "span" (markup), "url" (request path), "problem"+"paths" (crawl), "payloads" (traversal),
-    # "unknown" (not-found checks), "non_utf8_diff_bytes" (a diff's size over which the site stalls).
+    # "unknown" (not-found checks), "non_utf8_diff_bytes" (a diff's size over which the site stalls), "policy"
+    # (rules of the response policy, suites/security/test_policy.py).
     KNOWN_ISSUES: tuple[dict, ...] = ()
 
     def can(self, capability: str) -> bool:

@@ -72,6 +72,16 @@ class KallitheaSite(Site):
                 "kind) alone, and no push invalidates it (feed controller _feed(); the README cache beside it "
                 "is keyed on the tip and does not lag): after a push a feed shows the history as of its first "
                 "request for up to 7 days"},
+        {"id": "kallithea-pages-frameable", "policy": ("framing",),
+         "kinds": ("index", "summary", "log", "shortlog", "graph", "log_from", "rev", "manifest", "file", "annotate",
+                   "filelog", "file_diff", "login", "register", "public_journal", "site_search", "forks", "followers",
+                   "statistics", "compare", "pull_requests", "admin_repos", "my_account", "my_pull_requests",
+                   "journal", "repo_create", "fork", "pull_request_new", "repo_settings", "repo_permissions",
+                   "admin", "admin_users", "admin_settings", "admin_permissions"),
+         "why": "no page sends X-Frame-Options or CSP frame-ancestors, and the pages hold forms that post: the "
+                "login box on every page an anonymous visitor sees, the account, repository settings, "
+                "permissions, fork and pull request forms of a logged-in user; any site can frame them "
+                "(clickjacking)"},
     )
 
     def rev_page_cut_off(self, text: str) -> bool:
