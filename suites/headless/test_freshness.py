@@ -1,0 +1,146 @@
+"""Freshness after writes, and the server's state after a push (issue 18).
+
+After each kind of write (a push to a branch, a new head, a tag, a bookmark move) every view that shows the
+changed state shows it at once, to a client that kept the view from before the write and revalidates it
+(suites/headless/freshness.py: the views, the writes, the cache rule). After a push, what a client observes of
+the server matches what the target declares (`publishing` in targets.toml): the phase of the pushed
+changesets, the heads, the branch map, and what `hg incoming` and `hg outgoing` say.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import closing
+
+import pytest
+
+from hgharness.suites.headless import freshness as fr
+from hgharness.suites.headless import wire
+from hgharness.suites.support.known_issues import known_defect, stale_feed_issue
+
+pytestmark = [pytest.mark.headless, pytest.mark.destructive]
+
+# the coverage table's declarations (suites/support/coverage.py): one entry per (view, representation, write)
+COVERAGE = [
+    {("route" if page is None else "kind"): (vid if page is None else page), "rep": rep, "aspect": "freshness",
+     "write": kind, "check": "test_views_show_the_write"}
+    for vid, (page, rep, writes) in fr.VIEWS.items() for kind in writes
+] + [
+    {"route": route, "rep": "wire", "aspect": "freshness", "write": "push", "check": "test_server_state_after_push"}
+    for route in ("wire:listkeys", "wire:heads", "wire:branchmap", "wire:getbundle", "wire:known")
+]
+
+
+@pytest.fixture(scope="module")
+def scratch(target, plan):
+    """The repository the writes go to: one of its own where the site can create one (Kallithea's API, removed
+    afterwards), else the push repository."""
+    if not target.has_credentials():
+        pytest.skip("needs the target's user: set HGHARNESS_USERNAME and HGHARNESS_PASSWORD")
+    if target.can("create_repo") and target.api_key:
+        name = f"hgharness-fresh-{fr.token()}"
+        target.site.create_repo(target, name)
+        try:
+            yield name
+        finally:
+            target.site.delete_repo(target, name)
+        return
+    if not plan.push_repo:
+        pytest.skip("no push repository: set HGHARNESS_PUSH_REPO or serve a repository named 'scratch'")
+    yield plan.push_repo
+
+
+@pytest.mark.parametrize("kind", fr.WRITES)
+def test_views_show_the_write(target, http, scratch, kind, tmp_path):
+    """Fetch every view that shows what a write of `kind` changes, write, revalidate every view: each shows it."""
+    local = wire.clone(target, scratch, tmp_path / "clone", auth=True)
+    nodes, pushed_at = fr.set_up(target, local, scratch, kind)
+    subject = {"tag": nodes["a"], "bookmark": nodes.get("k")}.get(kind)
+    views = fr.views_for(target, kind, scratch, nodes["branch"], subject.hex() if subject else "")
+    before = fr.fetch_all(http, target, views)
+    wait = fr.VALIDATOR_RESOLUTION_S - (time.monotonic() - pushed_at)
+    if wait > 0:  # validators of whole seconds (hgweb's ETag): the write lands in a later second than the set-up
+        time.sleep(wait)
+    w = fr.write(target, local, scratch, kind, nodes)
+    after = fr.fetch_all(http, target, views, before=before)
+    problems, known = [], []
+    for v in views:
+        problem, stale = fr.judge(v, before[v.id], after[v.id], w)
+        if problem and v.id == "wire:heads":
+            problem = fr.heads_problem(target, local, scratch, w, problem)
+        if problem and stale and stale_feed_issue(target, v.id.replace("-log", "_log")):
+            issue = stale_feed_issue(target, v.id.replace("-log", "_log"))
+            known.append(f"{problem}: known {issue['id']}: {issue['why']}")
+        elif problem:
+            problems.append(problem)
+    assert not problems, f"{len(problems)} of {len(views)} views stale after the {kind} write to {scratch}: " \
+                         + "; ".join(problems)
+    if known:
+        known_defect(target, "; ".join(known))
+
+
+def test_server_state_after_push(target, scratch, tmp_path):
+    """After a push: the pushed changesets' phase is the one the target declares (public on a publishing site,
+    draft otherwise) over the wire, in a pull and in the pusher's clone; the branch map and the heads have
+    them; `hg outgoing` from the pusher says nothing; `hg incoming` to a clone from before the push lists
+    exactly them."""
+    from mercurial import bundlerepo, discovery, phases
+
+    older = wire.clone(target, scratch, tmp_path / "older", auth=True)
+    local = wire.clone(target, scratch, tmp_path / "pusher", auth=True)
+    branch = f"hgharness-fresh-state-{fr.token()}"
+    base = local[b"tip"].node() if len(local) else None
+    a = fr.commit(local, base, branch, "state first")
+    c = fr.commit(local, a, branch, "state second")
+    fr.push(target, local, scratch, [c])
+    pushed = {a, c}
+    declared = "public" if target.publishing else "draft"
+    problems = []
+    with closing(wire.peer(target, scratch, auth=True)) as remote:
+        keys = remote.listkeys(b"phases")
+        heads = remote.heads()
+        branchmap = remote.branchmap()
+        out = discovery.findcommonoutgoing(local, remote)
+        other, incoming, cleanup = bundlerepo.getremotechanges(older.ui, older, remote,
+                                                               onlyheads=branchmap.get(branch.encode(), []))
+        cleanup()
+        del other
+        _, all_incoming, cleanup = bundlerepo.getremotechanges(older.ui, older, remote)
+        cleanup()
+    publishing = keys.get(b"publishing") == b"True"
+    if publishing != target.publishing:
+        problems.append(f"listkeys phases says {'publishing' if publishing else 'not publishing'}, the target "
+                        f"declares publishing = {str(target.publishing).lower()}")
+    roots = {bytes.fromhex(k.decode()) for k, v in keys.items() if k != b"publishing" and v == b"1"}
+    if not publishing and not roots & pushed:
+        problems.append(f"listkeys phases lists no draft root among the pushed {_short(pushed)}: public on a "
+                        "site that does not publish")
+    if branchmap.get(branch.encode()) != [c]:
+        problems.append(f"branchmap gives branch {branch} the heads {_short(branchmap.get(branch.encode(), []))}, "
+                        f"not {_short([c])}")
+    if c not in heads and fr.heads_problem(target, local, scratch, _written(scratch, branch, c), "x"):
+        problems.append(f"heads {_short(heads)} lack the pushed head {_short([c])}")
+    if out.missing:
+        problems.append(f"hg outgoing from the pusher lists {_short(out.missing)} after the push succeeded")
+    if set(incoming) != pushed:
+        problems.append(f"hg incoming -b {branch} to a clone from before the push lists {_short(incoming)}, not "
+                        f"the pushed {_short(pushed)}")
+    if not pushed <= set(all_incoming):
+        problems.append(f"hg incoming to a clone from before the push lacks {_short(pushed - set(all_incoming))}")
+    seen = {"pusher": local}
+    wire.pull(target, older, scratch)
+    seen["a pull"] = older
+    for who, repo in seen.items():
+        got = {phases.phasenames[repo[n].phase()].decode() for n in pushed if n in repo}
+        if got != {declared}:
+            problems.append(f"the pushed changesets are {'/'.join(sorted(got)) or 'missing'} in {who}, not "
+                            f"{declared} (publishing = {str(target.publishing).lower()})")
+    assert not problems, f"server state after a push to {scratch}: " + "; ".join(problems)
+
+
+def _short(nodes) -> list[str]:
+    return sorted(n.hex()[:12] for n in nodes)
+
+
+def _written(repo: str, branch: str, head: bytes) -> fr.Write:
+    return fr.Write("push", repo, branch, head.hex(), {head.hex()}, new=head.hex())
