@@ -261,15 +261,15 @@ def _json_refs(key: str, field: str):
 
 
 def _kallithea_refs(text, w, view):
-    """refs-data: {"results": [{"text": "Branches", "children": [{"text": NAME, "id": REV}, ...]}, ...]}."""
-    name, node = w.tag or w.bookmark or (w.branch, w.tip)
+    """refs-data: {"results": [{"text": "Branch", "children": [{"id": HEX, "text": NAME, "type": "branch"}]}]}."""
+    kind, (name, node) = ("tag", w.tag) if w.tag else ("book", w.bookmark) if w.bookmark else \
+        ("branch", (w.branch, w.tip))
     for group in json.loads(text).get("results", []):
         for ref in group.get("children", []):
-            if ref.get("text") == name:
+            if ref.get("type") == kind and ref.get("text") == name:
                 ident = str(ref.get("id", ""))
-                return None if node.startswith(ident) or node in ident else (
-                    f"{name} points at {ident[:12]}, not at {node[:12]} (a stale view?)")
-    return f"does not list {name}"
+                return None if ident == node else f"{name} points at {ident[:12]}, not at {node[:12]} (a stale view?)"
+    return f"does not list the {kind} {name}"
 
 
 def _heads(text, w, view):
