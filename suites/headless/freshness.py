@@ -350,12 +350,18 @@ def push(target, local, repo: str, revs: list[bytes], bookmarks: tuple[str, ...]
         raise AssertionError(f"push of bookmark {bookmarks[0]} to {repo} was refused (result {op.bkresult})")
 
 
+def fork_point(local) -> bytes | None:
+    """Where a check's branch starts: the repository's first changeset, which other checks never push onto (a
+    branch from the tip would take the head status from a changeset another check just pushed), or nothing."""
+    return local[0].node() if len(local) else None
+
+
 def set_up(target, local, repo: str, kind: str) -> tuple[dict, float]:
     """The state a write of `kind` starts from, pushed: a branch of its own (and a bookmark). Returns the nodes
     by name and the time the push ended."""
     tok = token()
     branch = f"hgharness-fresh-{kind.replace('_', '-')}-{tok}"
-    base = local[b"tip"].node() if len(local) else None
+    base = fork_point(local)
     a = commit(local, base, branch, f"{kind} base")
     nodes = {"branch": branch, "a": a, "tok": tok}
     push_revs, marks = [a], ()

@@ -89,7 +89,7 @@ def test_server_state_after_push(target, scratch, tmp_path):
     older = wire.clone(target, scratch, tmp_path / "older", auth=True)
     local = wire.clone(target, scratch, tmp_path / "pusher", auth=True)
     branch = f"hgharness-fresh-state-{fr.token()}"
-    base = local[b"tip"].node() if len(local) else None
+    base = fr.fork_point(local)
     a = fr.commit(local, base, branch, "state first")
     c = fr.commit(local, a, branch, "state second")
     fr.push(target, local, scratch, [c])
