@@ -91,7 +91,8 @@ def feeds_frozen(app):
 
 def etag_replayed(app):
     """Any ETag the site ever gave is answered with 304 Not Modified: after a push, a browser revalidating the
-    history it had keeps it (each answer still carries the site's own, changing, ETag)."""
+    history it had keeps it (each answer still carries the site's own, changing, ETag). test_wire's
+    test_push_then_pull_sees_new_head, which revalidates the shortlog after its push, catches it too."""
     store = _store("issued-etags")
 
     def wrapped(environ, start_response):
@@ -120,4 +121,34 @@ def history_max_age(app):
             headers = [(k, v) for k, v in headers if k.lower() != "cache-control"]
             return start_response(status, headers + [("Cache-Control", "public, max-age=300")], exc_info)
         return app(environ, with_lifetime)
+    return wrapped
+
+
+def _repo_dir(environ) -> str | None:
+    """The served repository a request is for (hgwebdir serves `/ = DIR/*`)."""
+    with open(os.environ["HGHARNESS_HGWEB_CONFIG"]) as f:
+        base = next(line.split("=", 1)[1].strip()[:-2] for line in f if line.startswith("/ = "))
+    name = environ.get("PATH_INFO", "").strip("/").split("/", 1)[0]
+    path = os.path.join(base, name)
+    return path if name and os.path.isdir(os.path.join(path, ".hg")) else None
+
+
+def etag_ignores_bookmarks(app):
+    """The ETag stands for the changelog alone (its size): a bookmark move keeps it, and the site answers 304 to
+    it, so a browser revalidating the bookmarks page keeps the old positions (what hgweb's own repository cache
+    guards against by watching the bookmarks file too)."""
+    def wrapped(environ, start_response):
+        repo = _repo_dir(environ)
+        if repo is None or "cmd=" in environ.get("QUERY_STRING", "") or environ.get("REQUEST_METHOD") != "GET":
+            return app(environ, start_response)
+        tag = f'W/"cl-{os.path.getsize(os.path.join(repo, ".hg", "store", "00changelog.i"))}"'
+        if environ.get("HTTP_IF_NONE_MATCH") == tag:
+            start_response("304 Not Modified", [("ETag", tag)])
+            return [b""]
+        environ = {k: v for k, v in environ.items() if k != "HTTP_IF_NONE_MATCH"}
+
+        def with_tag(status, headers, exc_info=None):
+            headers = [(k, v) for k, v in headers if k.lower() != "etag"]
+            return start_response(status, headers + [("ETag", tag)], exc_info)
+        return app(environ, with_tag)
     return wrapped
