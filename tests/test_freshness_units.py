@@ -64,3 +64,21 @@ def test_a_wrongly_typed_publishing_is_one_line_exit_2(tmp_path):
     lines = [line for line in p.stderr.splitlines() if line.strip()]
     assert p.returncode == 2 and len(lines) == 1, (p.returncode, p.stderr)
     assert "publishing must be true or false, not the integer 1" in lines[0], lines
+
+
+def test_the_coverage_declared_is_what_the_checks_fetch():
+    import ast
+    from pathlib import Path
+
+    from hgharness.suites.headless import test_freshness
+
+    source = Path(test_freshness.__file__).read_text()
+    node = next(n for n in ast.parse(source).body if isinstance(n, ast.Assign) and n.targets[0].id == "COVERAGE")
+    declared = ast.literal_eval(node.value)
+    views = {((vid, None) if page is None else (None, page), rep, kind) for vid, (page, rep, writes) in
+             fr.VIEWS.items() for kind in writes}
+    got = {((e.get("route"), e.get("kind")), e["rep"], e["write"]) for e in declared
+           if e["check"] == "test_views_show_the_write"}
+    assert got == views
+    assert all(e["aspect"] == "freshness" and e["write"] in fr.WRITES for e in declared)
+    assert {e["check"] for e in declared} <= {n for n in dir(test_freshness) if n.startswith("test_")}
