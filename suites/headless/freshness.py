@@ -356,24 +356,23 @@ def fork_point(local) -> bytes | None:
     return local[0].node() if len(local) else None
 
 
-def set_up(target, local, repo: str, kind: str) -> tuple[dict, float]:
-    """The state a write of `kind` starts from, pushed: a branch of its own (and a bookmark). Returns the nodes
-    by name and the time the push ended."""
+def set_up(target, local, repo: str) -> tuple[dict, float]:
+    """The state each kind of write starts from, in one push: a branch of its own for each (the new head forks
+    below its branch's head, the bookmark has a changeset to move on to). Returns the nodes by kind and the time
+    the push ended."""
+    base, out, revs = fork_point(local), {}, []
     tok = token()
-    branch = f"hgharness-fresh-{kind.replace('_', '-')}-{tok}"
-    base = fork_point(local)
-    a = commit(local, base, branch, f"{kind} base")
-    nodes = {"branch": branch, "a": a, "tok": tok}
-    push_revs, marks = [a], ()
-    if kind in ("new_head", "bookmark"):  # the new head forks below the branch's head; the bookmark moves on
-        nodes["k"] = commit(local, a, branch, f"{kind} second")
-        push_revs = [nodes["k"]]
-    if kind == "bookmark":
-        nodes["mark"] = f"hgharness-fresh-{tok}"
-        set_bookmark(local, nodes["mark"], a)
-        marks = (nodes["mark"],)
-    push(target, local, repo, push_revs, marks)
-    return nodes, time.monotonic()
+    for kind in WRITES:
+        branch = f"hgharness-fresh-{kind.replace('_', '-')}-{tok}"
+        a = commit(local, base, branch, f"{kind} base")
+        nodes = out[kind] = {"branch": branch, "a": a, "tok": tok}
+        if kind in ("new_head", "bookmark"):
+            nodes["k"] = commit(local, a, branch, f"{kind} second")
+        revs.append(nodes.get("k", a))
+    mark = out["bookmark"]["mark"] = f"hgharness-fresh-{tok}"
+    set_bookmark(local, mark, out["bookmark"]["a"])
+    push(target, local, repo, revs, (mark,))
+    return out, time.monotonic()
 
 
 def write(target, local, repo: str, kind: str, nodes: dict) -> Write:

@@ -155,11 +155,19 @@ def scratch(target, plan):
     yield plan.push_repo
 
 
+@pytest.fixture(scope="module")
+def prepared(target, scratch, tmp_path_factory):
+    """One clone and one set-up push per test process for the four writes (each on a branch of its own)."""
+    local = wire.clone(target, scratch, tmp_path_factory.mktemp("freshness") / "clone", auth=True)
+    nodes, pushed_at = fr.set_up(target, local, scratch)
+    return local, nodes, pushed_at
+
+
 @pytest.mark.parametrize("kind", fr.WRITES)
-def test_views_show_the_write(target, http, scratch, kind, tmp_path):
+def test_views_show_the_write(target, http, scratch, prepared, kind):
     """Fetch every view that shows what a write of `kind` changes, write, revalidate every view: each shows it."""
-    local = wire.clone(target, scratch, tmp_path / "clone", auth=True)
-    nodes, pushed_at = fr.set_up(target, local, scratch, kind)
+    local, all_nodes, pushed_at = prepared
+    nodes = all_nodes[kind]
     subject = {"tag": nodes["a"], "bookmark": nodes.get("k")}.get(kind)
     views = fr.views_for(target, kind, scratch, nodes["branch"], subject.hex() if subject else "")
     before = fr.fetch_all(http, target, views)
