@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import secrets
-import time
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 from email.utils import parsedate_to_datetime
@@ -36,7 +35,7 @@ WRITES = ("push", "new_head", "tag", "bookmark")
 HISTORY = ("push", "new_head", "tag")  # writes that add a changeset
 IN_FLIGHT = 4  # views fetched at once
 # hgweb's validators have a resolution of one second (ETag W/"<mtime of the changelog, bookmarks, phaseroots>"):
-# the measured write comes at least this long after the set-up write the "before" copies saw (see README)
+# the measured write comes at least this long after the "before" copies were fetched (see README)
 VALIDATOR_RESOLUTION_S = 1.05
 
 # view id (hgweb's command name; wire commands as wire:NAME) -> (page kind, representation, writes it shows)
@@ -356,10 +355,9 @@ def fork_point(local) -> bytes | None:
     return local[0].node() if len(local) else None
 
 
-def set_up(target, local, repo: str) -> tuple[dict, float]:
+def set_up(target, local, repo: str) -> dict:
     """The state each kind of write starts from, in one push: a branch of its own for each (the new head forks
-    below its branch's head, the bookmark has a changeset to move on to). Returns the nodes by kind and the time
-    the push ended."""
+    below its branch's head, the bookmark has a changeset to move on to). Returns the nodes by kind."""
     base, out, revs = fork_point(local), {}, []
     tok = token()
     for kind in WRITES:
@@ -372,7 +370,7 @@ def set_up(target, local, repo: str) -> tuple[dict, float]:
     mark = out["bookmark"]["mark"] = f"hgharness-fresh-{tok}"
     set_bookmark(local, mark, out["bookmark"]["a"])
     push(target, local, repo, revs, (mark,))
-    return out, time.monotonic()
+    return out
 
 
 def write(target, local, repo: str, kind: str, nodes: dict) -> Write:
