@@ -38,7 +38,8 @@ class EmbeddedHgweb(SiteServer):
     def __init__(self, repos_dir: str | Path, workdir: str | Path | None = None, port: int = 0, workers: int = 2,
                  username: str = DEFAULT_USER, password: str | None = None, wrap: str | None = None,
                  host: str = "127.0.0.1", extra_web_config: dict | None = None, prefix: str = "",
-                 base_url: str | None = None, access_log: str | Path | None = None):
+                 base_url: str | None = None, access_log: str | Path | None = None,
+                 extra_config: dict[str, dict] | None = None):
         self.repos_dir = Path(repos_dir).resolve()
         if not self.repos_dir.is_dir():
             raise HarnessError(f"repository directory {self.repos_dir} does not exist")
@@ -46,6 +47,8 @@ class EmbeddedHgweb(SiteServer):
         self.workers = max(2, workers)
         self.wrap = wrap
         self.extra_web_config = extra_web_config or {}
+        # other sections of the served repositories' configuration, e.g. {"phases": {"publish": "False"}}
+        self.extra_config = extra_config or {}
         self.prefix = prefix.strip("/")
         # The URL clients reach hgweb at when a front sits before it (hgweb writes it into feeds): web.baseurl
         self.base_url = base_url
@@ -79,6 +82,8 @@ class EmbeddedHgweb(SiteServer):
             web["baseurl"] = self.base_url
         lines = ["[paths]", f"/ = {self.repos_dir}/*", "", "[web]"]
         lines += [f"{k} = {v}" for k, v in web.items() if v != ""]
+        for section, values in self.extra_config.items():
+            lines += ["", f"[{section}]"] + [f"{k} = {v}" for k, v in values.items()]
         path = self.workdir / "hgweb.config"
         path.write_text("\n".join(lines) + "\n")
         return path

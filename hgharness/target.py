@@ -17,6 +17,7 @@ Resolution order for each setting: explicit option > environment (HGHARNESS_*) >
     allow_destructive = false             # pushes, new repositories/users: only with an explicit true
     repos = ["small", "medium"]
     policy = {frame = "deny"}             # or a [targets.staging.policy] table: hgharness/policy.py
+    publishing = true                     # pushed changesets become public (Mercurial's default); false: stay draft
 
 Every key has one type (TARGET_KEYS); a value of another type is refused naming the file, the entry and the
 key, never read by truthiness (`allow_load = "false"` is an error, not a yes).
@@ -46,7 +47,7 @@ TARGET_KEYS = {  # key -> its type: str, bool, or list (of strings)
     "repos": list, "fixture_dir": str, "front": str, "allow_js_errors": bool, "header_policy": str,
     "anonymous_push": bool, "private_repos": list, "known_issues": str, "disable": list,
     "request_deadline": float, "max_response_mb": float, "ssh_url": str, "ssh_key": str, "ssh_known_hosts": str,
-    "backends": list, "policy": dict,  # the response policy: hgharness/policy.py
+    "backends": list, "publishing": bool, "policy": dict,  # the response policy: hgharness/policy.py
 }
 BOOL_WORDS = {"1": True, "true": True, "yes": True, "0": False, "false": False, "no": False}
 
@@ -229,6 +230,9 @@ class Target:
     # compares what they serve; empty: a single site, the stage is skipped
     backends: list[str] = field(default_factory=list)
     policy: Policy = DEFAULT_POLICY  # CORS, framing, cookie flags, nosniff: what the policy checks hold it to
+    # the site's phase policy: pushed changesets become public (a publishing server, Mercurial's default and
+    # Kallithea's), or stay draft (phases.publish = False); the push-state checks hold the site to it
+    publishing: bool = True
 
     @property
     def max_response_bytes(self) -> int:
@@ -338,6 +342,7 @@ class Target:
             backends=_names(pick("backends", "HGHARNESS_BACKENDS", []), "backends", name),
             policy=overrides.get("policy") or (policy_from_env(env[POLICY_ENV]) if env.get(POLICY_ENV) else
                                                parse_policy(entry.get("policy", {}), f"[targets.{name}.policy]")),
+            publishing=flag("publishing", "HGHARNESS_PUBLISHING") is not False,
         )
         if t.header_policy not in ("warn", "strict"):
             raise HarnessError(f"header_policy must be 'warn' or 'strict', not {t.header_policy!r}")
@@ -441,6 +446,7 @@ class Target:
             "HGHARNESS_HEADER_POLICY": self.header_policy,
             "HGHARNESS_KNOWN_ISSUES": self.known_issues,
             "HGHARNESS_ANONYMOUS_PUSH": "1" if self.anonymous_push else "0",
+            "HGHARNESS_PUBLISHING": "1" if self.publishing else "0",
             "HGHARNESS_EMBEDDED": "1" if self.embedded else "0",
             "HGHARNESS_REQUEST_DEADLINE": f"{self.request_deadline:g}",
             "HGHARNESS_MAX_RESPONSE_MB": f"{self.max_response_mb:g}",
