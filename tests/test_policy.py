@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from hgharness.policy import Policy
-from tests.conftest import hgweb, target_for
+from tests.conftest import ROOT, hgweb, target_for
 from tests.headless_helpers import build_suite_repos
 
 pytestmark = [pytest.mark.integration]
@@ -118,9 +118,11 @@ def test_tightened_policy_fails_what_the_default_passes(repos, tmp_path):
     assert denying.exit_code == 0, [f"{t['id']}: {t['message'][:300]}" for t in failing(denying)]
 
 
-def test_a_cookie_without_secure_fails_over_https_only(repos, tmp_path):
+def test_a_cookie_without_secure_fails_over_https_only(repos, tmp_path, monkeypatch):
     from hgharness.front import start_hgweb_behind_nginx
 
+    # the fronted hgweb's workers import the wrap from this checkout (hgweb() below sets this only while it runs)
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
     wrap = "tests.policy_broken:session_cookie_without_secure"
     with hgweb(repos, wrap=wrap) as server:
         plain = run_checks(server, tmp_path / "http", Policy())
