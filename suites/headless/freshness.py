@@ -35,8 +35,9 @@ WRITES = ("push", "new_head", "tag", "bookmark")
 HISTORY = ("push", "new_head", "tag")  # writes that add a changeset
 IN_FLIGHT = 4  # views fetched at once
 # hgweb's validators have a resolution of one second (ETag W/"<mtime of the changelog, bookmarks, phaseroots>"):
-# the measured write comes at least this long after the "before" copies were fetched (see README)
-VALIDATOR_RESOLUTION_S = 1.05
+# the measured write starts in a later second of the clock than the "before" copies were fetched in (see README):
+# at this many seconds past the start of the second they ended in
+VALIDATOR_RESOLUTION_S = 1.02
 
 # view id (hgweb's command name; wire commands as wire:NAME) -> (page kind, representation, writes it shows)
 VIEWS = {
