@@ -52,6 +52,11 @@ class HgwebSite(Site):
     HTML_PAGES = ("index", "summary", "log", "shortlog", "graph", "rev", "manifest", "file", "annotate", "diff",
                   "comparison", "filelog", "branches", "tags", "bookmarks", "search")
     FEED_ENTRIES = 10  # [web] maxchanges
+    STYLE_PARAM = "style"
+    HTML_STYLES = ("coal", "gitweb", "monoblue", "spartan")  # paper is the default
+    DATA_STYLES = ("raw", "json", "atom", "rss")
+    ARCHIVE_FILE_PARAM = "file"
+    FEED_LISTS_FILES = True
     ARCHIVE_META = ".hg_archival.txt"
     KNOWN_ISSUES = (
         {"id": "hgweb-filelog-feed-title-xss", "kinds": ("filelog",),

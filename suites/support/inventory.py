@@ -11,6 +11,7 @@ the Mercurial installed there.
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 import urllib.parse
@@ -228,6 +229,14 @@ def _kallithea_kind_rep(kind: str, template: str) -> str:
         if word in kind or word in template:
             return rep
     return "html"
+
+
+@functools.lru_cache(maxsize=1)
+def hgweb_inventory_cached() -> Inventory:
+    """The hgweb inventory named as the hgweb adapter names its routes (rev, not changeset)."""
+    from hgharness.sites.hgweb import HgwebSite
+
+    return hgweb_inventory(HgwebSite())
 
 
 def inventory(site) -> Inventory:
