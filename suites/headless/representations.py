@@ -45,6 +45,17 @@ def patch_files(text: str) -> dict[str, list[str]]:
     return out
 
 
+def fixture_patch(repo, rev, git: bool) -> dict[str, list[str]]:
+    """The fixture's own patch of a changeset against its first parent, in the site's format (git or not),
+    read by patch_files: what a site's patch must hold, file by file."""
+    from mercurial import diffutil, patch
+
+    ctx = repo.repo[rev]
+    opts = diffutil.diffallopts(repo.repo.ui, {b"git": git})
+    text = b"".join(patch.diff(repo.repo, ctx.p1().node(), ctx.node(), opts=opts))
+    return patch_files(text.decode("utf-8", "replace"))
+
+
 def json_diff_files(diff: list[dict]) -> dict[str, list[str]]:
     """json-rev's "diff" blocks -> path -> +/- lines: each block names its file in a 'diff' line or its
     ---/+++ lines (the side that is not /dev/null)."""

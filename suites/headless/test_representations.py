@@ -20,7 +20,7 @@ from hgharness.suites.headless import representations as reps
 from hgharness.suites.headless import wire
 from hgharness.suites.support import inventory, pagetext
 from hgharness.suites.support.http_checks import fetch, page
-from hgharness.suites.support.known_issues import diff_issue
+from hgharness.suites.support.known_issues import diff_issue, known_defect, wire_argument_issue
 from hgharness.suites.support.repodata import is_binary
 from hgharness.suites.support.table import from_plan
 
@@ -30,6 +30,7 @@ LABELS = ("tip", "rename", "merge", "root")  # the first two a repository has ar
 MAX_FILES = 20       # files of a changeset compared line by line
 MAX_LINES = 200      # lines of a file (or of a file's diff) compared on a page
 HISTORY = 10         # entries of a file's history
+MAX_ANNOTATED = 64 * 1024  # bytes of a file whose annotate pages are asked in every style (10 MB pages past this)
 
 # What these checks assert (suites/support/coverage.py reads it)
 _STYLES = ("coal", "gitweb", "monoblue", "spartan")
@@ -53,12 +54,16 @@ COVERAGE = (
 )
 
 
-def sample_rows(plan) -> list:
+def sample_rows(plan, per_repo: int = 2) -> list:
     rows = []
     for name in plan.checked:
         by_label = {s.label: s for s in plan.samples(name)}
-        rows += [pytest.param(by_label[k], id=by_label[k].id) for k in LABELS if k in by_label][:2]
+        rows += [pytest.param(by_label[k], id=by_label[k].id) for k in LABELS if k in by_label][:per_repo]
     return rows
+
+
+def file_rows(plan) -> list:
+    return sample_rows(plan, per_repo=1)
 
 
 def repo_rows(plan) -> list:
@@ -108,8 +113,8 @@ def test_changeset_in_every_form(target, http, plan, sample):
             if missing is not None:
                 problems.append(f"{style} page: diff of {f} lacks line {missing[:60]!r}")
                 break
-    problems += _raw_patch(target, http, repo, sample, info, changed, want_lines)
-    problems += _json_rev(target, http, sample, info, changed, want_lines)
+    problems += _raw_patch(target, http, repo, sample, info)
+    problems += _json_rev(target, http, repo, sample, info)
     problems += _feed_entries(target, http, repo, sample, info)
     problems += _over_the_wire(target, repo, sample, info)
     assert not problems, f"changeset {info['short']} ({sample.id}): " + "; ".join(problems[:10])
@@ -131,22 +136,29 @@ def _compare_diffs(what: str, got: dict[str, list[str]], changed: list[str], wan
     return out
 
 
-def _raw_patch(target, http, repo, sample, info, changed, want) -> list[str]:
+def _raw_patch(target, http, repo, sample, info) -> list[str]:
+    """The raw patch holds, file by file, the +/- lines of the fixture's own patch in the site's format."""
     if "raw_rev" not in target.site.ROUTES:
         return []
     if diff_issue(target, "raw_rev", *repo.diff_text(sample.rev)) is not None:
         return []  # a known defect of the site on such a diff: test_revision_page[raw_rev] reports it
     r = fetch(http, target, target.site.route("raw_rev", sample.repo, rev=info["node"]),
               expected_content=info["desc"])
-    return _compare_diffs("raw patch", reps.patch_files(r.content.decode("utf-8", "replace")), changed, want)
+    want = _cut(reps.fixture_patch(repo, sample.rev, git=target.site.PATCH_GIT))
+    return _compare_diffs("raw patch", reps.patch_files(r.content.decode("utf-8", "replace")), list(want), want)
 
 
-def _json_rev(target, http, sample, info, changed, want) -> list[str]:
+def _cut(patch: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {f: lines[:MAX_LINES] for f, lines in sorted(patch.items())[:MAX_FILES]}
+
+
+def _json_rev(target, http, repo, sample, info) -> list[str]:
     if "json_rev" not in target.site.ROUTES or not target.site.can("json"):
         return []
     r = fetch(http, target, target.site.route("json_rev", sample.repo, rev=info["node"]))
     data = json.loads(r.text)
-    out = _compare_diffs("json-rev", reps.json_diff_files(data.get("diff", [])), changed, want)
+    want = _cut(reps.fixture_patch(repo, sample.rev, git=target.site.PATCH_GIT))
+    out = _compare_diffs("json-rev", reps.json_diff_files(data.get("diff", [])), list(want), want)
     listed = [f.get("file") for f in data.get("files", [])]
     if listed != info["files"]:
         out.append(f"json-rev lists files {listed[:5]}, the changeset has {info['files'][:5]}")
@@ -164,8 +176,9 @@ def _feed_entries(target, http, repo, sample, info) -> list[str]:
         got = read(root, info["node"])
         if got is None:
             out.append(f"{kind} has no entry for it")
-        elif got != info["files"]:
-            out.append(f"{kind} entry lists files {got[:5]}, the changeset has {info['files'][:5]}")
+        elif got != info["files"][:target.site.FEED_MAX_FILES]:
+            out.append(f"{kind} entry lists files {got[:5]} ({len(got)}), the changeset has {info['files'][:5]} "
+                       f"({len(info['files'])}; a feed lists {target.site.FEED_MAX_FILES} at most)")
     return out
 
 
@@ -196,20 +209,25 @@ def _text_lines(data: bytes) -> list[str] | None:
     return None if "\ufffd" in s else s.split("\n")[:MAX_LINES]
 
 
-@from_plan("sample", sample_rows)
+@from_plan("sample", file_rows)
 def test_file_in_every_form(target, http, plan, sample):
+    site = target.site
+    if not (site.HTML_STYLES or site.DATA_STYLES or site.ARCHIVE_FILE_PARAM):
+        pytest.skip(f"site {target.site_name!r} gives a file in no other form than its page, raw file and annotate "
+                    "(test_file_page checks those)")
     repo = plan.repo(sample.repo)
-    files = [f for f in plan.files(sample) if repo.flags(sample.rev, f) != "l"][:1]
+    files = sorted((f for f in plan.files(sample) if repo.flags(sample.rev, f) != "l"),
+                   key=lambda f: len(repo.data(sample.rev, f)))  # the smallest: an annotate page is 20x the file
     if not files:
         pytest.skip(f"{sample.id} has no regular file")
     path, node = files[0], repo.hex(sample.rev)
     data = repo.data(sample.rev, path)
     lines = _text_lines(data)
-    site, problems = target.site, []
+    problems = []
     history = [repo.hex(r)[:12] for r in (repo.file_history_all(path) if site.FILELOG_WHOLE_FILE
                                           else repo.file_history(sample.rev, path))[:HISTORY]]
     for style, params in _styles(target, "file")[1:]:
-        for kind in ("file", "annotate"):
+        for kind in ("file", "annotate") if len(data) <= MAX_ANNOTATED else ("file",):
             _, p = page(http, target, site.route(kind, sample.repo, rev=node, path=path, **params),
                         expected_content=data.decode("utf-8", "replace"))
             missing = pagetext.lines_in_order(lines, p.flat) if lines is not None else None
@@ -284,8 +302,11 @@ def test_refs_in_every_form(target, http, plan, repo_name):
             if wrong:
                 problems.append(f"{style} {kind} page does not show {wrong[:3]} at their changesets")
         problems += _ref_data_styles(target, http, repo_name, kind, dict(shown))
-    problems += _refs_over_the_wire(target, repo, repo_name, refs)
+    left_out: list[str] = []
+    problems += _refs_over_the_wire(target, repo, repo_name, refs, left_out)
     assert not problems, f"refs of {repo_name}: " + "; ".join(problems[:10])
+    if left_out:
+        known_defect(target, f"{len(left_out)} names not looked up: {left_out[0]}")
 
 
 def _ref_data_styles(target, http, repo_name, kind, names: dict) -> list[str]:
@@ -307,18 +328,23 @@ def _ref_data_styles(target, http, repo_name, kind, names: dict) -> list[str]:
     return out
 
 
-def _refs_over_the_wire(target, repo, repo_name, refs) -> list[str]:
+def _refs_over_the_wire(target, repo, repo_name, refs, left_out: list) -> list[str]:
     """`lookup` of every tag, bookmark and branch name answers what the fixture's own lookup answers (a name
-    held by several kinds resolves the same way on both sides)."""
+    held by several kinds resolves the same way on both sides). A name the site is known to fail on is left out
+    (into `left_out`)."""
     out = []
     with closing(wire.peer(target, repo_name)) as remote:
         for kind, names in refs.items():
             for name in sorted(names)[:20]:
+                issue = wire_argument_issue(target, name)
+                if issue is not None:
+                    left_out.append(f"lookup {name!r}: known {issue['id']}: {issue['why']}")
+                    continue
                 want = repo.repo.lookup(name.encode()).hex()
                 try:
                     got = remote.lookup(name.encode()).hex()
-                except Exception as e:  # the server's RepoLookupError: the name is unknown there
-                    got = f"error {type(e).__name__}"
+                except Exception as e:  # the server's RepoLookupError (unknown name), or an HTTP error
+                    got = f"an error ({type(e).__name__}: {str(e)[:60]})"
                 if got != want:
                     out.append(f"lookup {name!r} ({kind[:-1]}) answers {got[:12]}, not {want[:12]}")
     return out
