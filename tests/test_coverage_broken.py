@@ -68,4 +68,4 @@ def test_healthy_target_passes_every_form(repos, tmp_path):
         stage = run(server, tmp_path / "run", [NEW])
     assert stage.exit_code == 0, f"healthy target: {stage.detail}; " + "; ".join(
         f"{t['id']}: {(t['message'] or '')[:200]}" for t in stage.tests if t["outcome"] == "failed")
-    assert stage.counts["passed"] >= 10, stage.counts
+    assert stage.counts["passed"] >= 8, stage.counts  # 2 changesets, 1 file, the refs of demo and hostile
