@@ -123,9 +123,19 @@ def gitweb_file_drops_line(app):
     return _rewrite(app, lambda e: "/file/" in _path(e) and _style(e) == "gitweb", edit)
 
 
+def gitweb_shortlog_skips_entry(app):
+    """gitweb's shortlog leaves out its second entry (paper's shortlog, json-log and the feeds stay right)."""
+    def edit(status, headers, body, environ):
+        rows = list(re.finditer(rb'<tr class="parity\d">.*?</tr>\n', body, re.S))
+        if not _ok(status) or len(rows) < 2:
+            return status, headers, body
+        return status, headers, body[:rows[1].start()] + body[rows[1].end():]
+    return _rewrite(app, lambda e: _path(e).endswith("/shortlog") and _style(e) == "gitweb", edit)
+
+
 DEFECTS = ("gitweb_rev_other_file", "raw_rev_truncated_diff", "json_rev_diff_drops_line", "atom_entry_drops_file",
            "getbundle_ignores_common", "lookup_tag_wrong_node", "archive_ignores_file_filter", "raw_tags_wrong_node",
-           "gitweb_file_drops_line")
+           "gitweb_file_drops_line", "gitweb_shortlog_skips_entry")
 
 
 def every_defect(app):

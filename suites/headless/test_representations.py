@@ -1,7 +1,8 @@
-"""One changeset, file or ref in every form the site gives it: each form must agree with the fixture (and so with
-the others). A changeset: its page in every HTML style, its raw patch, json-rev's diff, its feed entries and the
+"""One changeset, file, history or ref in every form the site gives it: each form must agree with the fixture (and
+so with the others). A changeset: its page in every HTML style, its raw patch, json-rev's diff, its feed entries and the
 changeset `getbundle` brings over the wire. A file: its page in every style, its annotate page, its one-member
-archive, its history as JSON, atom and in every style. Refs: tags, branches and bookmarks in every style, raw, the
+archive, its history as JSON, atom and in every style. The history pages (log, shortlog, graph) in every style.
+Refs: tags, branches and bookmarks in every style, raw, the
 feeds, and `lookup` over the wire.
 
 The default forms (paper, raw-file, json-tags ...) have their own tables (test_pages, test_json_feeds); these
@@ -46,6 +47,9 @@ COVERAGE = (
     + [{"route": "filelog", "rep": s, "aspect": "content", "check": "test_file_in_every_form"}
        for s in ("json", "atom", "rss")]
     + [{"kind": "archive", "aspect": "content", "check": "test_file_in_every_form"}]
+    + [{"route": r, "rep": s, "aspect": "content", "check": "test_history_in_every_form"}
+       for r in ("log", "shortlog", "graph") for s in _STYLES]
+    + [{"route": "shortlog", "rep": "json", "aspect": "content", "check": "test_history_in_every_form"}]
     + [{"route": r, "rep": s, "aspect": "content", "check": "test_refs_in_every_form"}
        for r in ("tags", "branches") for s in (*_STYLES, "raw", "atom", "rss")]
     + [{"route": "bookmarks", "rep": s, "aspect": "content", "check": "test_refs_in_every_form"}
@@ -279,6 +283,39 @@ def _archive_member(target, http, sample, path, node, data) -> list[str]:
     if members[path][1] != data:
         return [f"its archive member has {len(members[path][1])} bytes, not the fixture's {len(data)}"]
     return []
+
+
+# --- history ------------------------------------------------------------------------------------------------
+
+HISTORY_ROUTES = ("log", "shortlog", "graph")
+UNORDERED_HISTORY = ("spartan",)  # styles whose history links are not one per entry in order: every one, tip first
+
+
+@from_plan("repo_name", repo_rows)
+def test_history_in_every_form(target, http, plan, repo_name):
+    """The first page of log, shortlog and graph in every other style lists the newest changesets in order (the
+    default style: test_repository_page), and shortlog as JSON too."""
+    if not target.site.HTML_STYLES:
+        pytest.skip(f"site {target.site_name!r} has one form of its history pages (test_repository_page checks it)")
+    repo, site, problems = plan.repo(repo_name), target.site, []
+    want = [repo.hex(r)[:12] for r in repo.revs_desc[:HISTORY]]
+    for route in HISTORY_ROUTES:
+        for style, params in _styles(target, route)[1:]:
+            _, p = page(http, target, site.route(route, repo_name, **{site.PAGE_PARAM: HISTORY}, **params))
+            got = [n for n in pagetext.changeset_links(p, target, repo_name) if n in want]
+            if style in UNORDERED_HISTORY:  # each entry links its parents and children beside it
+                got = [n for n in want if n in got] if got[:1] == want[:1] else got
+            if got != want:
+                problems.append(f"{style} {route} lists {got[:5]} ({len(got)} of the newest {len(want)}), the "
+                                f"newest are {want[:5]}")
+    params = _data_style(target, "json")
+    if params:
+        data = json.loads(fetch(http, target, site.route("shortlog", repo_name, **{site.PAGE_PARAM: HISTORY},
+                                                         **params)).text)
+        got = [e.get("node", "")[:12] for e in data.get("changesets", [])]
+        if got != want:
+            problems.append(f"json shortlog lists {got[:5]}, the newest are {want[:5]}")
+    assert not problems, f"history of {repo_name}: " + "; ".join(problems[:10])
 
 
 # --- refs ------------------------------------------------------------------------------------------------------
