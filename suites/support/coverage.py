@@ -301,6 +301,9 @@ def format_table(cov: Coverage) -> str:
               + ", ".join(f"{w} {n}" for w, n in c["writes"].items()) + " checks)"]
     for note in inv.notes:
         lines.append(f"note: {note}")
+    for d in cov.extra:  # shown, not dropped: the declaration or the inventory is wrong, and a reader should know
+        lines.append(f"note: suites/{d['module']} declares {d.get('route') or d.get('kind')} as "
+                     f"{d.get('rep') or 'its representation'} ({d['check']}), which {inv.site} does not list")
     return "\n".join(lines)
 
 
