@@ -28,8 +28,9 @@ from hgharness.suites import fleet as suite_fleet
 from hgharness.suites import stages as suite_stages
 from hgharness.suites.functional import command as functional_cli
 from hgharness.suites.functional import stage as functional_stage
+from hgharness.suites.support import coverage as suite_coverage
 
-LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, stages={
+LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, coverage=suite_coverage.command, stages={
     "headless": Stage(suite_stages.stage_headless, "headless HTTP checks"),
     "functional": Stage(functional_stage.stage_functional, "browser flows in headless Chromium (or a Grid), -n 2"),
     "traffic": Stage(traffic_cli.stage_traffic, "concurrent clone/pull/push, then no pushed changeset lost"),

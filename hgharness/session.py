@@ -91,6 +91,7 @@ class Layers:
     fixture_repos: Callable  # (args, workdir, progress) -> (repos_dir, names): the repositories an embedded target serves
     build_report: Callable   # (run_dir) -> None: index.html of a run directory
     stages: dict = field(default_factory=dict)  # name -> Stage, in the order `run` runs them
+    coverage: Callable | None = None  # (args) -> exit status: `check --coverage` prints the coverage table
 
 
 @dataclass

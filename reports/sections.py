@@ -405,6 +405,23 @@ def stages(r: Report) -> dict | None:
                             "files"], rows, frozenset({2, 3, 4, 5, 6, 7}))}
 
 
+def coverage(r: Report) -> dict | None:
+    """The headless stage's coverage table: per route and representation, which checks assert what."""
+    cov = next((st.get("coverage") for st in r.summary.get("stages") or [] if st.get("coverage")), None)
+    if not cov:
+        return None
+    marks = lambda row, a: len(row.get(a) or []) or ""  # noqa: E731  (how many checks)
+    rows = [[c["route"], c["rep"], marks(c, "status"), marks(c, "content"), marks(c, "freshness"), marks(c, "policy"),
+             ", ".join(sorted({x for a in ("content", "freshness", "policy") for x in c.get(a) or []}))[:200]]
+            for c in cov.get("rows", [])]
+    gaps = Table(["route", "representations without a content oracle", "why"],
+                 [[u["route"], ", ".join(u["reps"]), u["reason"] or status("GAP", "failed")]
+                  for u in cov.get("uncovered", [])])
+    return {"site": cov.get("site"), "source": cov.get("source"), "counts": cov.get("counts") or {},
+            "table": Table(["route", "representation", "status", "content", "freshness", "policy", "checks"], rows,
+                           frozenset({2, 3, 4, 5})), "gaps": gaps}
+
+
 def tests(r: Report) -> dict | None:
     tests = r.summary.get("tests") or []
     if not tests:
@@ -464,4 +481,4 @@ def files(r: Report) -> dict | None:
 # page order; the navigation bar lists those present, with these titles
 SECTIONS = [(header, None), (failures, "what failed"), (findings, "findings"), (slo, "SLOs"), (ab, "A/B"), (load_model, "load model"), (capacity, "capacity"), (latency, "latency"),
             (throughput, "throughput"), (hg, "Mercurial operations"), (functional, "functional timings"),
-            (stages, "stages"), (tests, "checks"), (files, "files")]
+            (stages, "stages"), (coverage, "coverage"), (tests, "checks"), (files, "files")]

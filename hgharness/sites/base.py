@@ -57,6 +57,14 @@ class Site:
     ANNOTATE_FOLLOWS_COPIES = True     # annotate credits lines to the changesets of a copy's source
     FILELOG_WHOLE_FILE = False         # a file's history lists every revision of the file, whatever the URL's REV
     NAME_THEN_NODE = True              # tag/branch/bookmark lists show each name, then its changeset
+    # the same page in other forms, asked with ?STYLE_PARAM=NAME (hgweb's styles): None when the site has one form
+    STYLE_PARAM: str | None = None
+    HTML_STYLES: tuple[str, ...] = ()  # other HTML styles of every page (their data must agree with the default)
+    DATA_STYLES: tuple[str, ...] = ()  # raw, json, atom, rss forms of pages, by the same parameter
+    ARCHIVE_FILE_PARAM: str | None = None  # query parameter that limits an archive to one path (hgweb: file)
+    FEED_LISTS_FILES = False           # a feed entry lists the files of its changeset
+    FEED_MAX_FILES: int | None = None  # ... the first so many of them
+    PATCH_GIT = False                  # raw patches are git diffs (copies and renames as such, not whole files)
     OWN_MARKUP: tuple[str, ...] = ()   # tags the templates put around metadata (escaping checks cannot tell apart)
     WIRE_HEADERS = {"Accept": "application/mercurial-0.1"}  # what hg sends: some sites serve the protocol only so
     KNOWN_MISSING_RESOURCES: dict[str, str] = {}  # path part -> why: resources pages ask for that the site lacks

@@ -52,6 +52,12 @@ class HgwebSite(Site):
     HTML_PAGES = ("index", "summary", "log", "shortlog", "graph", "rev", "manifest", "file", "annotate", "diff",
                   "comparison", "filelog", "branches", "tags", "bookmarks", "search")
     FEED_ENTRIES = 10  # [web] maxchanges
+    STYLE_PARAM = "style"
+    HTML_STYLES = ("coal", "gitweb", "monoblue", "spartan")  # paper is the default
+    DATA_STYLES = ("raw", "json", "atom", "rss")
+    ARCHIVE_FILE_PARAM = "file"
+    FEED_LISTS_FILES = True
+    FEED_MAX_FILES = 10  # [web] maxfiles
     ARCHIVE_META = ".hg_archival.txt"
     KNOWN_ISSUES = (
         {"id": "hgweb-filelog-feed-title-xss", "kinds": ("filelog",),
@@ -72,6 +78,12 @@ class HgwebSite(Site):
         {"id": "hgweb-breadcrumb-root-link", "kinds": ("crawl",), "problem": "leaves-prefix", "paths": ("/",),
          "why": "the paper templates hard-code the breadcrumb link <a href=\"/\">Mercurial</a>, which leaves a "
                 "site served under a path prefix"},
+        {"id": "hgweb-wire-non-ascii-argument-500", "kinds": ("wire",), "wire_non_ascii_args": True,
+         "why": "a wire-protocol command whose argument holds a non-ASCII character (`lookup` of a tag, bookmark or "
+                "branch named so, as `hg pull -r NAME` sends) fails with HTTP 500: wireprotoserver._args() parses "
+                "the X-HgArg headers with urllib's parse_qs on bytes, which percent-decodes as UTF-8 and then "
+                "encodes the result as ASCII (UnicodeEncodeError); a traceback in the server log (Mercurial "
+                "7.2.4, seen by the refs-in-every-form check)"},
         {"id": "hgweb-static-unsafe-path-500", "kinds": ("static",),
          "payloads": ("dotdot", "encoded", "encoded-slash", "nul", "nul-suffix", "sibling-hg", "server-config",
                       "dots-slashes"),

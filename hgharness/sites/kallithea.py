@@ -41,6 +41,7 @@ class KallitheaSite(Site):
     ANNOTATE_FOLLOWS_COPIES = False
     OWN_MARKUP = ("<b>",)  # around the author, for one
     DESC_BY_LINE = True
+    PATCH_GIT = True  # changeset-patch is `hg export --git`-like
     FILE_SHOWS_COPY_SOURCE = False
     FILELOG_WHOLE_FILE = True  # changelog/REV/PATH lists the whole filelog of PATH, newest first
     # resources every page asks for that stock Kallithea does not have (the browser flows do not fail on them)
@@ -66,6 +67,11 @@ class KallitheaSite(Site):
         {"id": "kallithea-file-diff-missing-side-500", "kinds": ("file_diff",), "unknown": ("file",),
          "why": "a file diff (diff/PATH?diff1=..&diff2=..) where the file is missing on one side fails with "
                 "TypeError: HTTP 500 with a traceback in the server log"},
+        {"id": "kallithea-wire-non-ascii-argument-500", "kinds": ("wire",), "wire_non_ascii_args": True,
+         "why": "a wire-protocol command whose argument holds a non-ASCII character (`lookup` of a tag, bookmark or "
+                "branch named so: `hg pull -r NAME`) fails with HTTP 500: the Mercurial 5.8 wireprotoserver under "
+                "Kallithea parses the X-HgArg headers with parse_qs, which raises UnicodeEncodeError ('ascii' codec) "
+                "on Python 3.8; a traceback in the server log (seen by the refs-in-every-form check)"},
         {"id": "kallithea-feed-stale-after-push", "kinds": ("atom_log", "rss_log"), "stale_feed": True,
          "why": "the atom and rss feeds are cached in the beaker region long_term_file (a file store: it outlives "
                 "a restart; expire 604800 s, 7 days, in the generated config) under the key (repository, feed "

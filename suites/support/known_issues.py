@@ -48,3 +48,10 @@ def url_issue(target, path: str) -> dict | None:
         if "url" in issue and re.search(issue["url"], "/" + plain.lstrip("/")):
             return issue
     return None
+
+
+def wire_argument_issue(target, value: str) -> dict | None:
+    """The known issue a wire-protocol argument would trigger (a non-ASCII one, on some sites), if any."""
+    if value.isascii():
+        return None
+    return next((i for i in target.site.KNOWN_ISSUES if i.get("wire_non_ascii_args")), None)

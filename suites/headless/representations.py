@@ -1,0 +1,170 @@
+"""Reading one changeset, file or ref out of each form a site gives it: the files a changeset page links, the
+per-file lines of a patch (raw or JSON), the files of a feed entry, and the changeset a `getbundle` brings over
+the wire protocol (its text, which must hash to its node)."""
+
+from __future__ import annotations
+
+import html
+import re
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+ATOM = "{http://www.w3.org/2005/Atom}"
+XHTML = "{http://www.w3.org/1999/xhtml}"
+_FILE_LINK = re.compile(r"^(?:diff|file|comparison|annotate)/([0-9a-f]{12,40})/(.+)$")
+
+
+def linked_files(hrefs: list[str], base: str, node: str) -> set[str]:
+    """Paths a page links as a file, diff, comparison or annotate view at `node` (its full or short hash)."""
+    out = set()
+    for url in hrefs:
+        path = urllib.parse.urlsplit(url).path
+        if not url.startswith(base):
+            continue
+        m = _FILE_LINK.search(path[len(urllib.parse.urlsplit(base).path):])
+        if m and node.startswith(m.group(1)):
+            out.add(urllib.parse.unquote(m.group(2)))
+    return out
+
+
+def patch_files(text: str) -> dict[str, list[str]]:
+    """A patch (raw-rev: 'diff -r A -r B PATH' or git 'diff --git a/P b/P' blocks) -> path -> its +/- lines
+    (without the marker, without the ---/+++ header lines), in order."""
+    out: dict[str, list[str]] = {}
+    current = None
+    for line in text.split("\n"):
+        if line.startswith("diff -r "):
+            parts = line.split(" ", 5)
+            current = parts[5] if len(parts) == 6 else parts[-1]
+            out[current] = []
+        elif line.startswith("diff --git a/"):
+            current = line.rsplit(" b/", 1)[1]
+            out[current] = []
+        elif current is not None and line.startswith(("+", "-")) and not line.startswith(("+++ ", "--- ")):
+            out[current].append(line[1:])
+    return out
+
+
+def fixture_patch(repo, rev, git: bool) -> dict[str, list[str]]:
+    """The fixture's own patch of a changeset against its first parent, in the site's format (git or not),
+    read by patch_files: what a site's patch must hold, file by file."""
+    from mercurial import diffutil, patch
+
+    ctx = repo.repo[rev]
+    opts = diffutil.diffallopts(repo.repo.ui, {b"git": git})
+    text = b"".join(patch.diff(repo.repo, ctx.p1().node(), ctx.node(), opts=opts))
+    return patch_files(text.decode("utf-8", "replace"))
+
+
+def json_diff_files(diff: list[dict]) -> dict[str, list[str]]:
+    """json-rev's "diff" blocks -> path -> +/- lines: each block names its file in a 'diff' line or its
+    ---/+++ lines (the side that is not /dev/null)."""
+    out: dict[str, list[str]] = {}
+    for block in diff:
+        lines = [entry.get("l", "").rstrip("\n") for entry in block.get("lines", [])]
+        names = [ln.split(" ", 5)[-1] for ln in lines if ln.startswith("diff -r ")]
+        names += [ln[6:].split("\t", 1)[0] for ln in lines if ln.startswith(("+++ b/", "--- a/"))]
+        if names:
+            out[names[0]] = [ln[1:] for ln in lines if ln.startswith(("+", "-")) and not ln.startswith(("+++ ", "--- "))]
+    return out
+
+
+def atom_entry_files(root: ET.Element, node: str) -> list[str] | None:
+    """The files of the atom entry of `node` (hgweb's entries hold a 'files' row), None when it has no entry."""
+    for entry in root.findall(ATOM + "entry"):
+        if not (entry.findtext(ATOM + "id") or "").endswith(node):
+            continue
+        for tr in entry.iter(XHTML + "tr"):
+            if (tr.findtext(XHTML + "th") or "").strip() == "files":
+                td = tr.find(XHTML + "td")
+                names = [td.text or ""] + [(br.tail or "") for br in td]
+                return [n.strip() for n in names if n.strip()]
+        return []
+    return None
+
+
+def rss_entry_files(root: ET.Element, node: str) -> list[str] | None:
+    """The files of the rss item of `node` (in its description's HTML), None when it has no item."""
+    for item in root.findall("./channel/item"):
+        if not (item.findtext("guid") or "").endswith(node[:12]):
+            continue
+        m = re.search(r"files</th>\s*<td>(.*?)</td>", item.findtext("description") or "", re.S)
+        if not m:
+            return []
+        return [html.unescape(n).strip() for n in re.split(r"<br\s*/?>", m.group(1)) if n.strip()]
+    return None
+
+
+def wire_changesets(target, repo: str, local, node: bytes, parents: list[bytes]) -> list[tuple]:
+    """What `getbundle` (heads: the node, common: its parents) brings: (node, p1, p2, text) of every changeset
+    in the bundle's changelog part, the text rebuilt from its delta against its base (a changeset of the same
+    bundle, or one the fixture `local` has; None when neither)."""
+    from contextlib import closing
+
+    from mercurial import mdiff
+    from mercurial import node as hgnode
+
+    from hgharness.suites.headless import wire
+
+    out, texts = [], {hgnode.nullid: b""}
+    with closing(wire.peer(target, repo)) as remote:
+        cg = remote.getbundle(b"hgharness", heads=[node], common=parents or [hgnode.nullid])
+        cg.changelogheader()
+        for d in cg.deltaiter():
+            base = texts.get(d.delta_base)
+            if base is None and local.changelog.hasnode(d.delta_base):
+                base = local.changelog.revision(d.delta_base)
+            text = bytes(mdiff.patch(base, d.delta)) if base is not None else None
+            texts[d.node] = text
+            out.append((d.node, d.p1, d.p2, text))
+    return out
+
+
+def parse_changeset_text(text: bytes) -> dict:
+    """A changelog entry: manifest node, user, date, files, description."""
+    head, _, desc = text.partition(b"\n\n")
+    lines = head.split(b"\n")
+    when = lines[2].split(b" ")
+    return {"manifest": lines[0].decode(), "user": lines[1].decode("utf-8", "replace"),
+            "date": [float(when[0]), int(when[1])], "files": [f.decode("utf-8", "replace") for f in lines[3:]],
+            "desc": desc.decode("utf-8", "replace")}
+
+
+def raw_refs(text: str) -> dict[str, str]:
+    """raw-tags / raw-branches / raw-bookmarks: 'name<TAB>node[<TAB>status]' lines -> name -> node."""
+    out = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 2:
+            out[parts[0]] = parts[1]
+    return out
+
+
+def feed_titles(root: ET.Element) -> list[tuple[str, str]]:
+    """(title, link) of each atom entry or rss item."""
+    if root.tag == ATOM + "feed":
+        return [(e.findtext(ATOM + "title") or "", " ".join(x.get("href", "") for x in e.findall(ATOM + "link")))
+                for e in root.findall(ATOM + "entry")]
+    return [(i.findtext("title") or "", i.findtext("link") or "") for i in root.findall("./channel/item")]
+
+
+_HEX = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{0,28}\b")
+
+
+def node_before(flat: str, name: str, node12: str) -> bool:
+    """Some whitespace-bounded occurrence of `name` whose nearest node-like token before it is `node12` (a row
+    that shows the changeset first, then the name: spartan's tag and branch lists)."""
+    from hgharness.suites.support.pagetext import norm
+
+    n, start = norm(name), 0
+    while n:
+        i = flat.find(n, start)
+        if i < 0:
+            return False
+        end = i + len(n)
+        if (i == 0 or flat[i - 1] == " ") and (end == len(flat) or flat[end] in " :"):
+            tokens = _HEX.findall(flat, max(0, i - 200), i)
+            if tokens and tokens[-1] == node12:
+                return True
+        start = i + 1
+    return False
