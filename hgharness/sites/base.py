@@ -102,6 +102,10 @@ class Site:
         """Whether a changeset page (its text) says it lists only some of its files (a changeset too big)."""
         return False
 
+    def file_page_cut_off(self, text: str) -> bool:
+        """Whether a file or annotate page (its text) says the file is too big to show (a site's size limit)."""
+        return False
+
     def index_listed(self, html: str) -> list[str] | None:
         """The repository names the index page lists, when not as links to them (None: read its links)."""
         return None

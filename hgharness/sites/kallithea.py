@@ -95,6 +95,11 @@ class KallitheaSite(Site):
         shows all, but takes minutes on the fixtures' big root changesets)."""
         return "too big and was cut off" in text
 
+    def file_page_cut_off(self, text: str) -> bool:
+        """A file over cut_off_limit (256 KB by default) shows "File is too big to display." and a link to the raw
+        file (its annotate page a link to ?fulldiff=1) instead of its lines."""
+        return "File is too big to display." in text
+
     def changeset_parents(self, http, target, repo: str, node: str) -> list[str] | None:
         """The page loads its "Parent rev." link by XHR (changeset_parents, JSON results): what that gives."""
         r = http.get(target.url_for(f"{repo}/changeset_parents/{node}"), timeout=60,
