@@ -2,8 +2,8 @@
 for its type, each checker rejects a broken sample, and the history is the one without the model (same random
 stream: same changesets, same files, same sizes), only the bytes of those files differ.
 
-Generated today: YAML (.yaml, .yml) and images (.png, .gif); the checkers of .py, .json, .svg, .xml and .html are
-here for the dialects not yet enabled (filetypes.ALL_DIALECTS)."""
+Generated: Python, JSON, YAML, SVG, XML, HTML (filetypes.DIALECTS) and images (.png, .gif). A typed text is its
+type's header, a body with the generic text's layout (every line as long), its type's footer."""
 
 from __future__ import annotations
 
@@ -24,8 +24,8 @@ from hgharness.fixtures import filetypes as FT
 from hgharness.fixtures import model as M
 from hgharness.fixtures.generate import generate
 
-EXTS = {".py": 5, ".json": 2, ".yaml": 1, ".yml": 1, ".svg": 1, ".xml": 1, ".html": 1, ".png": 1, ".gif": 1,
-        ".txt": 1}
+EXTS = {".py": 5, ".json": 2, ".yaml": 1, ".yml": 1, ".svg": 1, ".xml": 1, ".html": 1, ".htm": 0.5, ".png": 1,
+        ".gif": 1, ".txt": 1}
 
 
 def every_type_profile() -> dict:
@@ -47,7 +47,7 @@ def check_json(data: bytes):
 
 
 def check_yaml(data: bytes):
-    yaml.safe_load(data)
+    yaml.load(data, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 def check_xml(data: bytes):
@@ -212,7 +212,7 @@ def check_gif(data: bytes) -> tuple[int, int]:
 
 
 CHECKS = {".py": check_py, ".json": check_json, ".yaml": check_yaml, ".yml": check_yaml, ".svg": check_xml,
-          ".xml": check_xml, ".html": check_html, ".png": check_png, ".gif": check_gif}
+          ".xml": check_xml, ".html": check_html, ".htm": check_html, ".png": check_png, ".gif": check_gif}
 
 
 GENERATED = set(FT.DIALECTS) | set(FT.IMAGE_EXTS)
@@ -320,9 +320,56 @@ def test_the_history_is_the_one_without_the_content_model(histories):
         ext = _ext(f)
         if ext in FT.IMAGE_EXTS and ma.flags(f) != b"l":
             assert len(da) == max(len(db), FT.min_size(ext)), f
+        elif ext in FT.DIALECTS and ma.flags(f) != b"l":
+            assert body_layout(da, ext, ma.flags(f) == b"x") == layout(db), f
         else:
             assert len(da) == len(db), f
         differ += da != db
         if ext in GENERATED and ma.flags(f) != b"l" and da:
             assert da != db, f
     assert differ
+
+
+def layout(data: bytes) -> list[int]:
+    return [len(x) for x in data.split(b"\n")]
+
+
+def body_layout(data: bytes, ext: str, exe: bool) -> list[int]:
+    """The line lengths of a typed text between its type's header and footer (which must be there)."""
+    d = FT.DIALECTS[ext](__import__("random").Random(0), ["word"])
+    for crlf in (False, True):
+        head, foot = d.frame(exe, crlf)
+        if data.startswith(head) and data.endswith(foot):
+            return layout(data[len(head):len(data) - len(foot)])
+    raise AssertionError(f"{ext} text without its header and footer: {data[:60]!r}")
+
+
+@pytest.mark.parametrize("ext", sorted(FT.DIALECTS))
+def test_every_pool_line_has_the_length_asked(ext):
+    import random
+
+    d = FT.DIALECTS[ext](random.Random(1), C.WORDS)
+    for n in list(range(0, 200)) * 3 + [400, 1000, 5000]:
+        line = d.line(n)
+        assert len(line) == n and "\n" not in line, (n, line)
+
+
+@pytest.mark.parametrize("ext", sorted(FT.DIALECTS))
+def test_many_edits_of_one_file_stay_valid_and_their_deltas_apply(ext):
+    """200 edits in a row of one typed file (small hunks and whole-file rewrites, CRLF or not): each version is
+    valid, has the generic text's layout in its body, and its delta turns the previous version into it."""
+    import random
+
+    from mercurial import mdiff
+
+    profile = every_type_profile()
+    for crlf, exe in ((False, False), (True, True)):
+        content = C.Content(random.Random(5), profile, C.Names(random.Random(5), profile), crng=random.Random(6))
+        data = content.text(crlf, exe, 3000, ext)
+        for i in range(200):
+            new, delta = content.edit(data, crlf, ext, exe)
+            CHECKS[ext](new)
+            if delta is not None:
+                assert mdiff.patches(data, [delta]) == new, i
+            body_layout(new, ext, exe)
+            data = new if i % 50 else content.text(crlf, exe, 200 + i, ext)

@@ -1,0 +1,214 @@
+"""What `analyze` learns of a history's words (#19): the text model per file type, commit messages, file names,
+well-known top-level files; generation reads like the source; `--anonymize` keeps the statistics and no word.
+
+The source is a small hand-made history (tests build it with `hg`): Python with its own identifiers and comments,
+reStructuredText, messages 'Bug N - component: ... r=reviewer', 'Fix #N: ...', named-branch merges."""
+
+from __future__ import annotations
+
+import ast
+import json
+import random
+import re
+
+import pytest
+
+from hgharness.fixtures import language as L
+from hgharness.fixtures import model as M
+from hgharness.fixtures.analyze import analyze
+from hgharness.fixtures.generate import generate
+from tests.conftest import run_cli
+
+IDS = ("frobnicate quuxifier zanzibar_widget marmalade_store telescoping vermicelli_index bramblewood "
+       "snorkeling_cache hippogriff parliament_tally").split()
+TOP = {"README.rst": "Bramblewood\n===========\n\nA telescoping marmalade store.\n",
+       "LICENSE": "Copyright hippogriff parliament.\nPermission granted.\n",
+       "setup.py": "from setuptools import setup\n\nsetup(name='bramblewood')\n",
+       ".hgignore": "syntax: glob\n*.pyc\n"}
+
+
+def _py(rng: random.Random, n: int) -> str:
+    out = ['"""Module of the bramblewood marmalade store."""', "", "import os", ""]
+    for _ in range(n):
+        out += [f"def {rng.choice(IDS)}_{rng.randint(1, 99)}({rng.choice(IDS)}):",
+                f"    # {rng.choice(IDS)} the {rng.choice(IDS)}",
+                f"    {rng.choice(IDS)} = {rng.choice(IDS)}({rng.choice(IDS)}, {rng.randint(1, 9)})",
+                f"    if {rng.choice(IDS)}:",
+                f"        return {rng.choice(IDS)}.{rng.choice(IDS)}()",
+                f"    return {rng.choice(IDS)}", ""]
+    return "\n".join(out) + "\n"
+
+
+def _rst(rng: random.Random) -> str:
+    return "\n".join(f"{rng.choice(IDS).capitalize()} {rng.choice(IDS)} {rng.choice(IDS)}." for _ in range(12)) + "\n"
+
+
+MESSAGES = ("Bug {n} - vermicelli: frobnicate the quuxifier r=zanzibar", "Fix #{n}: telescoping marmalade cache",
+            "snorkeling: hippogriff parliament tally", "Bramblewood frobnicate widgets (#{n})")
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A 40-commit history with a named branch merged twice."""
+    repo = tmp_path_factory.mktemp("lang") / "bramblewood"
+    from mercurial import dispatch
+
+    try:  # Mercurial 7.2 moved the request class; older releases keep it in dispatch
+        from mercurial.main_script import request
+    except ImportError:
+        request = dispatch.request
+    cfg = [b"--config", b"ui.username=Hippo Griff <hippo@example.org>", b"--config", b"ui.merge=internal:other"]
+
+    def hg(*args):  # in-process: a process per command costs seconds on a busy machine
+        assert dispatch.dispatch(request([b"--cwd", str(repo).encode(), *cfg, *(a.encode() for a in args)])) == 0, args
+
+    repo.mkdir()
+    hg("init")
+    rng = random.Random(7)
+    for name, text in TOP.items():
+        (repo / name).write_text(text)
+    (repo / "bramblewood").mkdir()
+    (repo / "docs").mkdir()
+    for i in range(40):
+        if i in (12, 26):
+            hg("branch", "-f", "marmalade")
+        for _ in range(2):
+            d = rng.choice(["bramblewood", "docs"])
+            ext = ".py" if d == "bramblewood" else ".rst"
+            f = repo / d / f"{rng.choice(IDS)}{ext}"
+            f.write_text(_py(rng, rng.randint(2, 6)) if ext == ".py" else _rst(rng))
+        hg("addremove", "-q")
+        hg("commit", "-m", rng.choice(MESSAGES).format(n=rng.randint(1000, 99999)), "-d", f"{1600000000 + i * 3600} 0")
+        if i in (18, 32):
+            hg("update", "-q", "default")
+            hg("merge", "-q", "marmalade")
+            hg("commit", "-m", f"Merge marmalade into default (bug {rng.randint(100, 999)})",
+               "-d", f"{1600000000 + i * 3600 + 60} 0")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def learned(source):
+    return analyze(source)
+
+
+def test_analyze_learns_text_messages_and_names(learned):
+    py = learned["text"]["exts"][".py"]
+    assert max(py["indent"]["mix"], key=py["indent"]["mix"].get) == "4"
+    assert 0.1 < py["comment"]["p"] < 0.3 and py["marker"] == "#"
+    assert {"frobnicate", "marmalade_store"} <= {w for w, _ in py["words"]}
+    m = learned["messages"]
+    assert {"bug", "fix", "component", "none"} <= set(m["prefix"]["mix"]) and m["suffix"]["mix"].get("pr")
+    assert ["zanzibar"] == [w for w, _ in m["reviewers"]]
+    assert any(t.startswith("Merge {w} into default") for t, _ in m["merges"]), m["merges"]
+    assert set(learned["names"]["top_files"]) == set(TOP)
+    M.validate(json.loads(json.dumps(learned)))
+
+
+def _words6(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z]{6,}", text)}
+
+
+def _strings(obj) -> list[str]:
+    if isinstance(obj, str):
+        return [obj]
+    if isinstance(obj, dict):
+        return [s for k, v in obj.items() for s in [k] + _strings(v)]
+    if isinstance(obj, list):
+        return [s for v in obj for s in _strings(v)]
+    return []
+
+
+def _source_words(repo) -> set[str]:
+    from hgharness.hg import open_repo
+
+    r = open_repo(repo)
+    words = set()
+    for rev in r:
+        ctx = r[rev]
+        words |= _words6(ctx.description().decode())
+        for f in ctx.files():
+            words |= _words6(f.decode())
+            if f in ctx:
+                words |= _words6(ctx[f].data().decode())
+    return words
+
+
+SCHEMA = _words6(json.dumps(M.load_profile("small")))  # the format's own words (keys): not the project's
+
+
+def test_anonymize_keeps_the_statistics_and_shares_no_long_word(source, learned, tmp_path):
+    out = tmp_path / "anon.json"
+    r = run_cli("fixtures", "analyze", "--anonymize", source, "-o", out)
+    assert r.returncode == 0, r.stderr
+    anon = json.loads(out.read_text())
+    src = _source_words(source)
+    # kept: the well-known top-level files, named from a fixed list (language.TOP_FILES), not by the project
+    assert all(L.TOP_FILES.match(f) for f in anon["names"]["top_files"])
+    fixed = set().union(*map(_words6, anon["names"]["top_files"]))
+    shared = (set().union(*map(_words6, _strings(anon))) - SCHEMA - fixed) & src
+    assert not shared, sorted(shared)[:20]
+    # the test has teeth: the plain profile carries the project's words
+    assert len((set().union(*map(_words6, _strings(learned))) - SCHEMA) & src) > 10
+    # the same statistics
+    assert anon["distributions"] == learned["distributions"]
+    for e, m in learned["text"]["exts"].items():
+        a = anon["text"]["exts"][e]
+        assert (a["indent"], a["comment"], a["blank"]) == (m["indent"], m["comment"], m["blank"])
+        assert [n for _, n in a["words"]] == [n for _, n in m["words"]]
+        assert [len(w) for w, _ in a["words"]] == [len(w) for w, _ in m["words"]]
+    assert anon["messages"]["prefix"] == learned["messages"]["prefix"]
+    # and it generates a valid history
+    generate(M.validate(anon), 60, 1, tmp_path / "gen")
+
+
+@pytest.fixture(scope="module")
+def generated(learned, tmp_path_factory):
+    path = tmp_path_factory.mktemp("lang-gen") / "gen"
+    generate(learned, 200, 3, path)
+    from hgharness.hg import open_repo
+
+    return open_repo(path)
+
+
+def test_generated_history_reads_like_its_source(learned, generated):
+    tip = generated[b"tip"]
+    assert set(TOP) <= {f.decode() for f in tip.manifest()}
+    firsts = [generated[r].description().decode().splitlines()[0] for r in generated
+              if len(generated[r].parents()) == 1 and r > 0]
+    shapes = {"bug": r"^Bug \d+ - ", "fix": r"^Fix #\d+: ", "component": r"^[A-Za-z][\w.\-/]+: ", "pr": r" \(#\d+\)$",
+              "reviewer": r" r=zanzibar$"}
+    mix = learned["messages"]["prefix"]["mix"]
+    total = sum(mix.values())
+    for name in ("bug", "fix"):
+        seen = sum(1 for f in firsts if re.search(shapes[name], f)) / len(firsts)
+        assert abs(seen - mix[name] / total) < 0.12, (name, seen, mix)
+    assert any(re.search(shapes["reviewer"], f) for f in firsts)
+    merges = [generated[r].description().decode() for r in generated if len(generated[r].parents()) == 2]
+    assert merges and all(m.startswith("Merge ") and "into default" in m for m in merges), merges[:3]
+
+
+def test_generated_python_uses_the_vocabulary_and_parses(learned, generated):
+    """Parts of identifiers and words of comments and strings come from the vocabulary (the last word of a
+    line's slice may be cut short: counted as known when it begins a vocabulary part)."""
+    parts = {p for w, _ in learned["text"]["exts"][".py"]["words"] for p in w.lower().split("_") if p}
+    tokens = known = 0
+    for f in generated[b"tip"].manifest():
+        if f.endswith(b".py"):
+            data = generated[b"tip"][f].data()
+            ast.parse(data)
+            for t in re.findall(r"[A-Za-z]+", data.decode()):
+                tokens += 1
+                t = t.lower()
+                known += t in parts or any(p.startswith(t) for p in parts)
+    assert tokens and known / tokens > 0.8, known / tokens
+
+
+def test_analysis_of_the_generated_history_finds_the_text_model(learned, generated, tmp_path):
+    again = analyze(generated.root.decode())
+    for key in ("comment", "blank"):
+        assert abs(again["text"]["exts"][".py"][key]["p"] - learned["text"]["exts"][".py"][key]["p"]) < 0.1, key
+    a, b = again["text"]["exts"][".py"]["indent"]["mix"], learned["text"]["exts"][".py"]["indent"]["mix"]
+    sa, sb = sum(a.values()), sum(b.values())
+    tv = 0.5 * sum(abs(a.get(k, 0) / sa - b.get(k, 0) / sb) for k in set(a) | set(b))
+    assert tv < 0.35, (a, b)
