@@ -17,7 +17,7 @@ import urllib.parse
 import pytest
 
 from hgharness.suites.headless import representations as reps
-from hgharness.suites.headless.test_representations import (
+from hgharness.suites.headless.representations import (
     HISTORY,
     _data_style,
     _styles,
