@@ -12,6 +12,7 @@ one file per repository (the cost stays small).
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 
 import pytest
@@ -133,7 +134,7 @@ def test_file_data_in_every_form(target, http, plan, repo_name):
     """The sampled file's diff as raw and JSON, its comparison and content as JSON, its annotate as JSON and raw."""
     repo, sample, path, node, lines, marked = _file_case(target, plan, repo_name)
     problems = _diff_data(target, http, sample, path, node, marked)
-    problems += _json_comparison(target, http, repo, sample, path, node, lines)
+    problems += _json_comparison(target, http, repo, sample, path, node)
     problems += _file_data(target, http, repo, sample, path, node, lines)
     assert not problems, f"file {path}@{node[:12]} ({sample.id}): " + "; ".join(problems)
 
@@ -156,50 +157,61 @@ def _diff_data(target, http, sample, path, node, marked) -> list[str]:
     return out
 
 
-def _json_comparison(target, http, repo, sample, path, node, lines) -> list[str]:
-    """json comparison: every row's left and right line are the parent's and the file's lines at their numbers."""
+def _json_comparison(target, http, repo, sample, path, node) -> list[str]:
+    """json comparison: every row's left and right line are the parent's and the file's lines at their numbers
+    (split as hgweb splits them: bytes.splitlines)."""
     params = _data_style(target, "json")
     if not params:
         return []
-    p1 = repo.ctx(sample.rev).p1()
+    ctx = repo.ctx(sample.rev)
     name = path.encode("utf-8", "surrogateescape")
-    left = p1[name].data().decode("utf-8", "replace").split("\n") if name in p1 else []
+    right = ctx[name].data().decode("utf-8", "replace").splitlines()
+    left = ctx.p1()[name].data().decode("utf-8", "replace").splitlines() if name in ctx.p1() else []
     data = json.loads(fetch(http, target, target.site.route("comparison", sample.repo, rev=node, path=path,
                                                             **params)).text)
     rows = [e for b in data.get("comparison", []) for e in b.get("lines", [])]
-    wrong = [e for e in rows if (e.get("rn") and not (0 < e["rn"] <= len(lines) and e.get("rl") == lines[e["rn"] - 1]))
-             or (e.get("ln") and not (0 < e["ln"] <= len(left) and e.get("ll") == left[e["ln"] - 1]))]
-    if not rows or wrong:
-        return [f"json comparison has {len(rows)} rows, {len(wrong)} not the fixture's lines at their numbers"]
+
+    def wrong(e, num, text, side):
+        n = e.get(num)
+        return isinstance(n, int) and not (0 < n <= len(side) and e.get(text) == side[n - 1])
+    bad = [e for e in rows if wrong(e, "rn", "rl", right) or wrong(e, "ln", "ll", left)]
+    if not rows or bad:
+        return [f"json comparison has {len(rows)} rows, {len(bad)} not the fixture's lines at their numbers"]
     return []
 
 
 def _file_data(target, http, repo, sample, path, node, lines) -> list[str]:
     site, out = target.site, []
+    text = repo.data(sample.rev, path).decode("utf-8")
     params = _data_style(target, "json")
     if params:
         data = json.loads(fetch(http, target, site.route("file", sample.repo, rev=node, path=path, **params)).text)
-        got = [e.get("line", "").rstrip("\n") for e in data.get("lines", [])]
-        if got != lines:
-            out.append(f"json file has {len(got)} lines, the fixture {len(lines)}")
+        got = [e.get("line", "") for e in data.get("lines", [])]
+        if "".join(got) != text:
+            out.append(f"json file has {len(got)} lines, the fixture {len(text.splitlines())}")
         data = json.loads(fetch(http, target, site.route("annotate", sample.repo, rev=node, path=path,
                                                          **params)).text)
         rows = data.get("annotate", [])
-        got = [e.get("line", "").rstrip("\n") for e in rows]
         want_nodes = [repo.hex(r) for r in repo.annotate_revs(sample.rev, path)]
-        if got != lines:
-            out.append(f"json annotate has {len(got)} lines, the fixture {len(lines)}")
-        elif [e.get("node") for e in rows] != want_nodes:
-            at = next(i for i, e in enumerate(rows) if e.get("node") != want_nodes[i])
-            out.append(f"json annotate gives line {at + 1} changeset {str(rows[at].get('node'))[:12]}, "
-                       f"the fixture {want_nodes[at][:12]}")
+        if "".join(e.get("line", "") for e in rows) != text:
+            out.append(f"json annotate has {len(rows)} lines, the fixture {len(want_nodes)}")
+        else:
+            at = next((i for i, (e, w) in enumerate(zip(rows, want_nodes, strict=False)) if e.get("node") != w),
+                      None if len(rows) == len(want_nodes) else min(len(rows), len(want_nodes)))
+            if at is not None:
+                got_node = str(rows[at].get("node"))[:12] if at < len(rows) else "none"
+                out.append(f"json annotate gives line {at + 1} changeset {got_node}, the fixture "
+                           f"{want_nodes[at][:12] if at < len(want_nodes) else 'none'}")
     params = _data_style(target, "raw")
     if params:
-        text = fetch(http, target, site.route("annotate", sample.repo, rev=node, path=path, **params)).text
-        got = [ln.split(": ", 1)[1] if ": " in ln else ln for ln in text.split("\n")[1:1 + len(lines)]]
-        if [g.rstrip() for g in got] != [w.rstrip() for w in lines]:
+        raw = fetch(http, target, site.route("annotate", sample.repo, rev=node, path=path, **params)).text
+        rows = [_RAW_ANNOTATED.sub("", ln, count=1) for ln in raw.split("\n")[1:1 + len(lines)]]
+        if [g.rstrip() for g in rows] != [w.rstrip() for w in lines]:
             out.append(f"raw annotate's lines differ from the file's ({len(lines)} lines)")
     return out
+
+
+_RAW_ANNOTATED = re.compile(r"^.*?@\d+: ")  # raw annotate: '{author|user}@{rev}: {line}'
 
 
 # --- the top directory and the history ---------------------------------------------------------------------
