@@ -139,7 +139,12 @@ DEFECTS = ("gitweb_rev_other_file", "raw_rev_truncated_diff", "json_rev_diff_dro
 
 
 def every_defect(app):
-    """All the defects above at once: each touches requests none of the others does."""
+    """All the defects above, and those of tests/coverage_broken_forms.py, at once: each touches requests none of
+    the others does."""
+    from tests.coverage_broken_forms import FORMS, form_wrap
+
     for name in DEFECTS:
         app = globals()[name](app)
+    for name in FORMS:
+        app = form_wrap(name)(app)
     return app

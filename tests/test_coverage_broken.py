@@ -11,7 +11,7 @@ from tests.headless_helpers import build_suite_repos
 
 pytestmark = [pytest.mark.integration]
 
-NEW = "suites/headless/test_representations.py"
+NEW = ["suites/headless/test_representations.py", "suites/headless/test_data_forms.py"]
 OLD = ["suites/headless/" + f for f in ("test_pages.py", "test_json_feeds.py", "test_repo_pages.py",
                                         "test_wire.py", "test_archives.py", "test_smoke.py")]
 
@@ -49,16 +49,18 @@ def test_only_the_new_oracles_catch_these_defects(repos, tmp_path):
     from before passes against it, and the new checks fail naming each defect's form. One run for all: a run per
     defect cost 45-55 s each on a loaded 2-core machine."""
     from tests.coverage_broken import DEFECTS as WRAPS
+    from tests.coverage_broken_forms import EXPECTED, FORMS
 
-    assert sorted(WRAPS) == sorted(DEFECTS)
+    assert sorted(WRAPS) == sorted(DEFECTS) and sorted(FORMS) == sorted(EXPECTED)
+    expected = {**DEFECTS, **EXPECTED}
     with hgweb(repos, wrap="tests.coverage_broken:every_defect") as server:
-        stage = run(server, tmp_path / "run", [NEW, *OLD])
+        stage = run(server, tmp_path / "run", [*NEW, *OLD])
     failed = [t for t in stage.tests if t["outcome"] in ("failed", "error")]
-    old = [t for t in failed if NEW.rsplit("/", 1)[1] not in t["id"]]
+    old = [t for t in failed if not any(n.rsplit("/", 1)[1] in t["id"] for n in NEW)]
     assert stage.exit_code == 1, f"exit {stage.exit_code} ({stage.detail}), expected 1"
     assert not old, "a check from before caught a defect too: " + "; ".join(
         f"{t['id']}: {(t['message'] or '')[:150]}" for t in old[:3])
-    missed = [d for d, (check_id, says) in DEFECTS.items()
+    missed = [d for d, (check_id, says) in expected.items()
               if not any(check_id in t["id"] and says in (t["message"] or "") for t in failed)]
     assert not missed, (f"defects no new check named: {missed}; failures: "
                         + "; ".join(f"{t['id']}: {(t['message'] or '')[:300]}" for t in failed[:6]))
@@ -66,7 +68,7 @@ def test_only_the_new_oracles_catch_these_defects(repos, tmp_path):
 
 def test_healthy_target_passes_every_form(repos, tmp_path):
     with hgweb(repos) as server:
-        stage = run(server, tmp_path / "run", [NEW])
+        stage = run(server, tmp_path / "run", NEW)
     assert stage.exit_code == 0, f"healthy target: {stage.detail}; " + "; ".join(
         f"{t['id']}: {(t['message'] or '')[:200]}" for t in stage.tests if t["outcome"] == "failed")
     assert stage.counts["passed"] >= 10, stage.counts  # 2 changesets, 1 file, history, refs of demo and hostile

@@ -9,6 +9,10 @@ import re
 import urllib.parse
 import xml.etree.ElementTree as ET
 
+import pytest
+
+from hgharness.suites.support import inventory
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 _FILE_LINK = re.compile(r"^(?:diff|file|comparison|annotate)/([0-9a-f]{12,40})/(.+)$")
@@ -168,3 +172,42 @@ def node_before(flat: str, name: str, node12: str) -> bool:
                 return True
         start = i + 1
     return False
+
+
+# --- the rows and styles the checks of every form share (test_representations, test_data_forms) -------------
+
+LABELS = ("tip", "rename", "merge", "root")  # the first two a repository has are checked (the tip: in the feeds)
+HISTORY = 10         # entries of a file's history, or of the history pages
+
+
+def sample_rows(plan, per_repo: int = 2) -> list:
+    rows = []
+    for name in plan.checked:
+        by_label = {s.label: s for s in plan.samples(name)}
+        rows += [pytest.param(by_label[k], id=by_label[k].id) for k in LABELS if k in by_label][:per_repo]
+    return rows
+
+
+def file_rows(plan) -> list:
+    return sample_rows(plan, per_repo=1)
+
+
+def repo_rows(plan) -> list:
+    return [pytest.param(name, id=name) for name in plan.checked]
+
+
+def _styles(target, route: str | None = None) -> list[tuple[str, dict]]:
+    """The HTML forms of a page: the default, then each other style (as query parameters) that renders it."""
+    site = target.site
+    return [("default", {})] + [(s, {site.STYLE_PARAM: s}) for s in site.HTML_STYLES
+                                if route is None or s in _offered(target, route)]
+
+
+def _offered(target, route: str) -> list[str]:
+    """The styles whose template maps render a route (the inventory of the installed Mercurial's hgweb)."""
+    return inventory.hgweb_inventory_cached().routes.get(route, []) if target.site.STYLE_PARAM else []
+
+
+def _data_style(target, style: str) -> dict | None:
+    site = target.site
+    return {site.STYLE_PARAM: style} if style in site.DATA_STYLES else None

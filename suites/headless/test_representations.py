@@ -19,7 +19,16 @@ import pytest
 
 from hgharness.suites.headless import representations as reps
 from hgharness.suites.headless import wire
-from hgharness.suites.support import inventory, pagetext
+from hgharness.suites.headless.representations import (
+    HISTORY,
+    _data_style,
+    _offered,
+    _styles,
+    file_rows,
+    repo_rows,
+    sample_rows,
+)
+from hgharness.suites.support import pagetext
 from hgharness.suites.support.http_checks import fetch, page
 from hgharness.suites.support.known_issues import diff_issue, known_defect, wire_argument_issue
 from hgharness.suites.support.repodata import is_binary
@@ -27,10 +36,8 @@ from hgharness.suites.support.table import from_plan
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
-LABELS = ("tip", "rename", "merge", "root")  # the first two a repository has are checked (the tip: in the feeds)
 MAX_FILES = 20       # files of a changeset compared line by line
 MAX_LINES = 200      # lines of a file (or of a file's diff) compared on a page
-HISTORY = 10         # entries of a file's history
 MAX_ANNOTATED = 64 * 1024  # bytes of a file whose annotate pages are asked in every style (10 MB pages past this)
 
 # What these checks assert (suites/support/coverage.py reads it)
@@ -56,39 +63,6 @@ COVERAGE = (
        for s in ("coal", "gitweb", "monoblue", "raw", "atom", "rss")]
     + [{"route": "wire:lookup", "aspect": "content", "check": "test_refs_in_every_form"}]
 )
-
-
-def sample_rows(plan, per_repo: int = 2) -> list:
-    rows = []
-    for name in plan.checked:
-        by_label = {s.label: s for s in plan.samples(name)}
-        rows += [pytest.param(by_label[k], id=by_label[k].id) for k in LABELS if k in by_label][:per_repo]
-    return rows
-
-
-def file_rows(plan) -> list:
-    return sample_rows(plan, per_repo=1)
-
-
-def repo_rows(plan) -> list:
-    return [pytest.param(name, id=name) for name in plan.checked]
-
-
-def _styles(target, route: str | None = None) -> list[tuple[str, dict]]:
-    """The HTML forms of a page: the default, then each other style (as query parameters) that renders it."""
-    site = target.site
-    return [("default", {})] + [(s, {site.STYLE_PARAM: s}) for s in site.HTML_STYLES
-                                if route is None or s in _offered(target, route)]
-
-
-def _offered(target, route: str) -> list[str]:
-    """The styles whose template maps render a route (the inventory of the installed Mercurial's hgweb)."""
-    return inventory.hgweb_inventory_cached().routes.get(route, []) if target.site.STYLE_PARAM else []
-
-
-def _data_style(target, style: str) -> dict | None:
-    site = target.site
-    return {site.STYLE_PARAM: style} if style in site.DATA_STYLES else None
 
 
 # --- one changeset ----------------------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ NOT_PROBED = {
 # route name (kallithea/config/routing.py); the wire protocol's commands as wire:CMD
 ROUTE_NAMES = {
     "hgweb": {
-        "index": "index", "json_index": "index", "summary": "summary", "log": "log", "log_from": "log",
+        "index": "index", "json_index": "index", "summary": "shortlog", "log": "log", "log_from": "log",  # summary: {repo}/, paper's shortlog
         "search": "log", "json_log": "log", "atom_log": "log", "rss_log": "log", "shortlog": "shortlog",
         "graph": "graph", "rev": "rev", "raw_rev": "rev", "json_rev": "rev", "manifest": "manifest",
         "file": "file", "raw_file": "rawfile", "annotate": "annotate", "diff": "diff", "comparison": "comparison",
@@ -58,6 +58,10 @@ ROUTE_NAMES = {
         "site_search": "search", "api": "api",
     },
 }
+# where the inventory names a probe's representation otherwise than its type rule does (the coverage declaration
+# follows the inventory; the probe keeps its rule): Kallithea's changeset-raw is a plain-text diff, held to the
+# patch types, which the inventory classes as raw (its route serves text/plain)
+DECLARED_REPS = {"kallithea": {"raw_diff": "raw"}}
 WIRE_ROUTES = {"capabilities": "wire:capabilities", "wire_heads": "wire:heads"}
 PREFLIGHT_REPS = ("html", "json", "wire", "patch")  # one preflight per representation a script might want
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import pytest
 
 from hgharness.suites.security.policy_routes import (
+    DECLARED_REPS,
     path_for,
     preflight_probes,
     probes,
@@ -41,9 +42,10 @@ def _coverage() -> list[dict]:
     out = []
     for name in ("hgweb", "kallithea"):
         site = load_site(name)
-        out += [{"route": p.route, "rep": p.rep, "aspect": "policy", "check": "test_response_policy"}
+        reps = DECLARED_REPS.get(name, {})
+        out += [{"route": p.route, "rep": reps.get(p.kind, p.rep), "aspect": "policy", "check": "test_response_policy"}
                 for p in probes(site)]
-        out += [{"route": p.route, "rep": p.rep, "aspect": "policy", "check": "test_preflight"}
+        out += [{"route": p.route, "rep": reps.get(p.kind, p.rep), "aspect": "policy", "check": "test_preflight"}
                 for p in preflight_probes(site)]
         cookie_kinds = COOKIE_KINDS + (("login",) if site.can("accounts") else ())
         out += [{"route": route_name(name, kind), "rep": "html", "aspect": "policy", "check": "test_cookie_flags"}

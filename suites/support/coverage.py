@@ -41,6 +41,8 @@ REASONS = {
         "static": "the style's own files (CSS, JS, images): no repository content (status: the crawl)",
         "changelog": "the handler /log calls without a file: the same output as log, which has oracles",
         "changelog/*": "the handler /log calls without a file: the same output as log, which has oracles",
+        "shortlog/raw": "the raw style has no shortlog: its map answers the fixed sentence \"'raw' is not a "
+                        "browsable style\" (raw log and raw graph have oracles)",
         "rawfile": "the handler raw-file (file in the raw style) hands over to, checked there",
         "*/coal": "paper's templates under another style sheet (coal's map is paper's with a new header)",
         "wire:hello": "SSH only: hgweb does not answer it over HTTP",
