@@ -72,6 +72,11 @@ class KallitheaSite(Site):
                 "branch named so: `hg pull -r NAME`) fails with HTTP 500: the Mercurial 5.8 wireprotoserver under "
                 "Kallithea parses the X-HgArg headers with parse_qs, which raises UnicodeEncodeError ('ascii' codec) "
                 "on Python 3.8; a traceback in the server log (seen by the refs-in-every-form check)"},
+        {"id": "kallithea-raw-svg-inline", "kinds": ("raw_file",), "inline_types": ("image/svg+xml",),
+         "why": "a raw .svg file (raw/REV/PATH) is served inline as image/svg+xml from the site's own origin, with "
+                "no Content-Disposition: attachment, no CSP and no sandbox (files controller raw(): "
+                "raw_mimetype_mapping shows images inline, SVG among them); an SVG holding a script runs it as a "
+                "page of the site when opened (stored XSS by anyone who can push an .svg)"},
         {"id": "kallithea-feed-stale-after-push", "kinds": ("atom_log", "rss_log"), "stale_feed": True,
          "why": "the atom and rss feeds are cached in the beaker region long_term_file (a file store: it outlives "
                 "a restart; expire 604800 s, 7 days, in the generated config) under the key (repository, feed "

@@ -55,3 +55,11 @@ def wire_argument_issue(target, value: str) -> dict | None:
     if value.isascii():
         return None
     return next((i for i in target.site.KNOWN_ISSUES if i.get("wire_non_ascii_args")), None)
+
+
+def inline_type_issue(target, kind: str, content_type: str) -> dict | None:
+    """The known issue that makes the site serve a page of `kind` inline as `content_type` (a type a browser runs
+    as a document of the site's origin), if any."""
+    ctype = content_type.split(";")[0].strip().lower()
+    return next((i for i in target.site.KNOWN_ISSUES
+                 if kind in i.get("kinds", ()) and ctype in i.get("inline_types", ())), None)
