@@ -197,7 +197,7 @@ def ssh_target(target, server=None, progress=print):
         raise HarnessError(f"the embedded {getattr(server, 'site', None)} target offers no SSH in this build")
     kw = {}
     if server.site == "kallithea":  # its users' keys, each forced to kallithea-cli ssh-serve (permissions checked there)
-        kw = {"authorized_keys": server.ssh_authorized_keys, "keys": server.ssh_keys()}
+        kw = {"authorized_keys": server.ssh_authorized_keys, "keys": server.ssh_keys(target)}
     with EmbeddedSshd(server.repos_dir, **kw) as sshd:
         progress(f"embedded sshd at {sshd.url} (keys: push, read-only{', managed by Kallithea' if kw else ''})")
         yield dataclasses.replace(target, **sshd.target_options()), sshd

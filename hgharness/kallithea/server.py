@@ -160,10 +160,12 @@ class EmbeddedKallithea(SiteServer):
 
     READER = "hgharness-reader"
 
-    def ssh_keys(self) -> dict[str, Path]:
+    def ssh_keys(self, via=None) -> dict[str, Path]:
         """Key pairs for Mercurial over SSH, registered as a user would (the My Account form): `push` for the push
         user, `read` for a user allowed to read the fixture repositories only. Kallithea writes them into
-        ssh_authorized_keys, each forced to `kallithea-cli ssh-serve`, which checks the user's permissions."""
+        ssh_authorized_keys, each forced to `kallithea-cli ssh-serve`, which checks the user's permissions.
+        `via`: the Target its users reach it at (its TLS front: the session cookie is Secure there, so a login
+        straight to this loopback http port would not keep its session); this server's own by default."""
         from hgharness.kallithea.web import CSRF, KallitheaWeb
         from hgharness.sshd import keygen
 
@@ -177,10 +179,10 @@ class EmbeddedKallithea(SiteServer):
         for name, (user, password) in {"push": (self.username, self.password),
                                        "read": (self.READER, reader_password)}.items():
             key = keygen(keys_dir / f"{name}_key", f"hgharness {name}")
-            web = KallitheaWeb(self.target())
+            web = KallitheaWeb(via or self.target())
             if not web.login(user, password):
                 raise HarnessError(f"Kallithea refused the login of {user!r} to add an SSH key")
-            r = web.http.post(self.target().url_for("_admin/my_account/ssh_keys"), timeout=60, allow_redirects=False,
+            r = web.http.post(web.target.url_for("_admin/my_account/ssh_keys"), timeout=60, allow_redirects=False,
                               data={"description": f"hgharness {name}", CSRF: web.token(),
                                     "public_key": key.with_suffix(".pub").read_text().strip()})
             if r.status_code != 302:
