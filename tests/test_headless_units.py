@@ -156,3 +156,24 @@ def test_a_table_takes_checks_for_its_own_kinds_only_and_wants_one_for_each():
     rows = table.rows(["demo"])
     assert [r.id for r in rows] == ["rev-demo", "capabilities-demo"]
     assert [[m.args for m in r.marks] for r in rows] == [[("browse",)], [("browse",)]]
+
+
+def test_the_known_filelog_raw_link_matches_only_its_own_page():
+    """hgweb-filelog-raw-link-file-not-at-rev: a broken raw-file link is the known issue only when it came from the
+    history page of the same repository, revision and file (the crawl then also asks that file page for a 404)."""
+    from hgharness.sites.hgweb import HgwebSite
+    from hgharness.suites.headless.crawler import Problem
+    from hgharness.suites.headless.test_crawl import _matches
+
+    issue = next(i for i in HgwebSite.KNOWN_ISSUES if i["id"] == "hgweb-filelog-raw-link-file-not-at-rev")
+    base = "http://127.0.0.1:9/tiny"
+
+    def broken(url: str, ref: str) -> Problem:
+        return Problem("broken-link", base + url, "broken link", base + ref)
+
+    assert _matches(issue, broken("/raw-file/tip/init.py", "/log/tip/init.py"))
+    assert _matches(issue, broken("/raw-file/tip/a%20b/c.py", "/filelog/tip/a b/c.py"))
+    assert not _matches(issue, broken("/raw-file/tip/init.py", "/log/tip/other.py"))  # another file
+    assert not _matches(issue, broken("/raw-file/tip/init.py", "/log/default/init.py"))  # another revision
+    assert not _matches(issue, broken("/raw-file/tip/init.py", "/file/tip/init.py"))  # not from a history page
+    assert not _matches(issue, Problem("server-error", base + "/raw-file/tip/init.py", "500", base + "/log/tip/init.py"))

@@ -75,6 +75,12 @@ class HgwebSite(Site):
          "url": r"/(?:rev|raw-rev|shortlog|log|graph|file|archive)/[^/]*:",
          "why": "hgweb's changectx() drops a revision name up to its first ':' (the old REV:NODE form), so "
                 "its own links to a tag or bookmark holding ':' (a name Mercurial refuses to create) give 404"},
+        {"id": "hgweb-filelog-raw-link-file-not-at-rev", "kinds": ("crawl",), "problem": "broken-link",
+         "link_from": r"^(?P<repo>.*)/(?:log|filelog)/(?P<rev>[^/]+)/(?P<path>.+)$",
+         "link_to": r"^(?P<repo>.*)/raw-file/(?P<rev>[^/]+)/(?P<path>.+)$",
+         "why": "the history of a file at a revision that does not hold it (log/tip/PATH after a push of another "
+                "branch made tip a changeset without PATH) shows the file's history up to that revision, and its "
+                "'raw' link points at raw-file/REV/PATH, which answers 404 (paper/filelog.tmpl links {symrev})"},
         {"id": "hgweb-breadcrumb-root-link", "kinds": ("crawl",), "problem": "leaves-prefix", "paths": ("/",),
          "why": "the paper templates hard-code the breadcrumb link <a href=\"/\">Mercurial</a>, which leaves a "
                 "site served under a path prefix"},

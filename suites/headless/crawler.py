@@ -36,6 +36,7 @@ class Problem:
     kind: str  # server-error | broken-link | traceback | leaves-prefix | page
     url: str
     text: str
+    ref: str = ""  # the page that linked it
 
     def __str__(self):
         return self.text
@@ -128,7 +129,8 @@ def _judge(url, got, ref, result, enqueue, on_page):
         result.problems.append(Problem("server-error", url, f"HTTP {status} at {url} (linked from {ref})"))
         return
     if status >= 400:
-        result.problems.append(Problem("broken-link", url, f"broken link: HTTP {status} at {url} (linked from {ref})"))
+        result.problems.append(Problem("broken-link", url, f"broken link: HTTP {status} at {url} (linked from {ref})",
+                                       ref or ""))
         return
     if 300 <= status < 400:
         if headers.get("Location"):

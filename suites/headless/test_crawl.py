@@ -3,6 +3,7 @@ link, no server traceback in any body, no same-host link leaving the site's base
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 
 import pytest
@@ -22,7 +23,7 @@ def test_crawl_from_root(target, http, pytestconfig, record_property):
           f"{len(result.known)} links not followed (known site issues)")
     assert result.fetched > 1, f"the crawler found no link to follow from {target.url}"
     issues = [i for i in target.site.KNOWN_ISSUES if "crawl" in i["kinds"]]
-    known = [p for p in result.problems if any(_matches(i, p) for i in issues)]
+    known = [p for p in result.problems if any(_matches(i, p) and _confirmed(http, i, p) for i in issues)]
     problems = [p for p in result.problems if p not in known]
     assert not problems, (f"{len(problems)} problem(s) in {result.fetched} URLs: "
                           + "; ".join(map(str, problems[:8])))
@@ -32,4 +33,23 @@ def test_crawl_from_root(target, http, pytestconfig, record_property):
 
 
 def _matches(issue, problem) -> bool:
-    return problem.kind == issue.get("problem") and urllib.parse.urlsplit(problem.url).path in issue.get("paths", ())
+    """A problem is the known issue's: of its kind, and at one of its paths, or a link of its form (link_to) from a
+    page of its form (link_from), their named groups equal (the same repository, revision and file)."""
+    if problem.kind != issue.get("problem"):
+        return False
+    path = urllib.parse.urlsplit(problem.url).path
+    if "link_to" not in issue:
+        return path in issue.get("paths", ())
+    to = re.search(issue["link_to"], urllib.parse.unquote(path))
+    came = re.search(issue["link_from"], urllib.parse.unquote(urllib.parse.urlsplit(problem.ref).path))
+    return bool(to and came and to.groupdict() == came.groupdict())
+
+
+def _confirmed(http, issue, problem) -> bool:
+    """A broken link of the known form is the known issue only where the file really is not at that revision: its
+    file page (the link with raw-file/ made file/) answers 404 too. Otherwise it is a broken link like any other."""
+    if "link_to" not in issue:
+        return True
+    r = http.get(problem.url.replace("/raw-file/", "/file/", 1), timeout=TIMEOUT, allow_redirects=False, stream=True)
+    r.close()
+    return r.status_code == 404
