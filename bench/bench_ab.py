@@ -20,8 +20,8 @@ With --slowed-on shared, each slowed run's candidate and baseline are one new se
 wrap slows only the candidate's port: the same processes, so no lean between deployments, and the candidate is
 20% slower than its baseline and nothing else. With --slow-as client, the extra time is then 20% of the page's
 median in a 20 s run on that same server just before (both ports healthy), not in the previous A/A run: the
-machine's load drifts between runs, and a delay fixed from the previous run's median read 1.10x in one run and
-1.29x in the next (a busy machine, one server on two ports). The A/A runs keep two servers (their lean is what false alarms are
+machine's load drifts between runs, and a delay fixed from the previous run's median read 1.29x in one run and
+1.10x in the next (a busy machine, one server on two ports). The A/A runs keep two servers (their lean is what false alarms are
 made of). The default (separate) keeps two servers for the slowed runs as well: the candidate is then 20% slower
 than a server that may itself lean a few percent either way.
 
