@@ -152,28 +152,6 @@ def feed_titles(root: ET.Element) -> list[tuple[str, str]]:
     return [(i.findtext("title") or "", i.findtext("link") or "") for i in root.findall("./channel/item")]
 
 
-_HEX = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{0,28}\b")
-
-
-def node_before(flat: str, name: str, node12: str) -> bool:
-    """Some whitespace-bounded occurrence of `name` whose nearest node-like token before it is `node12` (a row
-    that shows the changeset first, then the name: spartan's tag and branch lists)."""
-    from hgharness.suites.support.pagetext import norm
-
-    n, start = norm(name), 0
-    while n:
-        i = flat.find(n, start)
-        if i < 0:
-            return False
-        end = i + len(n)
-        if (i == 0 or flat[i - 1] == " ") and (end == len(flat) or flat[end] in " :"):
-            tokens = _HEX.findall(flat, max(0, i - 200), i)
-            if tokens and tokens[-1] == node12:
-                return True
-        start = i + 1
-    return False
-
-
 # --- the rows and styles the checks of every form share (test_representations, test_data_forms) -------------
 
 LABELS = ("tip", "rename", "merge", "root")  # the first two a repository has are checked (the tip: in the feeds)

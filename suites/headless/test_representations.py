@@ -309,7 +309,7 @@ def test_refs_in_every_form(target, http, plan, repo_name):
                 continue  # the style has no such page (spartan: bookmarks)
             _, p = page(http, target, site.route(kind, repo_name, **params))
             wrong = [n for n, node in shown if n not in p.text or not (pagetext.node_after(p.stream, n, node[:12])
-                                                                      or reps.node_before(p.stream, n, node[:12]))]
+                                                                      or pagetext.node_before(p.stream, n, node[:12]))]
             if wrong:
                 problems.append(f"{style} {kind} page does not show {wrong[:3]} at their changesets")
         problems += _ref_data_styles(target, http, repo_name, kind, dict(shown))

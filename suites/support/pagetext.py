@@ -141,22 +141,42 @@ def changeset_links(page: Page, target, repo: str) -> list[str]:
 _NODE_TOKEN = re.compile(r"(?<![0-9a-zA-Z])([0-9a-f]{12})(?:[0-9a-f]{28})?(?![0-9a-zA-Z])")
 
 
-def node_after(flat: str, name: str, node12: str) -> bool:
-    """Some occurrence of `name` (as a whole, whitespace-bounded) is followed by `node12` as the next node-like
-    token: a row of a tags/branches/bookmarks table names the changeset it points at after the name. Given
-    Page.stream, a node in a link's target counts too (gitweb links the node without showing it)."""
+def _whole(flat: str, name: str):
+    """(start, end) of each occurrence of `name` (normalized) in `flat` as a whole: whitespace before it, and
+    whitespace, a colon or the end after it."""
     n = norm(name)
     start = 0
     while n:
         i = flat.find(n, start)
         if i < 0:
-            return False
+            return
         end = i + len(n)
         if (i == 0 or flat[i - 1] == " ") and (end == len(flat) or flat[end] in " :"):
-            m = _NODE_TOKEN.search(flat, end)
-            if m and m.group(1) == node12:
-                return True
+            yield i, end
         start = i + 1
+
+
+def node_after(flat: str, name: str, node12: str) -> bool:
+    """Some occurrence of `name` (as a whole, whitespace-bounded) is followed by `node12` as the next node-like
+    token: a row of a tags/branches/bookmarks table names the changeset it points at after the name. Given
+    Page.stream, a node in a link's target counts too (gitweb links the node without showing it)."""
+    for _, end in _whole(flat, name):
+        m = _NODE_TOKEN.search(flat, end)
+        if m and m.group(1) == node12:
+            return True
+    return False
+
+
+_HEX = re.compile(r"\b([0-9a-f]{12})[0-9a-f]{0,28}\b")
+
+
+def node_before(flat: str, name: str, node12: str) -> bool:
+    """Some whitespace-bounded occurrence of `name` whose nearest node-like token before it is `node12` (a row
+    that shows the changeset first, then the name: spartan's tag and branch lists)."""
+    for i, _ in _whole(flat, name):
+        tokens = _HEX.findall(flat, max(0, i - 200), i)
+        if tokens and tokens[-1] == node12:
+            return True
     return False
 
 
