@@ -102,6 +102,11 @@ class Site:
         """Whether a changeset page (its text) says it lists only some of its files (a changeset too big)."""
         return False
 
+    def rev_page_counts(self, text: str) -> dict[str, int] | None:
+        """The counts of files a changeset page gives apart from its list ({"removed", "changed", "added"}, or
+        {"affected"} alone), or None if it gives none."""
+        return None
+
     def file_page_cut_off(self, text: str) -> bool:
         """Whether a file or annotate page (its text) says the file is too big to show (a site's size limit)."""
         return False

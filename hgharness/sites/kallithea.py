@@ -100,6 +100,18 @@ class KallitheaSite(Site):
         shows all, but takes minutes on the fixtures' big root changesets)."""
         return "too big and was cut off" in text
 
+    def rev_page_counts(self, text: str) -> dict[str, int] | None:
+        """Three labels by the changeset's branch: files removed, changed, added (against the first parent); past
+        60 files touched (affected_files_cut_off, the changeset's own file list) each reads "!" with the title
+        "Affected N files". A page cut off by its diff's size
+        still gives them, and may list no file at all (when the first file's diff is itself over the limit)."""
+        counts = {k.lower(): int(n) for k, n in
+                  re.findall(r'class="label (?:deleted|changed|added)" title="(Removed|Changed|Added)">(\d+)<', text)}
+        if len(counts) == 3:
+            return {"removed": counts["removed"], "changed": counts["changed"], "added": counts["added"]}
+        m = re.search(r'title="Affected (\d+) files">!<', text)
+        return {"affected": int(m.group(1))} if m else None
+
     def file_page_cut_off(self, text: str) -> bool:
         """A file over cut_off_limit (256 KB by default) shows "File is too big to display." and a link to the raw
         file (its annotate page a link to ?fulldiff=1) instead of its lines."""

@@ -69,8 +69,14 @@ def _shows_description(c, p, where: str) -> None:
 
 def _lists_files(c, p, where: str, cut_off: bool) -> None:
     files = c.info["files"]
-    if cut_off:  # only the files before the cut are listed: at least one of the changeset's
-        assert any(f in p.text for f in files), f"{where} (cut off) lists none of its files {files[:5]}"
+    counts = c.target.site.rev_page_counts(p.text)
+    if counts is not None:
+        want = {"affected": len(files)} if "affected" in counts else c.repo.diff_counts(c.sample.rev)
+        assert counts == want, f"{where} counts its files {counts}, not {want}"
+    if cut_off:  # only the files before the cut are listed: at least one of the changeset's, or none when the
+        # first file's diff is itself past the limit, if the page counts them all (checked above)
+        assert counts is not None or any(f in p.text for f in files), \
+            f"{where} (cut off) lists none of its files {files[:5]} and gives no count of them"
         return
     listed = c.repo.diff_files(c.sample.rev)[:MAX_LISTED]
     listed += [f for f in files[:MAX_LISTED] if f not in listed]

@@ -89,6 +89,12 @@ class Repo:
         st = ctx.p1().status(ctx)
         return sorted(text(f) for f in st.modified + st.added + st.removed)
 
+    def diff_counts(self, rev) -> dict[str, int]:
+        """How many files the diff against the first parent removes, changes and adds."""
+        ctx = self.repo[rev]
+        st = ctx.p1().status(ctx)
+        return {"removed": len(st.removed), "changed": len(st.modified), "added": len(st.added)}
+
     @functools.lru_cache(maxsize=256)  # noqa: B019
     def diff_text(self, rev) -> tuple[int, bool]:
         """(bytes of text on both sides of the diff against the first parent, whether any of it is not valid
