@@ -66,6 +66,7 @@ class Site:
     FEED_MAX_FILES: int | None = None  # ... the first so many of them
     PATCH_GIT = False                  # raw patches are git diffs (copies and renames as such, not whole files)
     OWN_MARKUP: tuple[str, ...] = ()   # tags the templates put around metadata (escaping checks cannot tell apart)
+    XHR_HEADERS: dict[str, str] = {}  # what the pages' scripts send with their requests (routes answering no other)
     WIRE_HEADERS = {"Accept": "application/mercurial-0.1"}  # what hg sends: some sites serve the protocol only so
     KNOWN_MISSING_RESOURCES: dict[str, str] = {}  # path part -> why: resources pages ask for that the site lacks
     # Defects of the site software found by the checks, reported as expected failures (xfail) naming them instead
@@ -88,7 +89,9 @@ class Site:
         except KeyError:
             raise KeyError(f"site {self.name!r} has no page kind {kind!r}") from None
         fmt = params.pop("fmt", None)
-        out = template.format(repo=q(repo or ""), rev=q(rev or ""), path=q(path or ""), fmt=fmt or "")
+        rev2 = params.pop("rev2", None)  # a second revision (a comparison of two)
+        out = template.format(repo=q(repo or ""), rev=q(rev or ""), path=q(path or ""), fmt=fmt or "",
+                              rev2=q(rev2 or ""))
         query = {k: v for k, v in params.items() if v is not None}
         if query:
             out += ("&" if "?" in out else "?") + urllib.parse.urlencode(query)
@@ -102,8 +105,8 @@ class Site:
         """Whether a changeset page (its text) says it lists only some of its files (a changeset too big)."""
         return False
 
-    def rev_page_counts(self, text: str) -> dict[str, int] | None:
-        """The counts of files a changeset page gives apart from its list ({"removed", "changed", "added"}, or
+    def rev_page_counts(self, source: str) -> dict[str, int] | None:
+        """The counts of files a changeset page (its HTML source) gives apart from its list ({"removed", "changed", "added"}, or
         {"affected"} alone), or None if it gives none."""
         return None
 

@@ -34,7 +34,7 @@ def check_rev(c):
     """The changeset page shows the changeset's node, author, date, description, files, tags and bookmarks, and
     gives its parents and links its files as of the changeset."""
     info, site = c.info, c.target.site
-    _, p = page(c.http, c.target, c.route("rev", rev=info["node"]), expected_content=info["desc"])
+    r, p = page(c.http, c.target, c.route("rev", rev=info["node"]), expected_content=info["desc"])
     where = f"changeset page of {info['short']}"
     assert info["short"] in p.flat, f"{where} does not show its node"
     name, mail = site.author_name(info["user"]), email(info["user"])
@@ -43,7 +43,7 @@ def check_rev(c):
     _shows_date(site.dates_shown(*info["date"]), p, where)
     _shows_description(c, p, where)
     cut_off = site.rev_page_cut_off(p.text)
-    _lists_files(c, p, where, cut_off)
+    _lists_files(c, p, where, cut_off, r.text)
     missing = [n for n in info["tags"] + info["bookmarks"] if n not in p.text]
     assert not missing, f"{where} does not show tag/bookmark {missing[0]!r}"
     _gives_parents(c, p, where)
@@ -67,9 +67,9 @@ def _shows_description(c, p, where: str) -> None:
         assert p.contains(desc), f"{where} does not show the description {desc[:80]!r}"
 
 
-def _lists_files(c, p, where: str, cut_off: bool) -> None:
+def _lists_files(c, p, where: str, cut_off: bool, source: str) -> None:
     files = c.info["files"]
-    counts = c.target.site.rev_page_counts(p.text)
+    counts = c.target.site.rev_page_counts(source)
     if counts is not None:
         want = {"affected": len(files)} if "affected" in counts else c.repo.diff_counts(c.sample.rev)
         assert counts == want, f"{where} counts its files {counts}, not {want}"
