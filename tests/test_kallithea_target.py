@@ -19,7 +19,7 @@ pytestmark = [pytest.mark.kallithea, pytest.mark.integration, pytest.mark.xdist_
 
 SUITES = ["suites/headless/test_smoke.py", "suites/headless/test_kallithea_accounts.py",
           "suites/headless/test_kallithea_pages.py", "suites/headless/test_kallithea_pull_requests.py",
-          "suites/security/test_kallithea_permissions.py"]
+          "suites/security/test_kallithea_permissions.py", "suites/headless/test_kallithea_views.py"]
 
 
 def test_fixture_repositories_are_on_the_site_with_every_changeset(kallithea_target, tmp_path):

@@ -88,7 +88,8 @@ class KallitheaSite(Site):
                    "filelog", "file_diff", "login", "register", "public_journal", "site_search", "forks", "followers",
                    "statistics", "compare", "pull_requests", "admin_repos", "my_account", "my_pull_requests",
                    "journal", "repo_create", "fork", "pull_request_new", "repo_settings", "repo_permissions",
-                   "admin", "admin_users", "admin_settings", "admin_permissions"),
+                   "admin", "admin_users", "admin_settings", "admin_permissions", "file_diff_2way", "files_root",
+                   "summary_page", "compare_revs"),
          "why": "no page sends X-Frame-Options or CSP frame-ancestors, and the pages hold forms that post: the "
                 "login box on every page an anonymous visitor sees, the account, repository settings, "
                 "permissions, fork and pull request forms of a logged-in user; any site can frame them "
@@ -100,16 +101,16 @@ class KallitheaSite(Site):
         shows all, but takes minutes on the fixtures' big root changesets)."""
         return "too big and was cut off" in text
 
-    def rev_page_counts(self, text: str) -> dict[str, int] | None:
+    def rev_page_counts(self, source: str) -> dict[str, int] | None:
         """Three labels by the changeset's branch: files removed, changed, added (against the first parent); past
         60 files touched (affected_files_cut_off, the changeset's own file list) each reads "!" with the title
         "Affected N files". A page cut off by its diff's size
         still gives them, and may list no file at all (when the first file's diff is itself over the limit)."""
         counts = {k.lower(): int(n) for k, n in
-                  re.findall(r'class="label (?:deleted|changed|added)" title="(Removed|Changed|Added)">(\d+)<', text)}
+                  re.findall(r'class="label (?:deleted|changed|added)" title="(Removed|Changed|Added)">(\d+)<', source)}
         if len(counts) == 3:
             return {"removed": counts["removed"], "changed": counts["changed"], "added": counts["added"]}
-        m = re.search(r'title="Affected (\d+) files">!<', text)
+        m = re.search(r'title="Affected (\d+) files">!<', source)
         return {"affected": int(m.group(1))} if m else None
 
     def file_page_cut_off(self, text: str) -> bool:
@@ -119,8 +120,7 @@ class KallitheaSite(Site):
 
     def changeset_parents(self, http, target, repo: str, node: str) -> list[str] | None:
         """The page loads its "Parent rev." link by XHR (changeset_parents, JSON results): what that gives."""
-        r = http.get(target.url_for(f"{repo}/changeset_parents/{node}"), timeout=60,
-                     headers={"X-Requested-With": "XMLHttpRequest", "Accept": "application/json"})
+        r = http.get(target.url_for(f"{repo}/changeset_parents/{node}"), timeout=60, headers=self.XHR_HEADERS)
         if r.status_code != 200:
             raise AssertionError(f"changeset_parents of {node[:12]}: HTTP {r.status_code}")
         try:
@@ -149,6 +149,8 @@ class KallitheaSite(Site):
             inner = author[left:author.find(">", left)]
         m = _EMAIL.search(inner)
         return author.replace(m.group(0) if m else "", "").replace("<", "").replace(">", "").strip()  # hgweb: "revision"
+    # what the pages send with the requests they make by script: some routes answer nothing else (400, 404)
+    XHR_HEADERS = {"X-Requested-With": "XMLHttpRequest", "X-Partial-XHR": "1", "Accept": "application/json"}
     ROUTES = {
         # kinds shared with hgweb
         "index": "",
@@ -173,6 +175,20 @@ class KallitheaSite(Site):
         "download_file": "{repo}/rawfile/{rev}/{path}",
         "raw_diff": "{repo}/changeset-diff/{rev}",
         "file_diff": "{repo}/diff/{path}",  # with diff1=REV&diff2=REV
+        "file_diff_2way": "{repo}/diff-2way/{path}",  # with diff1=REV&diff2=REV: loads both raw files by XHR
+        "files_root": "{repo}/files/{rev}",  # the tree's root without a path (files_home_nopath)
+        "summary_page": "{repo}/summary",  # the summary under its own name (summary_home_summary)
+        "download_rev": "{repo}/changeset-download/{rev}",  # the changeset's diff as an attachment
+        "raw_changeset": "{repo}/raw-changeset/{rev}",  # the old name of changeset-raw (raw_changeset_home_depraced)
+        "compare_revs": "{repo}/compare/rev@{rev}...rev@{rev2}",  # what REV2 has that REV has not
+        # what the pages load by XHR
+        "changeset_children": "{repo}/changeset_children/{rev}",
+        "changeset_info": "changeset_info/{repo}/{rev}",
+        "changelog_details": "{repo}/changelog_details/{rev}",  # the changelog's removed/changed/added labels
+        "nodelist": "{repo}/nodelist/{rev}/{path}",  # every file and directory under PATH (the file finder)
+        "file_history": "{repo}/history/{rev}/{path}",  # the file page's history selector
+        "file_authors": "{repo}/authors/{rev}/{path}",  # the file page's authors box
+        "repo_switcher": "_repos",  # the repository switcher's list
         "login": "_admin/login",
         "logout": "_admin/logout",
         "register": "_admin/register",

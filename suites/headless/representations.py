@@ -13,6 +13,8 @@ import pytest
 
 from hgharness.suites.support import inventory
 
+MAX_FILES = 20       # files of a changeset compared line by line
+MAX_LINES = 200      # lines of a file (or of a file's diff) compared on a page
 ATOM = "{http://www.w3.org/2005/Atom}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 _FILE_LINK = re.compile(r"^(?:diff|file|comparison|annotate)/([0-9a-f]{12,40})/(.+)$")
@@ -58,6 +60,32 @@ def fixture_patch(repo, rev, git: bool) -> dict[str, list[str]]:
     opts = diffutil.diffallopts(repo.repo.ui, {b"git": git})
     text = b"".join(patch.diff(repo.repo, ctx.p1().node(), ctx.node(), opts=opts))
     return patch_files(text.decode("utf-8", "replace"))
+
+
+def compare_patch(what: str, got: dict[str, list[str]], repo, rev, git: bool) -> list[str]:
+    """A site's patch of a changeset (read into path -> +/- lines) against the fixture's own, file by file."""
+    want = cut(fixture_patch(repo, rev, git=git))
+    return compare_diffs(what, got, list(want), want)
+
+
+def compare_diffs(what: str, got: dict[str, list[str]], changed: list[str], want: dict) -> list[str]:
+    out = []
+    missing = [f for f in changed if f not in got]
+    extra = sorted(set(got) - set(changed)) if len(changed) < MAX_FILES else []
+    if missing or extra:
+        out.append(f"{what} has diffs of {sorted(got)[:5]}: missing {missing[:3]}, not changed {extra[:3]}")
+    for f in changed:
+        if f in got and got[f][:MAX_LINES] != want[f]:
+            g, w = got[f][:MAX_LINES], want[f]
+            at = next((i for i, (a, b) in enumerate(zip(g, w, strict=False)) if a != b), min(len(g), len(w)))
+            out.append(f"{what}: diff of {f} differs from the fixture's at +/- line {at + 1} "
+                       f"({len(g)} lines, fixture {len(w)})")
+            break
+    return out
+
+
+def cut(patch: dict[str, list[str]]) -> dict[str, list[str]]:
+    return {f: lines[:MAX_LINES] for f, lines in sorted(patch.items())[:MAX_FILES]}
 
 
 def json_diff_files(diff: list[dict]) -> dict[str, list[str]]:

@@ -11,11 +11,16 @@ DATA_VIEWS = ("json_log", "json_rev", "json_tags", "json_branches", "json_bookma
 # Pages only a hosting site has, by who opens them (test_kallithea_pages)
 HOSTING_PAGES = {
     "anonymous": ("login", "register", "public_journal", "site_search", "forks", "followers", "statistics",
-                  "compare", "pull_requests", "refs", "download_file", "raw_diff", "file_diff", "api"),
+                  "compare", "pull_requests", "refs", "download_file", "raw_diff", "api"),
     "user": ("admin_repos", "my_account", "my_pull_requests", "journal", "repo_create", "repos_post", "fork",
              "pull_request_new", "repo_settings", "repo_permissions", "admin", "admin_users", "admin_settings",
              "admin_permissions", "logout"),
 }
+# Kallithea's other views of a changeset, a file and a repository, each held to the fixture
+# (test_kallithea_views.test_kallithea_view)
+KALLITHEA_VIEWS = ("changeset_children", "changeset_info", "changelog_details", "nodelist", "file_history",
+                   "file_authors", "repo_switcher", "download_rev", "raw_changeset", "compare_revs", "file_diff",
+                   "file_diff_2way", "files_root", "summary_page")
 PULL_REQUEST_KINDS = ("pull_request", "pull_request_comment", "changeset_comment")  # test_kallithea_pull_requests
 
 # kinds checked outside the row tables: where
@@ -38,6 +43,7 @@ TABLE_CHECKS = [
     ("test_data_view", DATA_VIEWS, ("status", "content")),
     ("test_kallithea_page", tuple(k for who in HOSTING_PAGES.values() for k in who), ("status",)),
     ("test_kallithea_page", CONTENT_HOSTING_PAGES, ("content",)),
+    ("test_kallithea_view", KALLITHEA_VIEWS, ("status", "content")),
     ("test_pull_request_from_a_fork_is_opened_and_reviewed", PULL_REQUEST_KINDS, ("status",)),
     ("test_index_links_every_repository", ("index",), ("status", "content")),
     ("test_json_index_lists_every_repository", ("json_index",), ("status", "content")),
@@ -77,4 +83,4 @@ COVERAGE = [
 
 def covered() -> set[str]:
     return {*REVISION_PAGES, *FILE_PAGES, *REPOSITORY_PAGES, *DATA_VIEWS, *HOSTING_PAGES["anonymous"],
-            *HOSTING_PAGES["user"], *PULL_REQUEST_KINDS, *ELSEWHERE}
+            *HOSTING_PAGES["user"], *KALLITHEA_VIEWS, *PULL_REQUEST_KINDS, *ELSEWHERE}

@@ -102,19 +102,6 @@ def raw_diff(c, kind):
         assert f.decode("utf-8", "replace") in r.text, f"{kind} of {c.tip.hex()[:12]} does not name {f!r}"
 
 
-@PAGES.check("file_diff")
-def file_diff(c, kind):
-    """The diff of a file between the first revision and the latest one that still has it."""
-    first = c.local[0]
-    for rev in range(len(c.local) - 1, 0, -1):
-        later = c.local[rev]
-        path = next((p for p in sorted(first.manifest()) if p in later.manifest()), None)
-        if path is not None:
-            html_ok(c, kind, path=path.decode("utf-8", "surrogateescape"), diff1=first.hex(), diff2=later.hex())
-            return
-    pytest.skip("no file lives in both the first revision and a later one")
-
-
 @PAGES.check("api")
 def api_needs_a_key(c, kind):
     r = c.web.http.post(c.target.url_for(c.target.site.route(kind)), timeout=60,

@@ -36,8 +36,7 @@ from hgharness.suites.support.table import from_plan
 
 pytestmark = [pytest.mark.headless, pytest.mark.nondestructive]
 
-MAX_FILES = 20       # files of a changeset compared line by line
-MAX_LINES = 200      # lines of a file (or of a file's diff) compared on a page
+MAX_FILES, MAX_LINES = reps.MAX_FILES, reps.MAX_LINES
 MAX_ANNOTATED = 64 * 1024  # bytes of a file whose annotate pages are asked in every style (10 MB pages past this)
 
 # What these checks assert (suites/support/coverage.py reads it)
@@ -98,22 +97,6 @@ def test_changeset_in_every_form(target, http, plan, sample):
     assert not problems, f"changeset {info['short']} ({sample.id}): " + "; ".join(problems[:10])
 
 
-def _compare_diffs(what: str, got: dict[str, list[str]], changed: list[str], want: dict) -> list[str]:
-    out = []
-    missing = [f for f in changed if f not in got]
-    extra = sorted(set(got) - set(changed)) if len(changed) < MAX_FILES else []
-    if missing or extra:
-        out.append(f"{what} has diffs of {sorted(got)[:5]}: missing {missing[:3]}, not changed {extra[:3]}")
-    for f in changed:
-        if f in got and got[f][:MAX_LINES] != want[f]:
-            g, w = got[f][:MAX_LINES], want[f]
-            at = next((i for i, (a, b) in enumerate(zip(g, w, strict=False)) if a != b), min(len(g), len(w)))
-            out.append(f"{what}: diff of {f} differs from the fixture's at +/- line {at + 1} "
-                       f"({len(g)} lines, fixture {len(w)})")
-            break
-    return out
-
-
 def _raw_patch(target, http, repo, sample, info) -> list[str]:
     """The raw patch holds, file by file, the +/- lines of the fixture's own patch in the site's format."""
     if "raw_rev" not in target.site.ROUTES:
@@ -122,12 +105,8 @@ def _raw_patch(target, http, repo, sample, info) -> list[str]:
         return []  # a known defect of the site on such a diff: test_revision_page[raw_rev] reports it
     r = fetch(http, target, target.site.route("raw_rev", sample.repo, rev=info["node"]),
               expected_content=info["desc"])
-    want = _cut(reps.fixture_patch(repo, sample.rev, git=target.site.PATCH_GIT))
-    return _compare_diffs("raw patch", reps.patch_files(r.content.decode("utf-8", "replace")), list(want), want)
-
-
-def _cut(patch: dict[str, list[str]]) -> dict[str, list[str]]:
-    return {f: lines[:MAX_LINES] for f, lines in sorted(patch.items())[:MAX_FILES]}
+    return reps.compare_patch("raw patch", reps.patch_files(r.content.decode("utf-8", "replace")), repo, sample.rev,
+                              git=target.site.PATCH_GIT)
 
 
 def _json_rev(target, http, repo, sample, info) -> list[str]:
@@ -135,8 +114,8 @@ def _json_rev(target, http, repo, sample, info) -> list[str]:
         return []
     r = fetch(http, target, target.site.route("json_rev", sample.repo, rev=info["node"]))
     data = json.loads(r.text)
-    want = _cut(reps.fixture_patch(repo, sample.rev, git=target.site.PATCH_GIT))
-    out = _compare_diffs("json-rev", reps.json_diff_files(data.get("diff", [])), list(want), want)
+    out = reps.compare_patch("json-rev", reps.json_diff_files(data.get("diff", [])), repo, sample.rev,
+                             git=target.site.PATCH_GIT)
     listed = [f.get("file") for f in data.get("files", [])]
     if listed != info["files"]:
         out.append(f"json-rev lists files {listed[:5]}, the changeset has {info['files'][:5]}")

@@ -19,8 +19,9 @@ REPS = {  # page kind -> its representation
                      "annotate", "diff", "comparison", "filelog", "branches", "tags", "bookmarks", "search",
                      "file_diff", *HOSTING_PAGES["anonymous"], *HOSTING_PAGES["user"]), "html"),
     **dict.fromkeys(("json_log", "json_rev", "json_tags", "json_branches", "json_bookmarks", "json_index",
-                     "refs", "api"), "json"),
-    "raw_rev": "patch", "raw_diff": "patch", "raw_file": "raw", "download_file": "raw", "archive": "archive",
+                     "refs", "api", "changeset_children", "changeset_info", "nodelist", "file_history",
+                     "repo_switcher"), "json"),
+    "raw_rev": "patch", "raw_diff": "patch", "download_rev": "patch", "raw_changeset": "patch", "raw_file": "raw", "download_file": "raw", "archive": "archive",
     "atom_log": "atom", "rss_log": "rss", "capabilities": "wire", "wire_heads": "wire", "static": "static",
 }
 # kinds not requested, and why
@@ -28,6 +29,8 @@ NOT_PROBED = {
     "logout": "a POST that ends the session", "repos_post": "a POST that creates a repository",
     "pull_request": "needs a pull request", "pull_request_comment": "a POST that comments",
     "changeset_comment": "a POST that comments",
+    **dict.fromkeys(("changeset_children", "changeset_info", "changelog_details", "repo_switcher"),
+                    "answers only a page script's request (XHR headers); the page that loads it is probed"),
 }
 # the site's own name of each kind's route: hgweb's web command (mercurial.hgweb.webcommands), Kallithea's
 # route name (kallithea/config/routing.py); the wire protocol's commands as wire:CMD
@@ -55,7 +58,13 @@ ROUTE_NAMES = {
         "pull_requests": "pullrequest_show_all", "pull_request_new": "pullrequest_home", "admin": "admin_home",
         "admin_repos": "repos", "admin_users": "users", "admin_settings": "admin_settings",
         "admin_permissions": "admin_permissions", "journal": "journal", "public_journal": "public_journal",
-        "site_search": "search", "api": "api",
+        "site_search": "search", "api": "api", "file_diff_2way": "files_diff_2way_home",
+        "files_root": "files_home_nopath", "summary_page": "summary_home_summary",
+        "download_rev": "changeset_download_home", "raw_changeset": "raw_changeset_home_depraced",
+        "compare_revs": "compare_url", "changeset_children": "changeset_children", "changeset_info": "changeset_info",
+        "changelog_details": "changelog_details", "nodelist": "files_nodelist_home",
+        "file_history": "files_history_home", "file_authors": "files_authors_home",
+        "repo_switcher": "repo_switcher_data",
     },
 }
 # where the inventory names a probe's representation otherwise than its type rule does (the coverage declaration
@@ -135,7 +144,11 @@ def path_for(target, plan, probe: Probe) -> str:
     files = sorted(f for f, flag in repo.manifest(repo.revs_desc[0]).items()
                    if flag != "l" and f.isascii() and f.isprintable()) if repo.revs_desc else []
     path = "" if probe.kind == "manifest" else (files[0] if files else "")
-    extra = {"diff1": node, "diff2": node} if probe.kind == "file_diff" else {}
+    extra = {"diff1": node, "diff2": node} if probe.kind in ("file_diff", "file_diff_2way") else {}
+    if probe.kind == "compare_revs":
+        extra = {"rev2": node}
+    if probe.kind == "nodelist":
+        path = ""
     return site.route(probe.kind, name, rev=node, path=path, fmt=probe.fmt or None, **extra)
 
 

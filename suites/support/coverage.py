@@ -83,6 +83,13 @@ REASONS = {
         "repo_creating_home": "repository creation progress: site state",
         "repo_check_home": "repository creation progress: site state",
         "about": "a static page about Kallithea",
+        "compare_home": "the form that picks two revisions to compare: no data until they are picked (compare_url, "
+                        "which has an oracle)",
+        "repo_followers_home": "the users following the repository: site state (its creator follows it), not "
+                               "fixture content",
+        "repo_size": "the repository's size on the server's disk: its storage's, not fixture content",
+        "repo_stats_home": "commit statistics, computed by a background job only for a repository that enables "
+                           "them (the provisioned ones do not: the page says so)",
         "admin_home": "site administration: no fixture content",
         "api": "the JSON-RPC API: checked through the Kallithea API client (site state, not pages)",
         "toggle_following": "a form post (a write): site state",

@@ -172,6 +172,7 @@ KALLITHEA_REPS = {
     "public_journal_rss": "rss", "public_journal_atom": "atom", "public_journal_rss_old": "rss",
     "public_journal_atom_old": "atom", "api": "json", "repo_refs_data": "json", "repo_switcher_data": "json",
     "users_and_groups_data": "json", "changeset_parents": "json", "changeset_children": "json",
+    "changeset_info": "json", "files_history_home": "json",
     "repo_size": "json", "files_nodelist_home": "json", "pullrequest_repo_info": "json",
     "formatted_users": "formatted", "formatted_gist": "formatted", "formatted_gist_file": "raw",
 }
@@ -196,7 +197,7 @@ def kallithea_inventory(site, python: str | None = None) -> Inventory:
             inv.routes[f"kind:{kind}"] = [inv.kinds[kind][1]]
         return inv
     urls = {k: "/" + t.split("?")[0].format(repo="hgharness-coverage-repo", rev="0" * 40, path="dir/file.txt",
-                                            fmt="zip") for k, t in site.ROUTES.items() if "cmd=" not in t}
+                                            fmt="zip", rev2="f" * 40) for k, t in site.ROUTES.items() if "cmd=" not in t}
     out = subprocess.run([python, "-c", _KALLITHEA_PROBE], input=json.dumps(urls), capture_output=True, text=True,
                          timeout=120, cwd="/", check=False)
     if out.returncode != 0:

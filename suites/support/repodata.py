@@ -89,11 +89,16 @@ class Repo:
         st = ctx.p1().status(ctx)
         return sorted(text(f) for f in st.modified + st.added + st.removed)
 
+    def diff_status(self, rev, base=None) -> dict[str, list[str]]:
+        """The files the diff against the first parent (or `base`) removes, changes and adds, sorted."""
+        ctx = self.repo[rev]
+        st = (ctx.p1() if base is None else self.repo[base]).status(ctx)
+        return {"removed": sorted(text(f) for f in st.removed), "changed": sorted(text(f) for f in st.modified),
+                "added": sorted(text(f) for f in st.added)}
+
     def diff_counts(self, rev) -> dict[str, int]:
         """How many files the diff against the first parent removes, changes and adds."""
-        ctx = self.repo[rev]
-        st = ctx.p1().status(ctx)
-        return {"removed": len(st.removed), "changed": len(st.modified), "added": len(st.added)}
+        return {k: len(v) for k, v in self.diff_status(rev).items()}
 
     @functools.lru_cache(maxsize=256)  # noqa: B019
     def diff_text(self, rev) -> tuple[int, bool]:
