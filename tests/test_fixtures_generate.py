@@ -207,3 +207,17 @@ def test_no_path_is_ever_both_a_file_and_a_directory(seed_repos):
         dirs |= {d.rsplit(b"/", i)[0] for d in dirs for i in range(1, d.count(b"/") + 1)}
         both = sorted(files & dirs)
         assert not both, f"{path.name}: {len(both)} paths are both a file and a directory: {both[:5]}"
+
+
+def test_well_known_top_level_files_stay_for_the_whole_history(small_repo):
+    """README, LICENSE, setup files... where the analyzed history has them: added by the first commit, edited
+    later, never removed, renamed or copied by the generator (they vanished from tiny's history before)."""
+    from hgharness.fixtures.model import load_profile
+    from hgharness.hg import open_repo
+
+    top = [f.encode() for f in load_profile("small")["names"]["top_files"]]
+    assert top, "the small profile names its top-level files"
+    repo = open_repo(small_repo)
+    gone = [(r, f) for r in repo for f in top if f not in repo[r]]
+    assert not gone, f"{len(gone)} revisions lack a top-level file, first {gone[0]}"
+    assert sum(1 for r in repo for f in repo[r].files() if f in top) > len(top), "never edited"
