@@ -52,21 +52,22 @@ def run_pytest_stage(name: str, paths: list[str], target, run_dir: Path, markers
     env.update(extra_env or {})
     started = time.monotonic()
     progress(f"[{name}] running {shown}" + (f" -m '{markers}'" if markers else ""))
-    with open(log, "w", encoding="utf-8") as out:
-        proc = subprocess.Popen(argv, cwd=run_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
-        try:
-            for line in proc.stdout:
-                line = redact(line)
-                out.write(line)
-                if line.startswith(("FAILED", "ERROR", "HARNESS ERROR")):
-                    progress(f"[{name}] {line.rstrip()[:300]}")
-            code = proc.wait()
-        except BaseException:  # interrupted: the workers, drivers and browsers the suite started go too
-            terminate_tree(proc)
-            raise
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+    try:  # the temporary directory goes whatever fails, the log's opening and the start included
+        with open(log, "w", encoding="utf-8") as out:
+            proc = subprocess.Popen(argv, cwd=run_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, text=True, errors="replace", start_new_session=True)
+            try:
+                for line in proc.stdout:
+                    line = redact(line)
+                    out.write(line)
+                    if line.startswith(("FAILED", "ERROR", "HARNESS ERROR")):
+                        progress(f"[{name}] {line.rstrip()[:300]}")
+                code = proc.wait()
+            except BaseException:  # interrupted: the workers, drivers and browsers the suite started go too
+                terminate_tree(proc)
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
     tests = _read_results(results, name)
     counts = {k: sum(1 for t in tests if t["outcome"] == k) for k in ("passed", "failed", "error", "skipped")}
     harness_errors = sorted({t["harness_error"] for t in tests if t.get("harness_error")})

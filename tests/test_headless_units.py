@@ -177,3 +177,25 @@ def test_the_known_filelog_raw_link_matches_only_its_own_page():
     assert not _matches(issue, broken("/raw-file/tip/init.py", "/log/default/init.py"))  # another revision
     assert not _matches(issue, broken("/raw-file/tip/init.py", "/file/tip/init.py"))  # not from a history page
     assert not _matches(issue, Problem("server-error", base + "/raw-file/tip/init.py", "500", base + "/log/tip/init.py"))
+
+
+def test_a_stage_that_cannot_start_leaves_no_temporary_directory(tmp_path, monkeypatch):
+    """The suite's temporary directory is removed when the stage fails before its pytest starts (here: a run
+    directory that does not exist, so its log cannot be opened); it leaked before."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    from hgharness.suites.runner import run_pytest_stage
+    from hgharness.target import Target
+
+    base = Path(tempfile.mkdtemp(prefix="hgh", dir="/tmp"))  # short: the runner puts longer bases' dirs in /tmp
+    try:
+        with monkeypatch.context() as m:
+            m.setattr("tempfile.tempdir", str(base))
+            with pytest.raises(FileNotFoundError):
+                run_pytest_stage("headless", ["suites/headless/test_smoke.py"], Target(url="http://127.0.0.1:9/"),
+                                 tmp_path / "missing", progress=lambda m: None)
+        assert not [p.name for p in base.iterdir()]
+    finally:
+        shutil.rmtree(base)
