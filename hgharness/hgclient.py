@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import http.client
 import io
+import random
 import socket
 import time
 import urllib.error
@@ -508,6 +509,9 @@ def merge3(base: bytes, mine: bytes, theirs: bytes) -> tuple[bytes, int]:
 # ---------------------------------------------------------------------------------------------------------
 # the developer workflow
 
+RETRY_PAUSE_S, RETRY_PAUSE_CAP_S = 0.1, 1.0  # after a push race: up to 0.1, 0.2, 0.4, 0.8, 1.0 s
+
+
 class Developer:
     """One person working on one repository: commits on a local clone and pushes like a careful developer.
 
@@ -525,6 +529,7 @@ class Developer:
         self.abandoned: set[bytes] = set()  # commits replaced by their rebased copies
         self.pushed: list[bytes] = []
         self.retries = self.gave_up = self.conflicts = 0
+        self._jitter = random.Random()  # the pause after a race (not rng: the changes made stay the seed's)
 
     def base(self) -> bytes:
         """Where new work starts, as `hg update BRANCH` picks it: the tipmost head of the branch, leaving out
@@ -561,6 +566,9 @@ class Developer:
             if not res.race or attempt == self.max_retries or not self.keep_going():
                 break
             self.retries += 1
+            # as people do after losing a race: a moment's pause, random and growing (at most 2.5 s over five
+            # retries), so that two pushers who keep racing fall out of step
+            time.sleep(self._jitter.uniform(0, min(RETRY_PAUSE_CAP_S, RETRY_PAUSE_S * 2 ** attempt)))
             if not self.pull().ok:
                 break
             old, self.stack = self.stack, []

@@ -39,6 +39,15 @@ IN_FLIGHT = 4  # views fetched at once
 # at this many seconds past the start of the second they ended in
 VALIDATOR_RESOLUTION_S = 1.02
 
+
+def after_validator_second() -> None:
+    """Wait until the clock is in a later second than now: a write made after it gets validators of its own,
+    whatever any other check wrote in this second (checks share the push repository)."""
+    import math
+    import time
+
+    time.sleep(max(0.0, math.floor(time.time()) + VALIDATOR_RESOLUTION_S - time.time()))
+
 # view id (hgweb's command name; wire commands as wire:NAME) -> (page kind, representation, writes it shows)
 VIEWS = {
     "log": ("log", "html", HISTORY),

@@ -9,8 +9,6 @@ changesets, the heads, the branch map, and what `hg incoming` and `hg outgoing` 
 
 from __future__ import annotations
 
-import math
-import time
 from contextlib import closing
 
 import pytest
@@ -174,7 +172,7 @@ def test_views_show_the_write(target, http, scratch, prepared, kind):
     before = fr.fetch_all(http, target, views)
     # validators of whole seconds (hgweb's ETag is the newest mtime of the repository's files): the write lands in
     # a later second of the clock than every copy was fetched in, whatever any other check pushed meanwhile
-    time.sleep(max(0.0, math.floor(time.time()) + fr.VALIDATOR_RESOLUTION_S - time.time()))
+    fr.after_validator_second()
     w = fr.write(target, local, scratch, kind, nodes)
     after = fr.fetch_all(http, target, views, before=before)
     problems, known = [], []
