@@ -66,3 +66,18 @@ def build_suite_repos(dest: Path) -> Path:
     build_hostile_repo(dest / "hostile")
     shutil.copytree(dest / "demo", dest / "scratch", symlinks=True)
     return dest
+
+
+def assert_only_these_caught(stage, caught: dict, is_new, what: str) -> None:
+    """A run against a target broken in several ways: it failed (exit 1); every failing check is one of the new
+    ones (is_new(test) says which); and each defect of `caught` (defect -> (a part of the failing check's id, a
+    part of its message)) failed a check that names it."""
+    failed = [t for t in stage.tests if t["outcome"] in ("failed", "error")]
+    assert stage.exit_code == 1, f"exit {stage.exit_code} ({stage.detail}), expected 1"
+    other = [t for t in failed if not is_new(t)]
+    assert not other, f"a check other than {what} caught a defect: " + "; ".join(
+        f"{t['id']}: {(t['message'] or '')[:200]}" for t in other[:3])
+    missed = [d for d, (check_id, says) in caught.items()
+              if not any(check_id in t["id"] and says in (t["message"] or "") for t in failed)]
+    assert not missed, (f"defects no check named: {missed}; failures: "
+                        + "; ".join(f"{t['id']}: {(t['message'] or '')[:300]}" for t in failed[:8]))

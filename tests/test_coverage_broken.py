@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import hgweb, target_for
-from tests.headless_helpers import build_suite_repos
+from tests.headless_helpers import assert_only_these_caught, build_suite_repos
 
 pytestmark = [pytest.mark.integration]
 
@@ -55,15 +55,8 @@ def test_only_the_new_oracles_catch_these_defects(repos, tmp_path):
     expected = {**DEFECTS, **EXPECTED}
     with hgweb(repos, wrap="tests.coverage_broken:every_defect") as server:
         stage = run(server, tmp_path / "run", [*NEW, *OLD])
-    failed = [t for t in stage.tests if t["outcome"] in ("failed", "error")]
-    old = [t for t in failed if not any(n.rsplit("/", 1)[1] in t["id"] for n in NEW)]
-    assert stage.exit_code == 1, f"exit {stage.exit_code} ({stage.detail}), expected 1"
-    assert not old, "a check from before caught a defect too: " + "; ".join(
-        f"{t['id']}: {(t['message'] or '')[:150]}" for t in old[:3])
-    missed = [d for d, (check_id, says) in expected.items()
-              if not any(check_id in t["id"] and says in (t["message"] or "") for t in failed)]
-    assert not missed, (f"defects no new check named: {missed}; failures: "
-                        + "; ".join(f"{t['id']}: {(t['message'] or '')[:300]}" for t in failed[:6]))
+    assert_only_these_caught(stage, expected, lambda t: any(n.rsplit("/", 1)[1] in t["id"] for n in NEW),
+                             "the new oracles")
 
 
 def test_healthy_target_passes_every_form(repos, tmp_path):
