@@ -51,15 +51,20 @@ def patch_files(text: str) -> dict[str, list[str]]:
     return out
 
 
-def fixture_patch(repo, rev, git: bool) -> dict[str, list[str]]:
-    """The fixture's own patch of a changeset against its first parent, in the site's format (git or not),
-    read by patch_files: what a site's patch must hold, file by file."""
+def fixture_diff(repo, rev, git: bool, base=None) -> str:
+    """Mercurial's own diff of a changeset against its first parent (or `base`), git-style or not."""
     from mercurial import diffutil, patch
 
     ctx = repo.repo[rev]
+    old = ctx.p1() if base is None else repo.repo[base]
     opts = diffutil.diffallopts(repo.repo.ui, {b"git": git})
-    text = b"".join(patch.diff(repo.repo, ctx.p1().node(), ctx.node(), opts=opts))
-    return patch_files(text.decode("utf-8", "replace"))
+    return b"".join(patch.diff(repo.repo, old.node(), ctx.node(), opts=opts)).decode("utf-8", "replace")
+
+
+def fixture_patch(repo, rev, git: bool) -> dict[str, list[str]]:
+    """The fixture's own patch of a changeset against its first parent, in the site's format (git or not),
+    read by patch_files: what a site's patch must hold, file by file."""
+    return patch_files(fixture_diff(repo, rev, git))
 
 
 def compare_patch(what: str, got: dict[str, list[str]], repo, rev, git: bool) -> list[str]:

@@ -206,19 +206,15 @@ def _git_ops(c, base: int, rev: int) -> dict[str, set[str]]:
     """What the fixture's own git diff of base..rev does to each path, in the classes Kallithea's diff parser
     gives them (kallithea/lib/diffs.py): removed, added, renamed (the new name; the old one is not listed), a copy
     listed as modified, anything else modified."""
-    from mercurial import diffutil, patch
-
-    repo = c.repo.repo
-    opts = diffutil.diffallopts(repo.ui, {b"git": True})
-    text = b"".join(patch.diff(repo, repo[base].node(), repo[rev].node(), opts=opts)).decode("utf-8", "replace")
     out: dict[str, set[str]] = {}
+    text = reps.fixture_diff(c.repo, rev, git=True, base=base)
     for block in re.split(r"^(?=diff --git a/)", text, flags=re.M):
         if not block.startswith("diff --git a/"):
             continue
         head = block.split("\n@@", 1)[0].split("\nGIT binary patch", 1)[0]
-        path = head.split("\n", 1)[0].rsplit(" b/", 1)[1]
+        path = head.split("\n", 1)[0].rsplit(" b/", 1)[1]  # a removed file's a/ and b/ name the same path
         if "\ndeleted file mode" in head:
-            out[head.split("\n", 1)[0][len("diff --git a/"):].rsplit(" b/", 1)[0]] = {"removed"}
+            out[path] = {"removed"}
         elif "\nnew file mode" in head:
             out[path] = {"added"}
         elif "\nrename from " in head:
