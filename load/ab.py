@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -39,9 +40,11 @@ ENV_PREFIX = "HGHARNESS_BASELINE_"
 SIDE = "baseline "            # Locust request_type prefix of the baseline's requests ("baseline GET", ...)
 BASELINE_DIR = "baseline"     # <run>/baseline/samples: the baseline's raw samples
 AB_KEYS = {"min_effect": float, "prove_effect": bool, "min_effect_ms": float, "confidence": float, "min_pairs": int,
-           "error_rate_diff": float, "capacity_ratio": float, "warmup_s": float, "actions": dict}
+           "error_rate_diff": float, "capacity_ratio": float, "warmup_s": float, "max_cpu_pressure": float,
+           "actions": dict}
 DEFAULT_AB = {"min_effect": 0.05, "prove_effect": True, "min_effect_ms": 5, "confidence": 0.95, "min_pairs": 16,
-              "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5}
+              "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5, "max_cpu_pressure": 0.9}
+PSI_CPU = Path("/proc/pressure/cpu")  # Linux pressure stall information: "some ... total=<µs>"
 MAX_PAIRS = 3000              # per action, thinned beyond (keeps the bootstrap to a second)
 LONG_PAIR_S = 1.0             # pairs this far apart (median): batches of 2 pairs already span the machine's spells
 WORK_SLACK = (0.15, 4096)     # equal work: the same changesets, bytes within 15% + 4 KB (HTTP headers, hashes)
@@ -64,6 +67,59 @@ def baseline_from_env(environ=None):
     if not env.get("HGHARNESS_TARGET"):
         return None
     return Target.from_options(env=env)
+
+
+# --- the machine both targets run on ----------------------------------------------------------------------------
+
+class CpuPressure:
+    """How much of a stretch of time some runnable task on this machine waited for a CPU (Linux PSI, "some"), for
+    an A/B run whose two targets both run here (loopback).
+
+    Two servers of one build on one busy machine do not share it alike: on a 2-core machine with a CPU spinner
+    and other work, the server started first answered raw files 7-10x slower than its twin for a whole run (with
+    4 users on 2 workers each; 1.5x with 2 users on 4 workers), its workers getting as much CPU as the twin's, only
+    later. Pinning workers to CPUs, sending both sides at once, random pauses, recycling workers and turning
+    autogroups off did not remove it; a quieter machine does. No interval inside the run can see such a lean, so
+    when the CPU had a queue for nearly all of the run (ab.max_cpu_pressure), a ratio is not evidence."""
+
+    def __init__(self, local: bool, path: Path = PSI_CPU):
+        self.local, self.path = local, path
+        self.t0, self.stall0 = time.monotonic(), self._stall_us()
+
+    @classmethod
+    def of(cls, target, baseline) -> CpuPressure | None:
+        """Measuring from now, for an A/B run (None without a baseline)."""
+        if baseline is None:
+            return None
+        return cls(bool(getattr(target, "is_loopback", False) and getattr(baseline, "is_loopback", False)))
+
+    def _stall_us(self) -> int | None:
+        try:
+            line = next(x for x in self.path.read_text().splitlines() if x.startswith("some "))
+            return int(line.rsplit("total=", 1)[1])
+        except (OSError, StopIteration, ValueError, IndexError):
+            return None  # not Linux, or a kernel without PSI: nothing measured, nothing judged by it
+
+    def result(self) -> dict:
+        """{"local": both targets on this machine, "cpu_pressure": share of the time, or None}"""
+        end, took = self._stall_us(), time.monotonic() - self.t0
+        share = None
+        if end is not None and self.stall0 is not None and took > 0:
+            share = round(min(1.0, (end - self.stall0) / 1e6 / took), 3)
+        return {"local": self.local, "cpu_pressure": share}
+
+
+def _overloaded(machine: dict | None, gates: dict) -> str | None:
+    """Why the run's latency ratios are not evidence (both targets on a machine whose CPU had a queue nearly all
+    the time), or None."""
+    if not machine or not machine.get("local") or machine.get("cpu_pressure") is None:
+        return None
+    share = machine["cpu_pressure"]
+    if share <= gates["max_cpu_pressure"]:
+        return None
+    return (f"both targets run on this machine, whose CPU had tasks waiting for it {share:.0%} of the run (above "
+            f"ab.max_cpu_pressure {gates['max_cpu_pressure']:.0%}): two servers of one build lean apart by up to "
+            "several times then, so this ratio is no evidence (run it on a quieter machine)")
 
 
 # --- gates ----------------------------------------------------------------------------------------------------
@@ -130,9 +186,10 @@ def read_side(folder: Path, source: str = "locust") -> tuple[dict, dict]:
     return paired, counts
 
 
-def analyze(run_dir: Path, gates: dict, source: str = "locust") -> dict:
+def analyze(run_dir: Path, gates: dict, source: str = "locust", machine: dict | None = None) -> dict:
     """The A/B comparison of a load (or traffic) run directory:
-    {"actions": {name: {...}}, "aggregate": {...}, "gates": [...]}"""
+    {"actions": {name: {...}}, "aggregate": {...}, "gates": [...], "machine": ...}; machine: CpuPressure.result()
+    of the run (a latency regression on an overloaded machine running both targets is inconclusive)"""
     run_dir = Path(run_dir)
     cand, cand_counts = read_side(run_dir, source)
     base, base_counts = read_side(run_dir / BASELINE_DIR, source)
@@ -156,6 +213,7 @@ def analyze(run_dir: Path, gates: dict, source: str = "locust") -> dict:
         return gates.get("actions", {}).get(name, {}).get(key, gates[key])
 
     judged = [n for n in names if len(by_action.get(n, ())) >= setting(n, "min_pairs")]
+    overloaded = _overloaded(machine, gates)
     alpha = 1 - gates["confidence"]
     tail = alpha / max(1, len(judged))  # lower bounds simultaneous over the actions (Bonferroni), one-sided
     actions, out_gates = {}, []
@@ -180,8 +238,12 @@ def analyze(run_dir: Path, gates: dict, source: str = "locust") -> dict:
             a.update(ratio=round(ratio, 4), ci_low=round(low, 4), ci_high=round(high, 4) if math.isfinite(high)
                      else None)
         actions[name] = a
-        out_gates.append(_latency_gate(name, a, effect, {**gates, "min_pairs": setting(name, "min_pairs"),
-                                                         "prove_effect": setting(name, "prove_effect")}))
+        gate = _latency_gate(name, a, effect, {**gates, "min_pairs": setting(name, "min_pairs"),
+                                               "prove_effect": setting(name, "prove_effect")})
+        if gate["status"] == "failed" and overloaded:
+            gate = {**gate, "status": "skipped", "inconclusive": True,
+                    "message": f"{gate['message']}; inconclusive: {overloaded}"}
+        out_gates.append(gate)
     err = [n for n in names if actions[n]["candidate_count"] and actions[n]["baseline_count"]]
     agg = _counts(_sum(cand_counts), _sum(base_counts))
     p_err = holm([_p_more_errors(actions[n]) for n in err] + [_p_more_errors(agg)])
@@ -189,7 +251,7 @@ def analyze(run_dir: Path, gates: dict, source: str = "locust") -> dict:
         out_gates.append(_error_gate(name, actions[name], p, alpha, gates["error_rate_diff"]))
     out_gates.append(_error_gate("aggregate", agg, p_err[-1], alpha, gates["error_rate_diff"]))
     return {"schema": "hgharness.ab/1", "confidence": gates["confidence"], "min_effect": gates["min_effect"],
-            "actions": actions, "aggregate": agg, "gates": out_gates}
+            "actions": actions, "aggregate": agg, "gates": out_gates, "machine": machine}
 
 
 def _median_gap(pairs: list) -> float:
@@ -289,7 +351,7 @@ def _error_gate(name: str, a: dict, p: float, alpha: float, diff_limit: float) -
 
 def summary_entry(ab: dict) -> dict:
     """What a stage's summary entry keeps of an A/B result (the report's A/B section reads it)."""
-    return {k: ab[k] for k in ("confidence", "min_effect", "actions", "aggregate", "baseline_actions")}
+    return {k: ab.get(k) for k in ("confidence", "min_effect", "actions", "aggregate", "baseline_actions", "machine")}
 
 
 def regressions(ab: dict) -> list[dict]:

@@ -180,6 +180,9 @@ def _locust(target, run_dir: Path, spec: LoadSpec, mix: dict, catalog: Path, pro
                                      if spec.distributed else ""))
     progress(f"{desc} against {target.url}" + (f", paired with baseline {baseline.url} (every task on both)"
                                                      if baseline is not None else ""))
+    from hgharness.load.ab import CpuPressure
+
+    pressure = CpuPressure.of(target, baseline)  # A/B: how busy the machine was while it ran both targets
     master = ManagedProcess(argv, "locust", env={**env, "HGHARNESS_LOAD_OUT": str(run_dir.resolve())},
                             cwd=str(run_dir), stdout_path=run_dir / "locust.log",
                             stderr_path=run_dir / "locust.log")
@@ -198,7 +201,10 @@ def _locust(target, run_dir: Path, spec: LoadSpec, mix: dict, catalog: Path, pro
     result_path = run_dir / "load-result.json"
     if not result_path.exists():
         raise HarnessError(f"Locust exited with status {code} before the test ran: {_last_error(run_dir)}")
-    return json.loads(result_path.read_text())
+    result = json.loads(result_path.read_text())
+    if pressure is not None:
+        result["machine"] = pressure.result()
+    return result
 
 
 PROGRESS_EVERY_S = 10
@@ -285,7 +291,7 @@ def finish(result: dict, run_dir: Path, spec: LoadSpec, duration_s: float, progr
     if ab_compare:
         from hgharness.load import ab as ab_mod
 
-        ab = ab_mod.analyze(run_dir, ab_mod.ab_gates(tables))
+        ab = ab_mod.analyze(run_dir, ab_mod.ab_gates(tables), machine=result.get("machine"))
         ab["baseline_actions"] = result.get("baseline_actions") or {}
         ab_mod.write(run_dir, ab)
         gates += ab["gates"]

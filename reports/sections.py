@@ -148,8 +148,13 @@ def ab(r: Report) -> dict | None:
     picture = svg.ratio_chart(chart_rows, effect, "Candidate / baseline latency per action (paired)",
                               note=f"candidate / baseline (bounds at {conf:.0%}, simultaneous; batch means)")
     baseline = (r.summary.get("baseline") or {}).get("url")
+    machine = []  # both targets on the harness's machine: how overloaded it was (load/ab.py CpuPressure)
+    for stage in stages:
+        m = stage["ab"].get("machine")
+        if isinstance(m, dict) and m.get("local") and _f(m.get("cpu_pressure")) is not None:
+            machine.append(f"{stage.get('name')}: {m['cpu_pressure']:.0%}")
     return {"table": table, "chart": chart(picture) if picture else None, "baseline": baseline,
-            "threshold": 1 + effect, "confidence": conf}
+            "threshold": 1 + effect, "confidence": conf, "machine": "; ".join(machine)}
 
 
 def capacity(r: Report) -> dict | None:
