@@ -17,6 +17,32 @@ ROOT = Path(__file__).resolve().parents[1]
 def pytest_configure(config):
     config.addinivalue_line("markers", "heavy(seconds): minutes of one worker (a whole main job): started first, "
                                        "the longest (its seconds on a CI worker) first of all")
+    config.addinivalue_line("markers", "alone: has the machine to itself while it runs (the other xdist workers "
+                                       "wait between their tests): A/B latency verdicts on two local servers")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Tests marked `alone` run with no other test beside them; the others share the machine as usual.
+
+    Two servers of one build on an overloaded machine lean apart far beyond any regression threshold (the
+    first started answered 1.5x-10x slower than its twin for a whole run, with a test worker and a CPU spinner
+    beside them), and the harness rightly calls such a run inconclusive (ab.max_cpu_pressure). A test of an A/B
+    verdict needs a run that can conclude: one whose two servers have the machine's CPUs to themselves.
+
+    A shared lock held by every test (setup, call and teardown, session fixtures started on the way included) and
+    an exclusive one by `alone` tests, across the xdist workers; a turnstile taken first keeps a waiting `alone`
+    test from being passed over for ever by the other worker's next tests."""
+    import fcntl
+
+    base = item.config._tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # shared by the workers of one run
+    alone = item.get_closest_marker("alone") is not None
+    with open(root / "machine.turnstile", "a") as turnstile, open(root / "machine.lock", "a") as lock:
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
+        fcntl.flock(turnstile, fcntl.LOCK_UN)
+        yield
 
 
 def pytest_collection_modifyitems(config, items):
