@@ -43,7 +43,7 @@ AB_KEYS = {"min_effect": float, "prove_effect": bool, "min_effect_ms": float, "c
            "error_rate_diff": float, "capacity_ratio": float, "warmup_s": float, "max_cpu_pressure": float,
            "actions": dict}
 DEFAULT_AB = {"min_effect": 0.05, "prove_effect": True, "min_effect_ms": 5, "confidence": 0.95, "min_pairs": 16,
-              "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5, "max_cpu_pressure": 0.9}
+              "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5, "max_cpu_pressure": 0.97}
 PSI_CPU = Path("/proc/pressure/cpu")  # Linux pressure stall information: "some ... total=<µs>"
 MAX_PAIRS = 3000              # per action, thinned beyond (keeps the bootstrap to a second)
 LONG_PAIR_S = 1.0             # pairs this far apart (median): batches of 2 pairs already span the machine's spells

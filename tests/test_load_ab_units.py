@@ -252,7 +252,7 @@ def test_cpu_pressure_is_the_share_of_the_run_some_task_waited_for_a_cpu(tmp_pat
 
 
 def test_max_cpu_pressure_is_a_setting_checked_like_the_others():
-    assert ab.ab_gates({})["max_cpu_pressure"] == 0.9
+    assert ab.ab_gates({})["max_cpu_pressure"] == 0.97
     assert ab.ab_gates({"ab": {"max_cpu_pressure": 1}})["max_cpu_pressure"] == 1
     with pytest.raises(HarnessError, match="ab.max_cpu_pressure must be a number"):
         ab.ab_gates({"ab": {"max_cpu_pressure": "high"}})
