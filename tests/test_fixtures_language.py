@@ -212,3 +212,26 @@ def test_analysis_of_the_generated_history_finds_the_text_model(learned, generat
     sa, sb = sum(a.values()), sum(b.values())
     tv = 0.5 * sum(abs(a.get(k, 0) / sa - b.get(k, 0) / sb) for k in set(a) | set(b))
     assert tv < 0.35, (a, b)
+
+
+def test_directories_are_named_from_the_vocabulary_even_when_it_is_small():
+    """python-attrs has few directory names (src, tests, docs, changelog.d, .github ...): once they were taken at
+    one level, new directories were called d19, d26, d30 (26 of attrs' 134 generated files sat in `d30/`). They
+    now join two of the project's words."""
+    from hgharness.fixtures.content import WORDS, Names
+    from hgharness.fixtures.tree import Tree
+
+    profile = M.load_profile("medium")
+    dirs = ["src", "tests", "docs", "attr", ".github", "attrs", "changelog.d", "_static", "sponsors", "workflows"]
+    tokens = WORDS[:100]  # attrs: 101 words in its file names
+    profile = {**profile, "names": {"dirs": [[w, 10 - i] for i, w in enumerate(dirs)],
+                                    "tokens": [[w, 1] for w in tokens]}}
+    rng = random.Random(2)
+    names = Names(rng, profile)
+    tree = Tree(rng, names, M.Sampler({"values": [1, 2], "weights": [2, 1]}), M.Sampler({"values": [2],
+                                                                                          "weights": [1]}), [])
+    paths = [tree.new_path({}, False) for _ in range(300)]
+    dirs = {p.rsplit(b"/", 1)[0] for p in paths if b"/" in p}
+    assert len(dirs) >= 60
+    numbered = sorted(d for d in dirs if re.search(rb"(^|/)d\d+_*$", d))
+    assert not numbered, numbered[:5]
