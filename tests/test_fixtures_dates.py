@@ -114,3 +114,46 @@ def test_rare_long_backward_steps_do_not_pile_the_last_commits_up_at_the_end_dat
         at_end = sum(1 for t in dates if t == profile["end_date"])
         assert at_end <= 2, (seed, at_end)
         assert len(set(dates)) >= 0.98 * n, (seed, len(set(dates)))
+
+# pallets/click's analyzed intervals and backward steps (seconds; the edges grow by sqrt(2))
+CLICK_INTERVAL_EDGES = [
+    0, 1, 2, 3, 4, 5, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128, 181, 256, 362, 512, 724, 1024, 1448, 2048, 2896, 4096,
+    5793, 8192, 11585, 16384, 23170, 32768, 46341, 65536, 92682, 131072, 185364, 262144, 370728, 524288, 741455,
+    1048576, 1482910, 2097152, 2965821, 4194304, 5931642, 8388608, 11863283, 16777216, 23726566, 33554432, 47453133,
+    67108864, 94906266, 134217728,
+]
+CLICK_INTERVAL_WEIGHTS = [
+    64, 10, 1, 6, 7, 4, 9, 14, 21, 31, 33, 50, 70, 71, 122, 196, 165, 143, 135, 120, 92, 103, 90, 79, 79, 72, 64,
+    45, 65, 60, 68, 84, 90, 117, 68, 86, 71, 57, 57, 71, 67, 62, 49, 57, 17, 16, 8, 7, 5, 3, 1, 3, 0, 2, 1,
+]
+CLICK_BACKSTEP_WEIGHTS = [
+    2, 4, 1, 2, 1, 1, 0, 2, 2, 1, 3, 0, 3, 4, 4, 4, 5, 2, 1, 3, 1, 2, 5, 7, 5, 6, 8, 5, 8, 8, 7, 4, 8, 11, 11, 4, 9,
+    13, 6, 12, 8, 12, 8, 8, 4, 2, 3, 3, 3, 3, 0, 4, 1,
+]
+
+
+def test_a_clock_set_back_by_long_backward_steps_catches_up_and_reaches_the_end_date():
+    """pallets/click converted from git: one step in 14 goes back, some by years, and the mean drift is a small
+    difference of two large sums: a history whose draws went back more than their mean fell years behind (a
+    generated click ended in 2016 for a history that runs to 2026). Behind the pace, the backward steps shrink;
+    the intervals stay as drawn."""
+    profile = M.load_profile("medium")
+    d = dict(profile["distributions"])
+    d["interval"] = {"edges": CLICK_INTERVAL_EDGES, "weights": CLICK_INTERVAL_WEIGHTS}
+    d["backstep"] = {"p": 0.073229}
+    d["backstep_size"] = {"edges": CLICK_INTERVAL_EDGES[2:], "weights": CLICK_BACKSTEP_WEIGHTS}
+    n = 3333
+    start = 1_398_297_600  # 2014-04-24
+    step = (1 - 0.073229) * M.Sampler(d["interval"]).mean() - 0.073229 * M.Sampler(d["backstep_size"]).mean()
+    end = start + int(n * step)
+    profile = {**profile, "distributions": d, "start_date": start, "end_date": end}
+    reach = []
+    for seed in range(8):
+        clock = Clock(profile, M.Sampler(d["interval"]), n, random.Random(seed), now=2 ** 31 - 1)
+        dates = []
+        for _ in range(n):
+            clock.tick()
+            dates.append(clock.t)
+        assert max(dates) <= end and min(dates) >= start
+        reach.append(round((max(dates) - start) / (end - start), 2))
+    assert min(reach) >= 0.85, reach
