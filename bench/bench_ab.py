@@ -112,7 +112,8 @@ def one_run(cand, base, work: Path, mixes: Path, args, label: str, i: int, durat
     other = ab["actions"].get("summary", {})
     shutil.rmtree(runs / run_id, ignore_errors=True)
     return {"failed": failed, "seconds": took, "exit": p.returncode, "changeset": cs, "summary": other,
-            "load": os.getloadavg()[0]}
+            "load": os.getloadavg()[0], "pressure": (ab.get("machine") or {}).get("cpu_pressure"),
+            "inconclusive": [g["gate"] for g in ab["gates"] if g.get("inconclusive")]}
 
 
 def main() -> None:
@@ -193,7 +194,9 @@ def main() -> None:
                 print(f"{label:<7} {i + 1:>2}/{args.pairs}  exit {r['exit']}  changeset ratio {cs.get('ratio')} "
                       f"[{cs.get('ci_low')}, {cs.get('ci_high')}] ({cs.get('pairs')} pairs)  summary "
                       f"{sm.get('ratio')} [{sm.get('ci_low')}, {sm.get('ci_high')}]  flagged: "
-                      f"{', '.join(r['failed']) or '-'}  load {r['load']:.1f}  {r['seconds']:.0f} s", flush=True)
+                      f"{', '.join(r['failed']) or '-'}  inconclusive: {', '.join(r['inconclusive']) or '-'}  load {r['load']:.1f}  "
+                      f"CPU waited {r['pressure'] if r['pressure'] is None else format(r['pressure'], '.0%')}  "
+                      f"{r['seconds']:.0f} s", flush=True)
         aa = sum(1 for r in results["same"] if r["failed"])
         caught = sum(1 for r in results["slowed"] if "ab.changeset.p50_ratio" in r["failed"])
         wrong = sum(1 for r in results["slowed"] if set(r["failed"]) - {"ab.changeset.p50_ratio"})
@@ -203,6 +206,10 @@ def main() -> None:
         print(f"changeset 20% slower ({args.slow_as}), flagged: {caught}/{args.pairs}  (want at least 19; measured "
               f"{ratios[0]:.2f}x-{ratios[-1]:.2f}x)")
         print(f"slowed runs flagging another action: {wrong}/{args.pairs}")
+        press = sorted(r["pressure"] for v in results.values() for r in v if r["pressure"] is not None)
+        if press:
+            print(f"share of each run in which some task waited for a CPU: {press[0]:.0%}-{press[-1]:.0%} (above "
+                  "ab.max_cpu_pressure a slower ratio is inconclusive)")
         print(f"one pair (one `hgharness load --baseline` run of {args.duration} s): {sum(secs) / len(secs):.0f} s "
               f"on average; busy neighbours: {args.busy}; slowed candidate and baseline: {args.slowed_on} servers")
     finally:
