@@ -32,17 +32,32 @@ def pytest_runtest_protocol(item, nextitem):
 
     A shared lock held by every test (setup, call and teardown, session fixtures started on the way included) and
     an exclusive one by `alone` tests, across the xdist workers; a turnstile taken first keeps a waiting `alone`
-    test from being passed over for ever by the other worker's next tests."""
+    test from being passed over for ever by the other worker's next tests. The `alone` tests are one xdist group
+    (one worker takes them in a row), and the exclusive lock is kept from one to the next: the group waits once
+    for the other worker's test in progress, not once a test."""
     import fcntl
 
-    base = item.config._tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # shared by the workers of one run
     alone = item.get_closest_marker("alone") is not None
-    with open(root / "machine.turnstile", "a") as turnstile, open(root / "machine.lock", "a") as lock:
+    if not (alone and _EXCLUSIVE):  # not already held from the previous `alone` test
+        base = item.config._tmp_path_factory.getbasetemp()
+        root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # shared by the workers of a run
+        turnstile, lock = open(root / "machine.turnstile", "a"), open(root / "machine.lock", "a")  # noqa: SIM115
         fcntl.flock(turnstile, fcntl.LOCK_EX)
         fcntl.flock(lock, fcntl.LOCK_EX if alone else fcntl.LOCK_SH)
         fcntl.flock(turnstile, fcntl.LOCK_UN)
+        turnstile.close()
+        if alone:
+            _EXCLUSIVE.append(lock)
+    try:
         yield
+    finally:
+        if not alone:
+            lock.close()  # releases the shared lock
+        elif nextitem is None or nextitem.get_closest_marker("alone") is None:
+            _EXCLUSIVE.pop().close()
+
+
+_EXCLUSIVE: list = []  # the exclusive lock's file while this worker runs `alone` tests in a row
 
 
 def pytest_collection_modifyitems(config, items):

@@ -17,8 +17,9 @@ from tests.ab_builds import one_class_mix
 from tests.conftest import clean_env, copy_repos, hgweb, run_cli
 from tests.load_helpers import gates_by_name, load_json, only_run_dir
 
-# each compares two servers started here: their verdicts need a machine not overloaded by other tests (conftest.py)
-pytestmark = [pytest.mark.load, pytest.mark.integration, pytest.mark.alone]
+# each compares two servers started here: their verdicts need a machine not overloaded by other tests (conftest.py:
+# `alone`); one group, so that one worker runs them in a row and the other waits once
+pytestmark = [pytest.mark.load, pytest.mark.integration, pytest.mark.alone, pytest.mark.xdist_group("ab-alone")]
 
 
 DEVELOPERS_MIX = """
