@@ -21,8 +21,8 @@ def _dates(path) -> list[int]:
     return [int(repo[r].date()[0]) for r in repo]
 
 
-def _clock_dates(profile: dict, n: int, now: int) -> list[int]:
-    clock = Clock(profile, M.Sampler(profile["distributions"]["interval"]), n, random.Random(1), now=now)
+def _clock_dates(profile: dict, n: int, now: int, seed: int = 1) -> list[int]:
+    clock = Clock(profile, M.Sampler(profile["distributions"]["interval"]), n, random.Random(seed), now=now)
     out = []
     for _ in range(n):
         clock.tick()
@@ -105,11 +105,7 @@ def test_rare_long_backward_steps_do_not_pile_the_last_commits_up_at_the_end_dat
     drift = n * ((1 - 0.00268) * M.Sampler(d["interval"]).mean() - 0.00268 * M.Sampler(d["backstep_size"]).mean())
     profile = {**profile, "distributions": d, "start_date": start, "end_date": start + int(drift)}
     for seed in range(8):
-        clock = Clock(profile, M.Sampler(d["interval"]), n, random.Random(seed), now=2 ** 31 - 1)
-        dates = []
-        for _ in range(n):
-            clock.tick()
-            dates.append(clock.t)
+        dates = _clock_dates(profile, n, 2 ** 31 - 1, seed)
         assert max(dates) <= profile["end_date"] and min(dates) >= start
         at_end = sum(1 for t in dates if t == profile["end_date"])
         assert at_end <= 2, (seed, at_end)
@@ -149,11 +145,7 @@ def test_a_clock_set_back_by_long_backward_steps_catches_up_and_reaches_the_end_
     profile = {**profile, "distributions": d, "start_date": start, "end_date": end}
     reach = []
     for seed in range(8):
-        clock = Clock(profile, M.Sampler(d["interval"]), n, random.Random(seed), now=2 ** 31 - 1)
-        dates = []
-        for _ in range(n):
-            clock.tick()
-            dates.append(clock.t)
+        dates = _clock_dates(profile, n, 2 ** 31 - 1, seed)
         assert max(dates) <= end and min(dates) >= start
         reach.append(round((max(dates) - start) / (end - start), 2))
     assert min(reach) >= 0.85, reach
