@@ -79,7 +79,7 @@ class CpuPressure:
     and other work, the server started first answered raw files 7-10x slower than its twin for a whole run (with
     4 users on 2 workers each; 1.5x with 2 users on 4 workers), its workers getting as much CPU as the twin's, only
     later. Pinning workers to CPUs, sending both sides at once, random pauses, recycling workers and turning
-    autogroups off did not remove it; a quieter machine does. No interval inside the run can see such a lean, so
+    autogroups off did not remove it; a quieter machine shrinks it. No interval inside the run can see such a lean, so
     when the CPU had a queue for nearly all of the run (ab.max_cpu_pressure), a ratio is not evidence."""
 
     def __init__(self, local: bool, path: Path = PSI_CPU):
