@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
@@ -26,6 +27,22 @@ def find_gunicorn() -> str:
     if exe.exists():
         return str(exe)
     raise HarnessError("gunicorn is not installed in this environment: pip install gunicorn")
+
+
+def wrap_import_root(wrap: str) -> str | None:
+    """The directory from which MODULE of a wrap "MODULE:CALLABLE" imports here (None: not found, or not from a
+    file), for the server's PYTHONPATH."""
+    import importlib.util
+
+    module = wrap.partition(":")[0]
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.origin or not Path(spec.origin).is_file():
+        return None
+    depth = module.count(".") + (1 if Path(spec.origin).name == "__init__.py" else 0)
+    return str(Path(spec.origin).resolve().parents[depth])
 
 
 class EmbeddedHgweb(SiteServer):
@@ -98,6 +115,9 @@ class EmbeddedHgweb(SiteServer):
         env = self.hg_env(HGHARNESS_HGWEB_CONFIG=str(self._config), HGHARNESS_USERS_FILE=str(self._users))
         if self.wrap:
             env["HGHARNESS_WRAP"] = self.wrap
+            root = wrap_import_root(self.wrap)  # the wrap's module imports in gunicorn as it does here
+            if root:
+                env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         # gunicorn takes SCRIPT_NAME from its environment: PATH_INFO loses the prefix and hgweb's links keep it
         env.pop("SCRIPT_NAME", None)
         if self.prefix:

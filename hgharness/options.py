@@ -53,7 +53,12 @@ def add_target_arguments(p: argparse.ArgumentParser, embedded_default: bool = Tr
 
 
 def add_baseline_argument(p: argparse.ArgumentParser) -> None:
-    p.add_argument_group("A/B comparison").add_argument(
+    g = p.add_argument_group("A/B comparison")
+    g.add_argument(
+        "--server-wrap", metavar="MODULE:CALLABLE", default=None,
+        help="wrap the embedded hgweb target (not the baseline) in this WSGI middleware, a callable taking the "
+        "app and returning one: a build to measure against the plain one with --baseline embedded")
+    g.add_argument(
         "--baseline", metavar="URL|NAME|embedded|last-passing",
         help="measure the target against this baseline in the same run (e.g. the production build): every load "
         "task runs on both, and a candidate proven slower than the baseline (or failing more) fails; 'embedded' "

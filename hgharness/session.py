@@ -104,6 +104,7 @@ class StageContext:
     progress: Callable
     server: object = None
     baseline: object = None            # A/B runs (--baseline): the Target the candidate is measured against
+    crossover: Callable | None = None  # --baseline embedded: restarts both servers, the baseline first
 
 
 def is_embedded(args) -> bool:
@@ -133,6 +134,9 @@ class RunSession:
         from hgharness.front import check_front_arguments
 
         check_front_arguments(self.args, self.embedded)
+        if getattr(self.args, "server_wrap", None) and not self.embedded:
+            raise HarnessError("--server-wrap wraps the embedded hgweb target; it cannot change the site at --target")
+        server_wrap(self.args)  # checked before any fixture is built or server started
         try:
             self.target = self._start_embedded() if self.embedded else self._remote_target()
             if getattr(self.args, "baseline", None):
@@ -250,6 +254,24 @@ class RunSession:
             password=read_password(ns))
         return self._embedded_target(self.baseline_server, names, copy)
 
+    def crossover(self) -> Callable | None:
+        """A callable restarting both servers, the baseline's first, when the harness started both as plain
+        embedded hgweb servers (--baseline embedded); else None. Two servers of one build on one busy machine lean
+        apart, the one started first the slower (44 of 53 A/A runs): a paired load run measures half of its time
+        with each start order, and the lean cancels (load/runner.py, load/ab.py)."""
+        from hgharness.embedded import EmbeddedHgweb
+
+        if type(self.server) is not EmbeddedHgweb or type(self.baseline_server) is not EmbeddedHgweb:
+            return None
+
+        def restart_both() -> None:
+            self.baseline_server.stop()
+            self.server.stop()
+            self.baseline_server.start()  # on the same ports: the targets' URLs stay
+            self.server.start()
+
+        return restart_both
+
     def close(self) -> None:
         if self.baseline_server is not None:
             self.baseline_server.stop()
@@ -285,7 +307,8 @@ class RunSession:
         return self.run_dir
 
     def context(self) -> StageContext:
-        return StageContext(self.target, self.run_dir, self.args, self.progress, self.server, self.baseline)
+        return StageContext(self.target, self.run_dir, self.args, self.progress, self.server, self.baseline,
+                            self.crossover())
 
     def add(self, stage: StageResult) -> StageResult:
         s = self.summary
@@ -348,6 +371,8 @@ def start_embedded(args, layers: Layers, workdir: Path, progress=print):
         raise HarnessError(f"--access-log: only the embedded hgweb writes an access log, not {site}")
     if access_log and not Path(access_log).resolve().parent.is_dir():
         raise HarnessError(f"--access-log {access_log}: its directory does not exist")
+    if site != "hgweb" and getattr(args, "server_wrap", None):
+        raise HarnessError(f"--server-wrap wraps the embedded hgweb, not {site}")
     if site == "kallithea":
         from hgharness.kallithea.server import start_for_cli
 
@@ -362,10 +387,34 @@ def start_embedded(args, layers: Layers, workdir: Path, progress=print):
     repos_dir, names = layers.fixture_repos(args, workdir, progress)
     port, workers = getattr(args, "port", 0) or 0, getattr(args, "workers", 2) or 2
     username = getattr(args, "user", None) or "hgharness"
+    wrap = server_wrap(args)
     server = start_hgweb_for_cli(args, repos_dir, workdir, progress, port=port, workers=workers,
                                  username=username, password=password,  # behind --front, under --prefix
-                                 access_log=access_log)  # gunicorn's default format there, for `load derive`
+                                 access_log=access_log,  # gunicorn's default format there, for `load derive`
+                                 **({"wrap": wrap} if wrap else {}))
     return server, names, Path(repos_dir)
+
+
+def server_wrap(args) -> str | None:
+    """--server-wrap MODULE:CALLABLE, checked: a WSGI middleware around the embedded hgweb candidate (a build to
+    measure against the plain one with --baseline embedded); None when not given."""
+    wrap = getattr(args, "server_wrap", None)
+    if not wrap:
+        return None
+    import importlib.util
+
+    module, _, func = wrap.partition(":")
+    if not module or not func.isidentifier():
+        raise HarnessError(f"--server-wrap {wrap!r}: expected MODULE:CALLABLE, e.g. mypackage.middleware:wrap")
+    if getattr(args, "front", None):
+        raise HarnessError("--server-wrap wraps the plain embedded hgweb: leave out --front")
+    try:
+        found = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        found = None
+    if found is None:
+        raise HarnessError(f"--server-wrap {wrap!r}: no module {module!r} importable from here")
+    return wrap
 
 
 def read_password(args) -> str | None:

@@ -39,13 +39,16 @@ from hgharness.stats import quantile
 ENV_PREFIX = "HGHARNESS_BASELINE_"
 SIDE = "baseline "            # Locust request_type prefix of the baseline's requests ("baseline GET", ...)
 BASELINE_DIR = "baseline"     # <run>/baseline/samples: the baseline's raw samples
+CROSSOVER_DIR = "crossover"   # <run>/crossover: a crossover run's second half (both servers restarted, baseline first)
 AB_KEYS = {"min_effect": float, "prove_effect": bool, "min_effect_ms": float, "confidence": float, "min_pairs": int,
            "error_rate_diff": float, "capacity_ratio": float, "warmup_s": float, "max_cpu_pressure": float,
-           "actions": dict}
+           "max_lean": float, "actions": dict}
 DEFAULT_AB = {"min_effect": 0.05, "prove_effect": True, "min_effect_ms": 5, "confidence": 0.95, "min_pairs": 16,
-              "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5, "max_cpu_pressure": 0.97}
+              "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5, "max_cpu_pressure": 0.97,
+              "max_lean": 1.25}
 PSI_CPU = Path("/proc/pressure/cpu")  # Linux pressure stall information: "some ... total=<µs>"
 MAX_PAIRS = 3000              # per action, thinned beyond (keeps the bootstrap to a second)
+MAX_BATCHES = 10              # batch means per action (split between a crossover's halves)
 LONG_PAIR_S = 1.0             # pairs this far apart (median): batches of 2 pairs already span the machine's spells
 WORK_SLACK = (0.15, 4096)     # equal work: the same changesets, bytes within 15% + 4 KB (HTTP headers, hashes)
 
@@ -186,11 +189,15 @@ def read_side(folder: Path, source: str = "locust") -> tuple[dict, dict]:
     return paired, counts
 
 
-def analyze(run_dir: Path, gates: dict, source: str = "locust", machine: dict | None = None) -> dict:
-    """The A/B comparison of a load (or traffic) run directory:
-    {"actions": {name: {...}}, "aggregate": {...}, "gates": [...], "machine": ...}; machine: CpuPressure.result()
-    of the run (a latency regression on an overloaded machine running both targets is inconclusive)"""
-    run_dir = Path(run_dir)
+def periods(run_dir: Path) -> list[Path]:
+    """The run directories of a run's periods: the run itself, and its crossover half when it has one."""
+    second = Path(run_dir) / CROSSOVER_DIR
+    return [Path(run_dir), second] if second.is_dir() else [Path(run_dir)]
+
+
+def _paired(run_dir: Path, source: str, warmup_s: float) -> tuple[dict, dict, dict, dict]:
+    """One period's (action -> [(t, candidate ms, baseline ms)], action -> pairs of unequal work, candidate
+    counts, baseline counts)."""
     cand, cand_counts = read_side(run_dir, source)
     base, base_counts = read_side(run_dir / BASELINE_DIR, source)
     by_action: dict[str, list[tuple[float, float, float]]] = {}
@@ -202,23 +209,80 @@ def analyze(run_dir: Path, gates: dict, source: str = "locust", machine: dict | 
         if not other:
             continue
         for action, (t, ms, work) in actions.items():
-            if action not in other or t < start + gates["warmup_s"]:
+            if action not in other or t < start + warmup_s:
                 continue
             if not same_work(work, other[action][2]):
                 unequal[action] = unequal.get(action, 0) + 1
                 continue
             by_action.setdefault(action, []).append((t, ms, other[action][1]))
+    return by_action, unequal, cand_counts, base_counts
+
+
+def _add_counts(into: dict, counts: dict) -> dict:
+    for name, (n, f) in counts.items():
+        c = into.setdefault(name, [0, 0])
+        c[0] += n
+        c[1] += f
+    return into
+
+
+def _estimate(pairs: list, max_batches: int) -> tuple[float, float, int]:
+    """(ratio, standard error of its log, degrees of freedom) of one period's pairs (time order)."""
+    thinned = thin(pairs, MAX_PAIRS)
+    return paired_ratio([p[1] for p in thinned], [p[2] for p in thinned], max_batches=max_batches,
+                        min_batch=2 if _median_gap(thinned) >= LONG_PAIR_S else 4)
+
+
+def combine(estimates: list[tuple[float, float, int]]) -> tuple[float, float, int]:
+    """The crossover's estimate from its periods' (ratio, se of log, df): the geometric mean of the ratios (each
+    start order weighs alike, so a lean that follows the start order cancels), its error from the periods' errors,
+    its degrees of freedom by Welch-Satterthwaite."""
+    if len(estimates) == 1:
+        return estimates[0]
+    n = len(estimates)
+    log_r = sum(math.log(r) for r, _, _ in estimates) / n
+    if any(not math.isfinite(se) or df < 1 for _, se, df in estimates):
+        return math.exp(log_r), math.inf, 0
+    var = sum(se * se for _, se, _ in estimates) / (n * n)
+    den = sum((se * se / (n * n)) ** 2 / df for _, se, df in estimates)
+    df = int(var * var / den) if den > 0 else sum(d for _, _, d in estimates)
+    return math.exp(log_r), math.sqrt(var), max(1, df)
+
+
+def analyze(run_dir: Path, gates: dict, source: str = "locust", machine: dict | None = None) -> dict:
+    """The A/B comparison of a load (or traffic) run directory:
+    {"actions": {name: {...}}, "aggregate": {...}, "gates": [...], "machine": ...}; machine: CpuPressure.result()
+    of the run (a latency regression on an overloaded machine running both targets is inconclusive).
+
+    A crossover run (a <run>/crossover half, both servers restarted in the other order) is judged on the two
+    halves alike: per action the geometric mean of the halves' ratios, and their disagreement (the start-order
+    lean, the square root of ratio 1 / ratio 2) beyond ab.max_lean makes a slower verdict inconclusive."""
+    run_dir = Path(run_dir)
+    halves = [_paired(p, source, gates["warmup_s"]) for p in periods(run_dir)]
+    crossover = len(halves) > 1
+    cand_counts, base_counts, unequal = {}, {}, {}
+    for _by, uneq, cc, bc in halves:
+        _add_counts(cand_counts, cc)
+        _add_counts(base_counts, bc)
+        for k, v in uneq.items():
+            unequal[k] = unequal.get(k, 0) + v
     names = sorted(set(cand_counts) | set(base_counts))
+
     def setting(name: str, key: str):  # ab.actions.NAME overrides the [ab] default
         return gates.get("actions", {}).get(name, {}).get(key, gates[key])
 
-    judged = [n for n in names if len(by_action.get(n, ())) >= setting(n, "min_pairs")]
+    def enough(name: str) -> bool:  # a crossover needs each half to carry its share
+        need = setting(name, "min_pairs")
+        counts = [len(h[0].get(name, ())) for h in halves]
+        return sum(counts) >= need and (not crossover or min(counts) >= max(2, need // 2))
+
+    judged = [n for n in names if enough(n)]
     overloaded = _overloaded(machine, gates)
     alpha = 1 - gates["confidence"]
     tail = alpha / max(1, len(judged))  # lower bounds simultaneous over the actions (Bonferroni), one-sided
     actions, out_gates = {}, []
     for name in names:
-        pairs = sorted(by_action.get(name, ()))
+        pairs = [p for h in halves for p in h[0].get(name, ())]
         a = _counts(cand_counts.get(name), base_counts.get(name))
         a["pairs"] = len(pairs)
         if unequal.get(name):
@@ -228,21 +292,32 @@ def analyze(run_dir: Path, gates: dict, source: str = "locust", machine: dict | 
             cs, bs = [p[1] for p in pairs], [p[2] for p in pairs]
             a.update(candidate_p50_ms=round(quantile(cs, 0.5), 2), baseline_p50_ms=round(quantile(bs, 0.5), 2),
                      candidate_p95_ms=round(quantile(cs, 0.95), 2), baseline_p95_ms=round(quantile(bs, 0.95), 2))
+        lean = None
         if name in judged:
-            thinned = thin(pairs, MAX_PAIRS)
-            ratio, se, df = paired_ratio([p[1] for p in thinned], [p[2] for p in thinned],
-                                         min_batch=2 if _median_gap(thinned) >= LONG_PAIR_S else 4)
+            estimates = [_estimate(sorted(h[0][name]), MAX_BATCHES // len(halves)) for h in halves]
+            ratio, se, df = combine(estimates)
             t = t_quantile(tail, df)
             low, high = ((ratio * math.exp(-t * se), ratio * math.exp(t * se)) if math.isfinite(se * t)
                          else (0.0, math.inf))
             a.update(ratio=round(ratio, 4), ci_low=round(low, 4), ci_high=round(high, 4) if math.isfinite(high)
                      else None)
+            if crossover:
+                (r1, _, _), (r2, _, _) = estimates
+                lean = math.sqrt(r1 / r2)  # > 1: the server started first was the slower
+                a.update(halves=[round(r1, 4), round(r2, 4)], start_order_lean=round(lean, 4))
         actions[name] = a
         gate = _latency_gate(name, a, effect, {**gates, "min_pairs": setting(name, "min_pairs"),
                                                "prove_effect": setting(name, "prove_effect")})
         if gate["status"] == "failed" and overloaded:
             gate = {**gate, "status": "skipped", "inconclusive": True,
                     "message": f"{gate['message']}; inconclusive: {overloaded}"}
+        if gate["status"] == "failed" and lean is not None and max(lean, 1 / lean) > gates["max_lean"]:
+            gate = {**gate, "status": "skipped", "inconclusive": True,
+                    "message": f"{gate['message']}; inconclusive: the two halves of the crossover disagree (ratio "
+                               f"{a['halves'][0]:.2f}x with the candidate started first, {a['halves'][1]:.2f}x "
+                               f"with the baseline first): the start order leaned the servers {max(lean, 1 / lean):.2f}x "
+                               f"apart, beyond ab.max_lean {gates['max_lean']:g}, and a lean that large need not "
+                               "cancel"}
         out_gates.append(gate)
     err = [n for n in names if actions[n]["candidate_count"] and actions[n]["baseline_count"]]
     agg = _counts(_sum(cand_counts), _sum(base_counts))
@@ -251,7 +326,8 @@ def analyze(run_dir: Path, gates: dict, source: str = "locust", machine: dict | 
         out_gates.append(_error_gate(name, actions[name], p, alpha, gates["error_rate_diff"]))
     out_gates.append(_error_gate("aggregate", agg, p_err[-1], alpha, gates["error_rate_diff"]))
     return {"schema": "hgharness.ab/1", "confidence": gates["confidence"], "min_effect": gates["min_effect"],
-            "actions": actions, "aggregate": agg, "gates": out_gates, "machine": machine}
+            "actions": actions, "aggregate": agg, "gates": out_gates, "machine": machine,
+            "crossover": crossover}
 
 
 def _median_gap(pairs: list) -> float:
@@ -351,7 +427,8 @@ def _error_gate(name: str, a: dict, p: float, alpha: float, diff_limit: float) -
 
 def summary_entry(ab: dict) -> dict:
     """What a stage's summary entry keeps of an A/B result (the report's A/B section reads it)."""
-    return {k: ab.get(k) for k in ("confidence", "min_effect", "actions", "aggregate", "baseline_actions", "machine")}
+    return {k: ab.get(k) for k in ("confidence", "min_effect", "actions", "aggregate", "baseline_actions", "machine",
+                                   "crossover")}
 
 
 def regressions(ab: dict) -> list[dict]:

@@ -117,7 +117,7 @@ def main(args) -> int:
         session.open_run_dir()
         stage = session.add(run_load(session.target, session.run_dir, spec,
                                      progress=lambda m: print(m, flush=True), baseline=session.baseline,
-                                     server=session.server))
+                                     server=session.server, crossover=session.crossover()))
         return session.finish(printer=lambda summary, run_dir: print_report(summary, stage, run_dir))
 
 
@@ -188,6 +188,11 @@ def print_ab(ab: dict) -> None:
               f"{a['ci_low']:.2f}-inf" if a.get("ci_low") is not None else "-")
         print(f"{name:<16} {a['pairs']:>6} {_ms(a.get('candidate_p50_ms'))} {' '}{_ms(a.get('baseline_p50_ms'))} "
               f"{ratio:>7} {ci:>13} {_pct(a.get('candidate_error_rate')):>9} {_pct(a.get('baseline_error_rate')):>9}")
+    if ab.get("crossover"):
+        leans = ", ".join(f"{n} {a['halves'][0]:.2f}x/{a['halves'][1]:.2f}x" for n, a in sorted(ab["actions"].items())
+                          if a.get("halves"))
+        print("  crossover: half the run with the candidate's server started first, half with the baseline's; the "
+              f"ratio weighs both alike (halves: {leans or '-'})")
     for name, a in sorted(ab["actions"].items()):
         if a.get("unequal_work"):
             print(f"  {name}: {a['unequal_work']} pairs left out, the two sides moved different work (changesets or "
@@ -222,7 +227,7 @@ def stage_load(ctx: StageContext) -> StageResult:
     log_start = log.stat().st_size if log is not None and log.exists() else None
     try:
         result = run_load(ctx.target, ctx.run_dir, LoadSpec(**kw), progress=ctx.progress, baseline=ctx.baseline,
-                          server=ctx.server)
+                          server=ctx.server, crossover=ctx.crossover)
     except HarnessError as e:
         ctx.progress(f"[load] error: {e}")
         return StageResult.broken("load", e, started)

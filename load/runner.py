@@ -16,12 +16,13 @@ import os
 import shutil
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import hgharness
 from hgharness.errors import HarnessError
 from hgharness.load import mixes, shapes, slo
+from hgharness.load.ab import BASELINE_DIR, CROSSOVER_DIR
 from hgharness.procs import ManagedProcess
 from hgharness.secrets import redact
 from hgharness.session import StageResult
@@ -105,7 +106,7 @@ def prepare_catalog(target, run_dir: Path, progress=print, baseline=None) -> Pat
 
 
 def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=None, stage: str = "load",
-             server=None) -> StageResult:
+             server=None, crossover=None) -> StageResult:
     """Run the profile against `target`: the load stage's result. With a `baseline` Target (A/B), every task
     is made against both, and the candidate is judged by its ratio to the baseline as well; a capacity search
     with a baseline searches each in turn (a paired task would tie one's rate to the other's).
@@ -115,7 +116,12 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=Non
     `progress` gets is labelled with the stage ("[load] ...", "[capacity] ...").
 
     A mix whose Developers speak SSH (transport = "ssh") uses the target's SSH settings, or an sshd started here
-    for the embedded `server` (stopped when the stage ends)."""
+    for the embedded `server` (stopped when the stage ends).
+
+    `crossover` (RunSession.crossover(): the harness started both servers) restarts both, the baseline first: a
+    paired run then measures its first half, restarts them, and measures its second half into <run>/crossover,
+    and the comparison weighs both start orders alike (two servers of one build on one busy machine lean apart,
+    the first started the slower)."""
     progress = labelled(progress, stage)
     target.require_load_allowed()  # first: nothing is sent to a target that may not take load
     if baseline is not None:
@@ -129,15 +135,35 @@ def run_load(target, run_dir: Path, spec: LoadSpec, progress=print, baseline=Non
 
         with ssh_target(target, server, progress) as (ssh, _sshd):
             return _run_load(ssh, run_dir, spec, mix, progress, None, stage)
-    return _run_load(target, run_dir, spec, mix, progress, baseline, stage)
+    return _run_load(target, run_dir, spec, mix, progress, baseline, stage, crossover)
 
 
-def _run_load(target, run_dir: Path, spec: LoadSpec, mix: dict, progress, baseline, stage: str) -> StageResult:
+CROSSOVER_MIN_S = 20  # a paired run shorter than this is not split (each half loses warmup_s to the servers' start)
+
+
+def _run_load(target, run_dir: Path, spec: LoadSpec, mix: dict, progress, baseline, stage: str,
+              crossover=None) -> StageResult:
     started = time.monotonic()
     run_dir = Path(run_dir).resolve()  # Locust runs in it: every path it gets is absolute
     catalog = prepare_catalog(target, run_dir, progress, baseline)
     capacity = spec.shape == "capacity"
-    result = _locust(target, run_dir, spec, mix, catalog, progress, baseline=None if capacity else baseline)
+    split = (crossover is not None and baseline is not None and not capacity and spec.shape == "constant"
+             and spec.duration_s >= CROSSOVER_MIN_S)
+    if split:
+        first = replace(spec, duration_s=spec.duration_s // 2)
+        progress(f"crossover: {first.duration_s}s with the candidate's server started first, then both restarted "
+                 "in the other order for the rest (a start-order lean between two servers then cancels)")
+        result = _locust(target, run_dir, first, mix, catalog, progress, baseline=baseline)
+        progress("crossover: restarting both servers, the baseline first")
+        crossover()
+        second_dir = run_dir / CROSSOVER_DIR
+        second_dir.mkdir(exist_ok=True)
+        second = _locust(target, second_dir, replace(spec, duration_s=spec.duration_s - first.duration_s), mix,
+                         catalog, progress, baseline=baseline)
+        result = merge_halves(result, second, run_dir)
+        (run_dir / "load-result.json").write_text(json.dumps(result, indent=1))
+    else:
+        result = _locust(target, run_dir, spec, mix, catalog, progress, baseline=None if capacity else baseline)
     base_capacity = None
     if capacity and baseline is not None:
         base_dir = run_dir / "baseline"
@@ -205,6 +231,69 @@ def _locust(target, run_dir: Path, spec: LoadSpec, mix: dict, catalog: Path, pro
     if pressure is not None:
         result["machine"] = pressure.result()
     return result
+
+
+def merge_halves(first: dict, second: dict, run_dir: Path) -> dict:
+    """One load result of a crossover's two halves: counts added, percentiles of both halves' samples (the
+    samples files of run_dir and run_dir/crossover), the machine's CPU pressure weighted by each half's time."""
+    from hgharness.load.slo import summarize
+
+    out = dict(first)
+    elapsed = (first.get("elapsed_s") or 0) + (second.get("elapsed_s") or 0)
+    types = {}
+    for key, sub in (("actions", ""), ("baseline_actions", BASELINE_DIR)):
+        a, b = first.get(key) or {}, second.get(key) or {}
+        if not a and not b:
+            continue
+        latencies = _ok_latencies([run_dir / sub, run_dir / CROSSOVER_DIR / sub])
+        merged = {}
+        for name in sorted(set(a) | set(b)):
+            x, y = a.get(name, {}), b.get(name, {})
+            count = x.get("count", 0) + y.get("count", 0)
+            merged[name] = {"type": x.get("type") or y.get("type"), "count": count,
+                            "failures": x.get("failures", 0) + y.get("failures", 0),
+                            **summarize(latencies.get(name, []), count, elapsed)}
+        out[key] = merged
+        if key == "actions":
+            types = {n: v["type"] for n, v in merged.items()}
+            web = [n for n, t in types.items() if t != "hg"]
+            agg = {"count": sum(merged[n]["count"] for n in merged), "failures": sum(merged[n]["failures"]
+                                                                                   for n in merged)}
+            agg.update(summarize([ms for n in web for ms in latencies.get(n, [])], agg["count"], elapsed))
+            out["aggregate"] = agg
+    targets = [r.get("target_web_requests") for r in (first, second)]
+    out.update(elapsed_s=round(elapsed, 3), user_seconds=round((first.get("user_seconds") or 0) +
+                                                               (second.get("user_seconds") or 0), 2),
+               web_requests=(first.get("web_requests") or 0) + (second.get("web_requests") or 0),
+               target_web_requests=None if None in targets else round(sum(targets), 2),
+               exceptions=(first.get("exceptions") or []) + (second.get("exceptions") or []),
+               peak_users=max(first.get("peak_users") or 0, second.get("peak_users") or 0),
+               generator_lag_ms=max((r.get("generator_lag_ms") for r in (first, second) if r.get("generator_lag_ms")),
+                                    key=lambda lag: lag.get("p95") or 0, default=None),
+               crossover={"halves_s": [first.get("elapsed_s"), second.get("elapsed_s")]})
+    machines = [(r.get("machine"), r.get("elapsed_s") or 0) for r in (first, second)]
+    if all(m for m, _ in machines):
+        shares = [(m["cpu_pressure"], w) for m, w in machines if m.get("cpu_pressure") is not None]
+        total = sum(w for _, w in shares)
+        out["machine"] = {"local": all(m.get("local") for m, _ in machines),
+                          "cpu_pressure": round(sum(p * w for p, w in shares) / total, 3)
+                          if len(shares) == 2 and total > 0 else None}
+    return out
+
+
+def _ok_latencies(folders: list[Path]) -> dict[str, list[float]]:
+    """action -> the latencies (ms) of its successful requests, from the locust samples files of folders."""
+    out: dict[str, list[float]] = {}
+    for folder in folders:
+        for path in sorted((folder / "samples").glob("locust-*.jsonl")):
+            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+                try:
+                    rec = json.loads(line)
+                    if rec.get("ok", True):
+                        out.setdefault(str(rec["action"]), []).append(float(rec["ms"]))
+                except (ValueError, KeyError, TypeError):
+                    continue  # a line cut short by a killed writer
+    return out
 
 
 PROGRESS_EVERY_S = 10

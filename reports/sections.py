@@ -153,8 +153,13 @@ def ab(r: Report) -> dict | None:
         m = stage["ab"].get("machine")
         if isinstance(m, dict) and m.get("local") and _f(m.get("cpu_pressure")) is not None:
             machine.append(f"{stage.get('name')}: {m['cpu_pressure']:.0%}")
+    crossover = [f"{name} {a['halves'][0]:.2f}x then {a['halves'][1]:.2f}x" for stage in stages if stage["ab"].get("crossover")
+                 for name, a in sorted((stage["ab"].get("actions") or {}).items())
+                 if isinstance(a, dict) and isinstance(a.get("halves"), list) and len(a["halves"]) == 2
+                 and all(_f(x) is not None for x in a["halves"])]
     return {"table": table, "chart": chart(picture) if picture else None, "baseline": baseline,
-            "threshold": 1 + effect, "confidence": conf, "machine": "; ".join(machine)}
+            "threshold": 1 + effect, "confidence": conf, "machine": "; ".join(machine),
+            "crossover": "; ".join(crossover)}
 
 
 def capacity(r: Report) -> dict | None:

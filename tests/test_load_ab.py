@@ -80,16 +80,19 @@ def _failed(run_dir) -> dict[str, dict]:
 
 
 def test_the_same_healthy_build_on_both_sides_passes(tmp_path):
-    """--baseline embedded: a second embedded hgweb beside the first, serving a copy of its repositories."""
+    """--baseline embedded: a second embedded hgweb beside the first, serving a copy of its repositories; the
+    harness started both, so it measures half the run with each start order (a crossover)."""
     mixes = _mixes(tmp_path, CHEAP_MIX)  # cheap pages: enough pairs per action even on a loaded CI machine
     r = run_cli("load", "--baseline", "embedded", "--mixes", mixes, "--mix", "cheap", "--users", 2,
-                "--spawn-rate", 2, "--duration", 20, "--runs-dir", tmp_path / "runs", env=clean_env())
+                "--spawn-rate", 2, "--duration", 40, "--runs-dir", tmp_path / "runs", env=clean_env())
     run_dir = only_run_dir(tmp_path / "runs")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "A/B against the baseline" in r.stdout
     # progress while it runs (every 10 s), and the p95-over-time chart from Locust's full history
     assert re.search(r"\[load\] 1\d/20s: \d+ users, [\d.]+ req/s \(both targets\), \d+ requests, 0 failed, p95 so far",
                      r.stdout), r.stdout
+    assert "crossover: restarting both servers, the baseline first" in r.stdout
+    assert (run_dir / "crossover" / "baseline" / "samples").is_dir()
     html = (run_dir / "index.html").read_text()
     assert "p95 latency over time per action" in html and 'id="ab"' in html
     ab = load_json(run_dir / "ab.json")
@@ -98,6 +101,11 @@ def test_the_same_healthy_build_on_both_sides_passes(tmp_path):
     assert "Share of the run in which some task waited for a CPU: load:" in html
     judged = {name for name, a in ab["actions"].items() if a.get("ratio") is not None}
     assert {"json_log", "raw_file"} <= judged, ab["actions"]  # the comparison did happen, on enough pairs to judge
+    assert ab["crossover"] and all(len(ab["actions"][n]["halves"]) == 2 for n in judged), ab["actions"]
+    assert "Crossover: the harness started both servers" in html
+    result = load_json(run_dir / "load-result.json")  # both halves' requests, counted once each
+    assert result["aggregate"]["count"] == sum(a["count"] for a in result["actions"].values()) > \
+        load_json(run_dir / "crossover" / "load-result.json")["aggregate"]["count"]
     assert not _failed(run_dir)
     summary = load_json(run_dir / "summary.json")
     assert summary["baseline"]["url"] != summary["target"]["url"]
@@ -112,12 +120,18 @@ def test_the_same_healthy_build_on_both_sides_passes(tmp_path):
 CHANGESET_MIX = one_class_mix("changesets", "AnonymousBrowser", {"summary": 1, "changeset": 3})
 
 
-def test_a_page_kind_thirty_percent_slower_fails_naming_it(tmp_path, seed_repos):
+def test_a_page_kind_thirty_percent_slower_fails_naming_it(tmp_path):
     """Changeset pages 30% slower in the server (tests/ab_builds.py:slower_pages: every /rev/ answer takes 1.3x
-    the time hgweb took for it). The client sees a little less than the server's factor (its own share of each
-    request is not slowed), which the interval must still prove past 1.05."""
-    r, run_dir = _ab(tmp_path, seed_repos, "tests.ab_builds:slower_pages", CHANGESET_MIX, "changesets", 2, 30)
+    the time hgweb took for it), the candidate an embedded hgweb wrapped in it (--server-wrap) and the baseline a
+    plain one (--baseline embedded): a crossover, both halves slower. The client sees a little less than the
+    server's factor (its own share of each request is not slowed), which the interval must still prove past 1.05."""
+    mixes = _mixes(tmp_path, CHANGESET_MIX)
+    r = run_cli("load", "--baseline", "embedded", "--server-wrap", "tests.ab_builds:slower_pages", "--mixes", mixes,
+                "--mix", "changesets", "--users", 2, "--spawn-rate", 2, "--duration", 30, "--runs-dir",
+                tmp_path / "runs", env=clean_env())
+    run_dir = only_run_dir(tmp_path / "runs")
     assert r.returncode == 1, r.stdout + r.stderr
+    assert len(load_json(run_dir / "ab.json")["actions"]["changeset"]["halves"]) == 2  # judged on both orders
     failed = _failed(run_dir)
     assert "ab.changeset.p50_ratio" in failed, r.stdout
     assert "ab.changeset.p50_ratio" in r.stdout and "x the baseline" in r.stdout

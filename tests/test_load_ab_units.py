@@ -256,3 +256,65 @@ def test_max_cpu_pressure_is_a_setting_checked_like_the_others():
     assert ab.ab_gates({"ab": {"max_cpu_pressure": 1}})["max_cpu_pressure"] == 1
     with pytest.raises(HarnessError, match="ab.max_cpu_pressure must be a number"):
         ab.ab_gates({"ab": {"max_cpu_pressure": "high"}})
+
+
+# --- crossover: both servers restarted halfway in the other order (--baseline embedded) ------------------------
+
+def _crossover(tmp_path, first, second):
+    _write(tmp_path, first)
+    _write(tmp_path / ab.CROSSOVER_DIR, second)
+    return ab.analyze(tmp_path, ab.ab_gates({}))
+
+
+def test_a_lean_that_follows_the_start_order_cancels_in_a_crossover(tmp_path):
+    """The same build on both sides, the server started first 1.2x slower: a run of one order alone calls that a
+    regression; the crossover's halves lean opposite ways and their geometric mean is 1."""
+    rng = random.Random(5)
+    lean = 1.2
+    first, second = _pairs("changeset", 300, lean, rng), _pairs("changeset", 300, 1 / lean, rng, t0=2000.0)
+    _write(tmp_path / "one", first)
+    alone = ab.analyze(tmp_path / "one", ab.ab_gates({}))
+    assert [g["gate"] for g in ab.regressions(alone)] == ["ab.changeset.p50_ratio"]  # what one order alone says
+    out = _crossover(tmp_path / "two", first, second)
+    a = out["actions"]["changeset"]
+    assert out["crossover"] and not ab.regressions(out), out["gates"]
+    assert 0.95 < a["ratio"] < 1.05 and a["halves"][0] > 1.15 and a["halves"][1] < 0.87
+    assert a["start_order_lean"] == pytest.approx(lean, rel=0.05)
+
+
+def test_a_slower_build_is_a_regression_in_both_halves_of_a_crossover(tmp_path):
+    """1.3x slower, with a start-order lean of 1.1x: halves 1.43x and 1.18x, together 1.3x, a regression."""
+    rng = random.Random(6)
+    out = _crossover(tmp_path, _pairs("changeset", 300, 1.3 * 1.1, rng),
+                     _pairs("changeset", 300, 1.3 / 1.1, rng, t0=2000.0))
+    a = out["actions"]["changeset"]
+    assert [g["gate"] for g in ab.regressions(out)] == ["ab.changeset.p50_ratio"]
+    assert a["ratio"] == pytest.approx(1.3, rel=0.05) and a["start_order_lean"] == pytest.approx(1.1, rel=0.05)
+
+
+def test_halves_leaning_beyond_max_lean_make_a_slower_verdict_inconclusive(tmp_path):
+    """Halves 2.0x and 0.8x (a lean of 1.58x): the mean, 1.26x, is proven slower, but a lean that large need not
+    be the same in both halves; not a regression. With max_lean raised past it, it is one."""
+    rng = random.Random(7)
+    first, second = _pairs("changeset", 300, 2.0, rng), _pairs("changeset", 300, 0.8, rng, t0=2000.0)
+    out = _crossover(tmp_path / "a", first, second)
+    gate = next(g for g in out["gates"] if g["gate"] == "ab.changeset.p50_ratio")
+    assert gate["status"] == "skipped" and gate["inconclusive"], gate
+    assert "halves of the crossover disagree" in gate["message"] and "max_lean" in gate["message"]
+    _write(tmp_path / "b", first)
+    _write(tmp_path / "b" / ab.CROSSOVER_DIR, second)
+    loose = ab.analyze(tmp_path / "b", ab.ab_gates({"ab": {"max_lean": 2}}))
+    assert [g["gate"] for g in ab.regressions(loose)] == ["ab.changeset.p50_ratio"]
+
+
+def test_a_crossover_judges_an_action_only_when_each_half_has_its_share_of_pairs(tmp_path):
+    rng = random.Random(8)
+    out = _crossover(tmp_path, _pairs("changeset", 300, 1.5, rng), _pairs("changeset", 5, 1.5, rng, t0=2000.0))
+    assert out["actions"]["changeset"].get("ratio") is None  # 5 pairs in the second half: not judged
+    assert not ab.regressions(out)
+
+
+def test_combine_weighs_the_halves_alike():
+    ratio, se, df = ab.combine([(1.2, 0.02, 4), (1 / 1.2, 0.02, 4)])
+    assert ratio == pytest.approx(1.0) and se == pytest.approx(math.sqrt(2 * 0.02 ** 2) / 2) and df == 8
+    assert ab.combine([(1.1, math.inf, 0), (1.0, 0.01, 4)])[1] == math.inf

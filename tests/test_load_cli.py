@@ -100,3 +100,17 @@ def test_sigterm_stops_master_and_workers(tmp_path, seed_repos):
                 proc.kill()
     _, alive = psutil.wait_procs(kids, timeout=10)
     assert not alive, f"left running: {[k.cmdline() for k in alive]}"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--server-wrap", "no_such_module_here:wrap"], "no module 'no_such_module_here' importable"),
+    (["--server-wrap", "tests.ab_builds"], "expected MODULE:CALLABLE"),
+    (["--server-wrap", "tests.ab_builds:slower_pages", "--front", "nginx"], "leave out --front"),
+    (["--server-wrap", "tests.ab_builds:slower_pages", "--target", "http://127.0.0.1:9/"],
+     "wraps the embedded hgweb target"),
+])
+def test_a_bad_server_wrap_is_one_line_before_any_server_starts(tmp_path, args, message):
+    r = run_cli("load", "--baseline", "embedded", "--runs-dir", tmp_path / "runs", *args, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert message in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert "starting hgweb" not in r.stdout and not (tmp_path / "runs").exists()
