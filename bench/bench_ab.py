@@ -90,15 +90,24 @@ def spin(stop_at: float) -> None:  # a neighbour burning one core
         x = (x * 31 + 7) % 1000003
 
 
-def one_run(cand, base, work: Path, mixes: Path, args, label: str, i: int, duration: int | None = None) -> dict:
+def one_run(cand, base, work: Path, mixes: Path, args, label: str, i: int, duration: int | None = None,
+            wrap: str | None = None) -> dict:
+    """One `hgharness load --baseline` run: against the servers cand and base, or (cand None) against two the
+    harness starts itself (--baseline embedded, the candidate wrapped in `wrap`): a crossover."""
     runs = work / "runs"
     env = {k: v for k, v in os.environ.items() if not k.startswith("HGHARNESS_")}
-    env.update(HGHARNESS_FIXTURE_DIR=str(cand.repos_dir), HGHARNESS_USERNAME=cand.username,
-               HGHARNESS_PASSWORD=PASSWORD, PYTHONPATH=str(ROOT))
+    env.update(PYTHONPATH=str(ROOT))
+    if cand is not None:
+        env.update(HGHARNESS_FIXTURE_DIR=str(cand.repos_dir), HGHARNESS_USERNAME=cand.username,
+                   HGHARNESS_PASSWORD=PASSWORD)
+        targets = ["--target", cand.url, "--baseline", base.url]
+    else:
+        targets = ["--baseline", "embedded", "--repos-dir", str(work / "seed"), "--server-workers", "4"]
+        targets += ["--server-wrap", wrap] if wrap else []
     run_id = f"{label}-{i:02d}"
     duration = duration or args.duration
     t0 = time.monotonic()
-    p = subprocess.run([sys.executable, "-m", "hgharness", "load", "--target", cand.url, "--baseline", base.url,
+    p = subprocess.run([sys.executable, "-m", "hgharness", "load", *targets,
                         "--mixes", str(mixes), "--mix", "two", "--users", str(args.users), "--spawn-rate",
                         str(args.users), "--duration", str(duration), "--runs-dir", str(runs), "--run-id", run_id],
                        env=env, capture_output=True, text=True, cwd=str(ROOT), timeout=duration + 300)
@@ -112,6 +121,7 @@ def one_run(cand, base, work: Path, mixes: Path, args, label: str, i: int, durat
     other = ab["actions"].get("summary", {})
     shutil.rmtree(runs / run_id, ignore_errors=True)
     return {"failed": failed, "seconds": took, "exit": p.returncode, "changeset": cs, "summary": other,
+            "crossover": bool(ab.get("crossover")),
             "load": os.getloadavg()[0], "pressure": (ab.get("machine") or {}).get("cpu_pressure"),
             "inconclusive": [g["gate"] for g in ab["gates"] if g.get("inconclusive")]}
 
@@ -127,10 +137,12 @@ def main() -> None:
                     "each run meets a new lean between two deployments, as successive deploys do)")
     ap.add_argument("--slow-as", choices=("client", "server"), default="client",
                     help="20%% slower as the client sees the page (default) or in the server's own time")
-    ap.add_argument("--slowed-on", choices=("separate", "shared"), default="separate",
-                    help="the slowed candidate and its baseline: two servers (default; the pair's own lean of a "
-                    "few percent adds to or takes from the 20%%), or one server on two ports, slowing the "
-                    "candidate's port only (the candidate is exactly 20%% slower than its baseline)")
+    ap.add_argument("--slowed-on", choices=("embedded", "separate", "shared"), default="embedded",
+                    help="the servers: started by the harness itself (default: `load --baseline embedded`, the "
+                    "candidate wrapped with --server-wrap; a crossover, half the run in each start order), two "
+                    "servers started here (the pair's own lean of a few percent adds to or takes from the 20%%), "
+                    "or for the slowed runs one server on two ports, slowing the candidate's port only (the "
+                    "candidate is exactly 20%% slower than its baseline)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers (finally below) when killed
     work = Path(tempfile.mkdtemp(prefix="hgharness-bench-ab-"))
@@ -164,7 +176,9 @@ def main() -> None:
                     cs = results["same"][-1]["changeset"]
                     median = ((cs.get("candidate_p50_ms") or 0) + (cs.get("baseline_p50_ms") or 0)) / 2
                     extra.write_text(f"{0.2 * median:.2f}")
-                if label == "slowed" and args.slowed_on == "shared":  # one new server on two ports
+                if args.slowed_on == "embedded":  # the harness starts both, and restarts them halfway
+                    r = one_run(None, None, work, mixes, args, label, i, wrap=wraps[label])
+                elif label == "slowed" and args.slowed_on == "shared":  # one new server on two ports
                     with contextlib.ExitStack() as run_stack:
                         where = work / f"{label}-{i:02d}"
                         one = run_stack.enter_context(hgweb(copy_repos(seed, where / "repos"), workers=4,
@@ -196,6 +210,7 @@ def main() -> None:
                       f"{sm.get('ratio')} [{sm.get('ci_low')}, {sm.get('ci_high')}]  flagged: "
                       f"{', '.join(r['failed']) or '-'}  inconclusive: {', '.join(r['inconclusive']) or '-'}  load {r['load']:.1f}  "
                       f"CPU waited {r['pressure'] if r['pressure'] is None else format(r['pressure'], '.0%')}  "
+                      f"{'halves ' + str(cs.get('halves')) + '  ' if r['crossover'] else ''}"
                       f"{r['seconds']:.0f} s", flush=True)
         aa = sum(1 for r in results["same"] if r["failed"])
         caught = sum(1 for r in results["slowed"] if "ab.changeset.p50_ratio" in r["failed"])
