@@ -16,6 +16,13 @@ What this module holds (plain Python: the harness process never imports Locust):
 Samples: the candidate's in <run>/samples/locust-*.jsonl, the baseline's in <run>/baseline/samples/, each line
 with its "pair" id (reports/samples.py format plus that field).
 
+Crossover. Two servers of one build on one busy machine lean apart, the one started first the slower (44 of 53
+A/A runs), for as long as they run: no interval inside the run sees it. When the harness started both servers
+(--baseline embedded), the load stage measures half the run, restarts both in the other order and measures the
+other half into <run>/crossover/; each action's ratio is then the geometric mean of the halves' (combine), in
+which a start-order lean cancels, and the halves' disagreement (the lean) beyond ab.max_lean makes a slower
+verdict inconclusive.
+
 Equal work. A page is the same work on both sides; a Mercurial operation need not be. Two servers taking pushes
 at the same moment diverge a little (a push lands on one a second before the other; a race retried on one side
 only), and a pull then brings 3 changesets from one and none from the other. The traffic stage writes what each
