@@ -49,10 +49,10 @@ BASELINE_DIR = "baseline"     # <run>/baseline/samples: the baseline's raw sampl
 CROSSOVER_DIR = "crossover"   # <run>/crossover: a crossover run's second half (both servers restarted, baseline first)
 AB_KEYS = {"min_effect": float, "prove_effect": bool, "min_effect_ms": float, "confidence": float, "min_pairs": int,
            "error_rate_diff": float, "capacity_ratio": float, "warmup_s": float, "max_cpu_pressure": float,
-           "max_lean": float, "actions": dict}
+           "max_lean": float, "crossover_prove_effect": bool, "actions": dict}
 DEFAULT_AB = {"min_effect": 0.05, "prove_effect": True, "min_effect_ms": 5, "confidence": 0.95, "min_pairs": 16,
               "error_rate_diff": 0.005, "capacity_ratio": 0.8, "warmup_s": 5, "max_cpu_pressure": 0.97,
-              "max_lean": 1.25}
+              "max_lean": 1.25, "crossover_prove_effect": False}
 PSI_CPU = Path("/proc/pressure/cpu")  # Linux pressure stall information: "some ... total=<µs>"
 MAX_PAIRS = 3000              # per action, thinned beyond (keeps the bootstrap to a second)
 MAX_BATCHES = 10              # batch means per action (split between a crossover's halves)
@@ -313,8 +313,12 @@ def analyze(run_dir: Path, gates: dict, source: str = "locust", machine: dict | 
                 lean = math.sqrt(r1 / r2)  # > 1: the server started first was the slower
                 a.update(halves=[round(r1, 4), round(r2, 4)], start_order_lean=round(lean, 4))
         actions[name] = a
+        # a single-order run must prove the slowdown beyond min_effect (the start-order lean is invisible in it);
+        # a crossover cancels that lean, and by default asks the lower bound above 1 and the ratio past 1 + min_effect
+        prove = gates.get("actions", {}).get(name, {}).get(
+            "prove_effect", gates["crossover_prove_effect"] if crossover else gates["prove_effect"])
         gate = _latency_gate(name, a, effect, {**gates, "min_pairs": setting(name, "min_pairs"),
-                                               "prove_effect": setting(name, "prove_effect")})
+                                               "prove_effect": prove})
         if gate["status"] == "failed" and overloaded:
             gate = {**gate, "status": "skipped", "inconclusive": True,
                     "message": f"{gate['message']}; inconclusive: {overloaded}"}

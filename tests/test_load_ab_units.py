@@ -318,3 +318,21 @@ def test_combine_weighs_the_halves_alike():
     ratio, se, df = ab.combine([(1.2, 0.02, 4), (1 / 1.2, 0.02, 4)])
     assert ratio == pytest.approx(1.0) and se == pytest.approx(math.sqrt(2 * 0.02 ** 2) / 2) and df == 8
     assert ab.combine([(1.1, math.inf, 0), (1.0, 0.01, 4)])[1] == math.inf
+
+
+def test_a_crossover_needs_no_proof_beyond_min_effect_a_single_order_run_does(tmp_path):
+    """1.12x slower in both halves, with a bound a little above 1: a regression in a crossover (the lean that
+    prove_effect guards against has cancelled), inconclusive in a run of one start order."""
+    rng = random.Random(12)  # pages of 80 ms: the few ms of the slowdown are past min_effect_ms
+    first, second = [[(n, t, c * 2, b * 2) for n, t, c, b in _pairs("changeset", 200, 1.12, rng, t0=t0)]
+                     for t0 in (1000.0, 2000.0)]
+    out = _crossover(tmp_path / "x", first, second)
+    a = out["actions"]["changeset"]
+    assert 1.0 < a["ci_low"] < 1.05 < a["ratio"], a
+    assert [g["gate"] for g in ab.regressions(out)] == ["ab.changeset.p50_ratio"]
+    _write(tmp_path / "one", first + second)
+    alone = ab.analyze(tmp_path / "one", ab.ab_gates({}))
+    gate = next(g for g in alone["gates"] if g["gate"] == "ab.changeset.p50_ratio")
+    assert alone["actions"]["changeset"]["ci_low"] < 1.05 and gate.get("inconclusive"), alone["actions"]
+    strict = ab.analyze(tmp_path / "x", ab.ab_gates({"ab": {"crossover_prove_effect": True}}))
+    assert not ab.regressions(strict)
