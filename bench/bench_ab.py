@@ -8,7 +8,12 @@ is, by default (--slow-as client), as the page's users see it: every changeset p
 (tests/ab_builds.py:slower_pages): the client sees less than 1.2x, since its own share of each request and the
 machine's queueing are not slowed (on a loaded 2-core machine 1.08x-1.18x).
 
-Each run starts its own two servers, over fresh copies of the fixture set, in a random order: two servers of one
+By default (--slowed-on embedded) every run is `hgharness load --baseline embedded` (the slowed candidate wrapped
+with --server-wrap): the harness starts both servers and measures half the run with each start order (a
+crossover, load/ab.py), which is what a user comparing two builds it starts itself gets. The modes below start the
+servers here and hand their URLs to the harness (one start order, no crossover).
+
+With --slowed-on separate, each run starts its own two servers, over fresh copies of the fixture set, in a random order: two servers of one
 build lean apart by a few percent, the same way for as long as they run (one pair kept for a whole bench leaned
 0.92x-0.99x in every A/A run), so a bench on one pair measures that pair's lean, not the harness's false alarm
 rate over deploys (--same-servers keeps one pair per series). Each "pair" is one real
@@ -22,7 +27,7 @@ wrap slows only the candidate's port: the same processes, so no lean between dep
 median in a 20 s run on that same server just before (both ports healthy), not in the previous A/A run: the
 machine's load drifts between runs, and a delay fixed from the previous run's median read 1.29x in one run and
 1.10x in the next (a busy machine, one server on two ports). The A/A runs keep two servers (their lean is what false alarms are
-made of). The default (separate) keeps two servers for the slowed runs as well: the candidate is then 20% slower
+made of). --slowed-on separate keeps two servers for the slowed runs as well: the candidate is then 20% slower
 than a server that may itself lean a few percent either way.
 
     .venv/bin/python bench/bench_ab.py [--pairs 20] [--duration 45] [--busy 1] [--users 2] [--slowed-on shared]
