@@ -29,19 +29,23 @@ def find_gunicorn() -> str:
     raise HarnessError("gunicorn is not installed in this environment: pip install gunicorn")
 
 
+def wrap_module_spec(wrap: str):
+    """The import spec of MODULE in a wrap "MODULE:CALLABLE", as this process finds it (None: not importable)."""
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(wrap.partition(":")[0])
+    except (ImportError, ValueError):
+        return None
+
+
 def wrap_import_root(wrap: str) -> str | None:
     """The directory from which MODULE of a wrap "MODULE:CALLABLE" imports here (None: not found, or not from a
     file), for the server's PYTHONPATH."""
-    import importlib.util
-
-    module = wrap.partition(":")[0]
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
+    spec = wrap_module_spec(wrap)
     if spec is None or not spec.origin or not Path(spec.origin).is_file():
         return None
-    depth = module.count(".") + (1 if Path(spec.origin).name == "__init__.py" else 0)
+    depth = wrap.partition(":")[0].count(".") + (1 if Path(spec.origin).name == "__init__.py" else 0)
     return str(Path(spec.origin).resolve().parents[depth])
 
 

@@ -401,18 +401,14 @@ def server_wrap(args) -> str | None:
     wrap = getattr(args, "server_wrap", None)
     if not wrap:
         return None
-    import importlib.util
+    from hgharness.embedded import wrap_module_spec
 
     module, _, func = wrap.partition(":")
     if not module or not func.isidentifier():
         raise HarnessError(f"--server-wrap {wrap!r}: expected MODULE:CALLABLE, e.g. mypackage.middleware:wrap")
     if getattr(args, "front", None):
         raise HarnessError("--server-wrap wraps the plain embedded hgweb: leave out --front")
-    try:
-        found = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        found = None
-    if found is None:
+    if wrap_module_spec(wrap) is None:
         raise HarnessError(f"--server-wrap {wrap!r}: no module {module!r} importable from here")
     return wrap
 

@@ -240,7 +240,6 @@ def merge_halves(first: dict, second: dict, run_dir: Path) -> dict:
 
     out = dict(first)
     elapsed = (first.get("elapsed_s") or 0) + (second.get("elapsed_s") or 0)
-    types = {}
     for key, sub in (("actions", ""), ("baseline_actions", BASELINE_DIR)):
         a, b = first.get(key) or {}, second.get(key) or {}
         if not a and not b:
@@ -255,8 +254,7 @@ def merge_halves(first: dict, second: dict, run_dir: Path) -> dict:
                             **summarize(latencies.get(name, []), count, elapsed)}
         out[key] = merged
         if key == "actions":
-            types = {n: v["type"] for n, v in merged.items()}
-            web = [n for n, t in types.items() if t != "hg"]
+            web = [n for n, v in merged.items() if v["type"] != "hg"]
             agg = {"count": sum(merged[n]["count"] for n in merged), "failures": sum(merged[n]["failures"]
                                                                                    for n in merged)}
             agg.update(summarize([ms for n in web for ms in latencies.get(n, [])], agg["count"], elapsed))
@@ -283,16 +281,12 @@ def merge_halves(first: dict, second: dict, run_dir: Path) -> dict:
 
 def _ok_latencies(folders: list[Path]) -> dict[str, list[float]]:
     """action -> the latencies (ms) of its successful requests, from the locust samples files of folders."""
+    from hgharness.reports.samples import read_samples
+
     out: dict[str, list[float]] = {}
     for folder in folders:
-        for path in sorted((folder / "samples").glob("locust-*.jsonl")):
-            for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    rec = json.loads(line)
-                    if rec.get("ok", True):
-                        out.setdefault(str(rec["action"]), []).append(float(rec["ms"]))
-                except (ValueError, KeyError, TypeError):
-                    continue  # a line cut short by a killed writer
+        for action, rows in read_samples(folder, "locust").ok.items():
+            out.setdefault(action, []).extend(ms for _, ms in rows)
     return out
 
 

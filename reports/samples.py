@@ -137,12 +137,13 @@ class Samples:
         return bool(self.ok or self.failed)
 
 
-def read_samples(run_dir: str | os.PathLike) -> Samples:
+def read_samples(run_dir: str | os.PathLike, source: str | None = None) -> Samples:
+    """Every sample file of the run, or only those `source` wrote (e.g. "locust")."""
     out = Samples()
     folder = Path(run_dir) / SAMPLES_DIR
     if not folder.is_dir():
         return out
-    for path in sorted(folder.glob("*.jsonl")):
+    for path in sorted(folder.glob(f"{source}-*.jsonl" if source else "*.jsonl")):
         out.files.append(path)
         with open(path, encoding="utf-8", errors="replace") as f:
             for line in f:
