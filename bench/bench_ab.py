@@ -2,11 +2,15 @@
 
 Embedded hgweb servers on copies of the same fixture set: for the A/A series a healthy baseline and a healthy
 candidate, for the other a healthy baseline and a candidate whose changeset pages are 20% slower. "20% slower"
-is, by default (--slow-as client), as the page's users see it: every changeset page takes a fixed extra time,
-20% of the page's median latency as the client measured it in the A/A run just before
-(tests/ab_builds.py:slower_by_ms). With --slow-as server, the page's own time in hgweb takes 1.2x as long
-(tests/ab_builds.py:slower_pages): the client sees less than 1.2x, since its own share of each request and the
-machine's queueing are not slowed (on a loaded 2-core machine 1.08x-1.18x).
+is, by default (--slow-as share), as the page's users see it: every changeset page takes SHARE times its own
+time longer (tests/ab_builds.py:slower_by_share), SHARE being 0.2 x the page's median latency at the client / its
+median time in hgweb, both measured in the A/A run just before (whose candidate carries the same wrap at share 0,
+timing the page). The extra time then follows the machine's load as the page's own time does: a fixed extra time
+(--slow-as client: 20% of the page's client median in the A/A run before, tests/ab_builds.py:slower_by_ms) came
+out at 8-13% of the page when the load rose between the two runs, and the bench measured that drift instead of the
+harness. With --slow-as server, the page's own time in hgweb takes 1.2x as long (tests/ab_builds.py:slower_pages):
+the client sees less than 1.2x, since its own share of each request and the machine's queueing are not slowed (on
+a loaded 2-core machine 1.08x-1.18x).
 
 By default (--slowed-on embedded) every run is `hgharness load --baseline embedded` (the slowed candidate wrapped
 with --server-wrap): the harness starts both servers and measures half the run with each start order (a
@@ -41,6 +45,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -140,8 +145,10 @@ def main() -> None:
     ap.add_argument("--same-servers", dest="fresh", action="store_false",
                     help="keep one pair of servers per series for every run (default: two new servers per run, so "
                     "each run meets a new lean between two deployments, as successive deploys do)")
-    ap.add_argument("--slow-as", choices=("client", "server"), default="client",
-                    help="20%% slower as the client sees the page (default) or in the server's own time")
+    ap.add_argument("--slow-as", choices=("share", "client", "server"), default="share",
+                    help="20%% slower as the client sees the page: a share of the page's own time, calibrated in "
+                    "the A/A run before (default; --slowed-on embedded only), or a fixed time; or 1.2x the page's "
+                    "own time in the server")
     ap.add_argument("--slowed-on", choices=("embedded", "separate", "shared"), default="embedded",
                     help="the servers: started by the harness itself (default: `load --baseline embedded`, the "
                     "candidate wrapped with --server-wrap; a crossover, half the run in each start order), two "
@@ -149,6 +156,8 @@ def main() -> None:
                     "or for the slowed runs one server on two ports, slowing the candidate's port only (the "
                     "candidate is exactly 20%% slower than its baseline)")
     args = ap.parse_args()
+    if args.slow_as == "share" and args.slowed_on != "embedded":
+        ap.error("--slow-as share needs --slowed-on embedded (use --slow-as client or server)")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # stop the servers (finally below) when killed
     work = Path(tempfile.mkdtemp(prefix="hgharness-bench-ab-"))
     busy = []
@@ -162,8 +171,15 @@ def main() -> None:
         extra = work / "extra-ms"
         extra.write_text("0")
         os.environ["AB_SLOW_MS_FILE"] = str(extra)
-        slower = "tests.ab_builds:slower_by_ms" if args.slow_as == "client" else "tests.ab_builds:slower_pages"
-        wraps = {"base-same": None, "same": None, "base-slowed": None, "slowed": slower}
+        share, times = work / "share", work / "times"
+        share.write_text("0")
+        times.mkdir()
+        os.environ["AB_SLOW_SHARE_FILE"], os.environ["AB_TIMES_DIR"] = str(share), str(times)
+        slower = {"client": "tests.ab_builds:slower_by_ms", "server": "tests.ab_builds:slower_pages",
+                  "share": "tests.ab_builds:slower_by_share"}[args.slow_as]
+        # with --slow-as share the A/A candidate carries the same wrap at share 0: it times the page, no more
+        wraps = {"base-same": None, "same": slower if args.slow_as == "share" else None, "base-slowed": None,
+                 "slowed": slower}
 
         def start(name: str, where: Path, at) -> object:
             return at.enter_context(hgweb(copy_repos(seed, where / f"{name}-repos"), workers=4, password=PASSWORD,
@@ -181,6 +197,11 @@ def main() -> None:
                     cs = results["same"][-1]["changeset"]
                     median = ((cs.get("candidate_p50_ms") or 0) + (cs.get("baseline_p50_ms") or 0)) / 2
                     extra.write_text(f"{0.2 * median:.2f}")
+                if args.slow_as == "share":  # A/A: share 0; slowed: 20% of the client's median, in page time
+                    last = results["same"][-1] if label == "slowed" else None
+                    share.write_text(f"{0.2 * last['client_ms'] / last['server_ms']:.4f}" if last else "0")
+                    for f in times.iterdir():
+                        f.unlink()
                 if args.slowed_on == "embedded":  # the harness starts both, and restarts them halfway
                     r = one_run(None, None, work, mixes, args, label, i, wrap=wraps[label])
                 elif label == "slowed" and args.slowed_on == "shared":  # one new server on two ports
@@ -208,14 +229,22 @@ def main() -> None:
                     shutil.rmtree(where, ignore_errors=True)
                 else:
                     r = one_run(servers[label], servers[f"base-{label}"], work, mixes, args, label, i)
+                if args.slow_as == "share":
+                    own = sorted(float(x) for f in times.iterdir() for x in f.read_text().split())
+                    cs = r["changeset"]
+                    r.update(share=float(share.read_text()), server_ms=own[len(own) // 2] if own else math.nan,
+                             client_ms=((cs.get("candidate_p50_ms") or 0) + (cs.get("baseline_p50_ms") or 0)) / 2)
                 results[label].append(r)
                 cs, sm = r["changeset"], r["summary"]
+                shared = (f"share {r['share']:.3f} (page {r['server_ms']:.0f} ms in hgweb, {r['client_ms']:.0f} ms "
+                          "at the client)  ") if "share" in r else ""
                 print(f"{label:<7} {i + 1:>2}/{args.pairs}  exit {r['exit']}  changeset ratio {cs.get('ratio')} "
                       f"[{cs.get('ci_low')}, {cs.get('ci_high')}] ({cs.get('pairs')} pairs)  summary "
                       f"{sm.get('ratio')} [{sm.get('ci_low')}, {sm.get('ci_high')}]  flagged: "
                       f"{', '.join(r['failed']) or '-'}  inconclusive: {', '.join(r['inconclusive']) or '-'}  load {r['load']:.1f}  "
                       f"CPU waited {r['pressure'] if r['pressure'] is None else format(r['pressure'], '.0%')}  "
                       f"{'halves ' + str(cs.get('halves')) + '  ' if r['crossover'] else ''}"
+                      f"{shared}"
                       f"{r['seconds']:.0f} s", flush=True)
         aa = sum(1 for r in results["same"] if r["failed"])
         caught = sum(1 for r in results["slowed"] if "ab.changeset.p50_ratio" in r["failed"])

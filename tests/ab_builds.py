@@ -9,6 +9,11 @@ performance defect of the kind a weekly deploy brings, none of which an absolute
     slower_by_ms        the same page kind (AB_SLOW_ROUTE) takes a fixed extra time, in milliseconds, read for
                         each request from the file AB_SLOW_MS_FILE (bench/bench_ab.py sets it to 20% of the page's
                         median as the client measured it: a page 20% slower as its users see it)
+    slower_by_share     the same page kind (AB_SLOW_ROUTE) takes SHARE times its own time longer, SHARE read for each
+                        request from the file AB_SLOW_SHARE_FILE; with AB_TIMES_DIR set, each such request's own
+                        time (ms) is appended to AB_TIMES_DIR/times-<pid>.txt (bench/bench_ab.py --slow-as share:
+                        SHARE = 0.2 x the page's client median / its own median in the A/A run before, so that the
+                        extra time follows the machine's load as the page's time does)
     site_lock           every request holds one site-wide lock (an fcntl lock shared by the gunicorn workers)
                         for LOCK_MS (or AB_LOCK_MS): throughput is capped near 1000 / LOCK_MS requests per second
     site_lock_100       the same lock held 100 ms: capped near 10 requests/s, which binds even on a slow
@@ -85,6 +90,28 @@ def slower_by_ms(app):
         except (OSError, ValueError):
             extra_ms = 0.0
         time.sleep(extra_ms / 1000)  # the injected slowness under test, not a wait for anything
+        return body
+
+    return middleware
+
+
+def slower_by_share(app):
+    chosen = _chosen(os.environ.get("AB_SLOW_ROUTE", "/rev/"))
+    share_file = Path(os.environ["AB_SLOW_SHARE_FILE"])
+    times = os.environ.get("AB_TIMES_DIR")
+
+    def middleware(environ, start_response):
+        if not chosen(environ):
+            return app(environ, start_response)
+        body, took = _timed(app, environ, start_response)
+        try:
+            share = float(share_file.read_text() or 0)
+        except (OSError, ValueError):
+            share = 0.0
+        if times:
+            with open(os.path.join(times, f"times-{os.getpid()}.txt"), "a") as f:
+                f.write(f"{took * 1000:.3f}\n")
+        time.sleep(took * share)  # the injected slowness under test, not a wait for anything
         return body
 
     return middleware
