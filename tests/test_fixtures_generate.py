@@ -191,7 +191,23 @@ def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path,
     monkeypatch.setattr(R.InlineFilelogAppender, "_write", disk_full)
     with pytest.raises(OSError, match="No space left"):
         generate("medium", 800, 1, tmp_path / "full")
-    assert not [t for t in threading.enumerate() if t.name.startswith("hgharness-filelog-writer")]
+    assert not [t for t in threading.enumerate() if t.name.startswith("hgharness-")]
+
+
+def test_a_failing_chain_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch):
+    """The thread that hashes manifests and changesets (Writer.commit) fails: generate() ends with its error, and
+    no thread of the generator stays."""
+    import threading
+
+    import hgharness.fixtures.writer as W
+
+    def broken(self, *a, **k):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(W.Writer, "_changeset_direct", broken)
+    with pytest.raises(OSError, match="Input/output error"):
+        generate("medium", 800, 1, tmp_path / "broken")
+    assert not [t for t in threading.enumerate() if t.name.startswith("hgharness-")]
 
 
 def test_no_path_is_ever_both_a_file_and_a_directory(seed_repos):
