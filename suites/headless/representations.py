@@ -17,6 +17,7 @@ MAX_FILES = 20       # files of a changeset compared line by line
 MAX_LINES = 200      # lines of a file (or of a file's diff) compared on a page
 ATOM = "{http://www.w3.org/2005/Atom}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
+_BINARY = re.compile(r"Binary file (.+) has changed")
 _FILE_LINK = re.compile(r"^(?:diff|file|comparison|annotate)/([0-9a-f]{12,40})/(.+)$")
 
 
@@ -95,12 +96,14 @@ def cut(patch: dict[str, list[str]]) -> dict[str, list[str]]:
 
 def json_diff_files(diff: list[dict]) -> dict[str, list[str]]:
     """json-rev's "diff" blocks -> path -> +/- lines: each block names its file in a 'diff' line or its
-    ---/+++ lines (the side that is not /dev/null)."""
+    ---/+++ lines (the side that is not /dev/null); a binary file's block holds only hgweb's one line "Binary file
+    PATH has changed" (a 'diff' line the fixture's own patch has)."""
     out: dict[str, list[str]] = {}
     for block in diff:
         lines = [entry.get("l", "").rstrip("\n") for entry in block.get("lines", [])]
         names = [ln.split(" ", 5)[-1] for ln in lines if ln.startswith("diff -r ")]
         names += [ln[6:].split("\t", 1)[0] for ln in lines if ln.startswith(("+++ b/", "--- a/"))]
+        names += [m.group(1) for ln in lines if (m := _BINARY.fullmatch(ln))]
         if names:
             out[names[0]] = [ln[1:] for ln in lines if ln.startswith(("+", "-")) and not ln.startswith(("+++ ", "--- "))]
     return out
