@@ -199,3 +199,29 @@ def test_a_stage_that_cannot_start_leaves_no_temporary_directory(tmp_path, monke
         assert not [p.name for p in base.iterdir()]
     finally:
         shutil.rmtree(base)
+
+
+def test_json_rev_reads_a_binary_files_block_and_a_text_files_block():
+    from hgharness.suites.headless.representations import json_diff_files
+
+    # hgweb's json-rev of a changeset that renames a binary and edits a text file (non-git diff)
+    diff = [{"blockno": 1, "lines": [{"t": "", "n": 1, "l": "Binary file x.bin has changed\n"}]},
+            {"blockno": 2, "lines": [{"t": "", "n": 1, "l": "Binary file y.bin has changed\n"}]},
+            {"blockno": 3, "lines": [{"l": "--- a/t.txt\tThu Jan 01 00:00:00 1970 +0000\n"},
+                                     {"l": "+++ b/t.txt\tThu Jan 01 00:00:00 1970 +0000\n"},
+                                     {"l": "@@ -1,1 +1,1 @@\n"}, {"l": "-t\n"}, {"l": "+u\n"}]}]
+    assert json_diff_files(diff) == {"x.bin": [], "y.bin": [], "t.txt": ["t", "u"]}
+
+
+def test_changelog_labels_with_a_quote_in_a_path_escaped_or_not():
+    from hgharness.suites.headless.representations import changelog_labels, label_paths
+
+    path = '<script>/"><img src=x onerror=alert(1)>.html'
+    for shown in (path, path.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")):
+        text = (f'<span class="removed" data-toggle="tooltip" title="<b>Removed</b>: No files">0</span>\n'
+                f'<span class="changed" data-toggle="tooltip" title="<b>Changed</b>: <br/> {shown}<br/> a.py">2</span>\n'
+                f'<span class="added" data-toggle="tooltip" title="<b>Added</b>: No files">0</span>')
+        labels = changelog_labels(text)
+        assert sorted(labels) == ["added", "changed", "removed"]
+        title, n = labels["changed"]
+        assert n == "2" and label_paths(title, [path, "a.py"]) == [path, "a.py"]

@@ -109,6 +109,25 @@ def json_diff_files(diff: list[dict]) -> dict[str, list[str]]:
     return out
 
 
+# Kallithea's changelog label (changelog_details): <span class="KIND" ... title="TITLE">COUNT</span>. Kallithea
+# 0.7.0 writes the paths into the title unescaped (h.changed_tooltip returns a literal), so a path with a quote does
+# not end the attribute: the title runs to the '">COUNT</span>' that ends the label
+_LABEL = re.compile(r'<span class="(removed|changed|added)"[^>]*?title="(.*?)">(\d+|!)</span>', re.S)
+
+
+def changelog_labels(text: str) -> dict[str, tuple[str, str]]:
+    """Kallithea's changelog details -> {removed|changed|added: (title, count or "!")}."""
+    return {k: (title, n) for k, title, n in _LABEL.findall(text)}
+
+
+def label_paths(title: str, want: list[str]) -> list[str]:
+    """The paths a label's title lists ("<b>Kind</b>: <br/> P1<br/> P2..." and " and N more"), each read escaped
+    (as it should be) or as it is (as Kallithea 0.7.0 writes it), whichever is one of `want`."""
+    names = [x.strip() for x in title.split("<br/>")[1:]]
+    names = [x for x in names if not re.fullmatch(r"and \d+ more", x)]
+    return [x if x in want else html.unescape(x) for x in names]
+
+
 def atom_entry_files(root: ET.Element, node: str) -> list[str] | None:
     """The files of the atom entry of `node` (hgweb's entries hold a 'files' row), None when it has no entry."""
     for entry in root.findall(ATOM + "entry"):

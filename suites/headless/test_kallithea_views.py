@@ -78,28 +78,20 @@ def info(c, kind):
             f"{k}={d.get(k)!r}" for k in wrong)
 
 
-# Kallithea 0.7.0 writes the paths into the title attribute as they are (h.changed_tooltip returns a literal), so
-# a path with a quote in it does not end the attribute: the title runs to the '">COUNT</span>' that ends the label
-_LABEL = re.compile(r'<span class="(removed|changed|added)"[^>]*?title="(.*?)">(\d+|!)</span>', re.S)
-
-
 @VIEWS.check("changelog_details")
 def changelog_details(c, kind):
     """The changelog's three labels: how many files the changeset removes, changes and adds, and (up to 30 in a
     tooltip) which; past 60 files touched, "!" and "Affected N files"."""
     for s in _samples(c):
         node, want = c.repo.hex(s.rev), c.repo.diff_status(s.rev)
-        labels = {k: (title, n) for k, title, n in _LABEL.findall(_text(c, kind, rev=node))}
+        labels = reps.changelog_labels(_text(c, kind, rev=node))
         assert set(labels) == set(want), f"{kind} of {node[:12]} ({s.id}): labels {sorted(labels)}"
         touched = len(c.repo.info(s.rev)["files"])
         for k, (title, n) in labels.items():
             if n == "!":
                 assert f"Affected {touched} files" in title, f"{kind} of {node[:12]}: {title!r}, {touched} touched"
                 continue
-            names = [x.strip() for x in title.split("<br/>")[1:]]
-            names = [x for x in names if not re.fullmatch(r"and \d+ more", x)]
-            # escaped (as it should be) or not (as 0.7.0 does): either reading of each path may match
-            names = [x if x in want[k] else html.unescape(x) for x in names]
+            names = reps.label_paths(title, want[k])
             assert int(n) == len(want[k]) and names == want[k][:30], (
                 f"{kind} of {node[:12]} ({s.id}): {k} {n} {names[:5]}, the changeset {len(want[k])} {want[k][:5]}")
 
