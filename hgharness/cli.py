@@ -54,7 +54,7 @@ COMMANDS = {
     "report": (reports_cli, "build, serve, validate a run's report; compare two runs (exit 1 on a regression)"),
     "traffic": (traffic_cli, "concurrent clone/pull/push over HTTP or SSH, then prove no push was lost"),
     "load": (load_cli, "a Locust load profile (user mix, shape, workers) judged by SLO gates"),
-    "fixtures": (fixtures_cli, "analyze a repository into a profile, generate repositories from it, list sets"),
+    "fixtures": (fixtures_cli, "analyze a repository into a profile, generate repositories from it, compare them"),
 }
 
 
