@@ -8,6 +8,7 @@ import json
 import pytest
 
 from hgharness.fixtures import model as M
+from hgharness.fixtures.analyze import open_repository
 from hgharness.fixtures.generate import generate
 from tests.conftest import run_cli
 
@@ -38,7 +39,7 @@ def test_two_repositories_of_one_profile_are_within_every_tolerance(repos):
     assert rows["merge"][1] == "p" and rows["authors"][1] == "int" and rows["hunk_kind"][1] == "mix"
     assert f"{len(M.DISTRIBUTIONS)} of {len(M.DISTRIBUTIONS)} distributions within tolerance" in r.stdout
     # the human-visible block, measured on both repositories
-    for label in ("first commit (UTC)", "weekend commits", "busiest local hour", "zones per author",
+    for label in ("heads (hg heads)", "first commit (UTC)", "weekend commits", "busiest local hour", "zones per author",
                   "backward clock steps per 1000", "merges per 1000 commits", "first lines capitalized",
                   "most common merge first lines, real:", "most common merge first lines, generated:"):
         assert label in r.stdout, label
@@ -61,6 +62,7 @@ def test_another_profile_is_out_of_tolerance_and_named(repos):
     real, gen = data["figures"]["real"], data["figures"]["generated"]
     assert real["commits"] == 600 and gen["commits"] == 150
     assert real["after_now"] == 0 and real["past_2038"] == 0 and real["first_date"] < real["last_date"]
+    assert real["heads"] == len(open_repository(repos / f"tiny{SEEDS[0]}").heads()) >= 1
     assert gen["zones_top_authors_max"] >= 1 and 0 <= gen["capitalized"] <= 1
 
 
