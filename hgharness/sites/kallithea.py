@@ -83,6 +83,13 @@ class KallitheaSite(Site):
                 "kind) alone, and no push invalidates it (feed controller _feed(); the README cache beside it "
                 "is keyed on the tip and does not lag): after a push a feed shows the history as of its first "
                 "request for up to 7 days"},
+        {"id": "kallithea-changelog-details-unescaped-paths", "kinds": ("changelog_details",),
+         "span": r'(?s)<span class="(?:removed|changed|added)"[^>]*?title=".*?">(?:\d+|!)</span>',
+         "why": "the changelog's labels of removed, changed and added files (changelog_details/REV, loaded into the "
+                "changelog page by its script) list the paths unescaped in their title attribute "
+                "(h.changed_tooltip returns a literal): a path holding '\"><img src=x onerror=...>' ends the "
+                "attribute and becomes markup of the changelog page (stored XSS by anyone who can push a file "
+                "so named)"},
         {"id": "kallithea-pages-frameable", "policy": ("framing",),
          "kinds": ("index", "summary", "log", "shortlog", "graph", "log_from", "rev", "manifest", "file", "annotate",
                    "filelog", "file_diff", "login", "register", "public_journal", "site_search", "forks", "followers",

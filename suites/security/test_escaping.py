@@ -1,5 +1,5 @@
 """Hostile repository metadata (`<script>`, quotes, javascript:, `<email>`...) is rendered escaped on every page
-that shows it: changesets, history, files, branch/tag/bookmark lists, search results (including a reflected
+that shows it: changesets (and the fragments their pages load by script), history, files, branch/tag/bookmark lists, search results (including a reflected
 query). One check per repository and page group; a failure names the page and the string or element."""
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ pytestmark = [pytest.mark.security, pytest.mark.nondestructive]
 GROUPS = ("changesets", "history", "files", "names", "search")
 FULL_VIEWS = 6  # hostile files also shown through annotate, diff and comparison
 MAX_DIRS = 10   # directory listings of hostile files
+SCRIPT_LOADED = ("changelog_details",)  # fragments the pages fetch by script (with the site's XHR headers)
 SEARCH_PAYLOAD = "\"'><script>alert('hgharness-search')</script><img src=x onerror=alert('hgharness-search')>"
 
 
@@ -27,7 +28,11 @@ def pages(target, name, repo, h, group):
     param = site.PAGE_PARAM
     if group == "changesets":
         revs = list(dict.fromkeys(h.revs + [r for r, _f in h.files]))
-        return [("rev", f"rev {node(r)[:12]}", site.route("rev", name, rev=node(r))) for r in revs]
+        out = [("rev", f"rev {node(r)[:12]}", site.route("rev", name, rev=node(r))) for r in revs]
+        if "changelog_details" in site.ROUTES:  # the changelog's per-changeset labels, loaded by its script
+            out += [("changelog_details", f"changelog details {node(r)[:12]}",
+                     site.route("changelog_details", name, rev=node(r))) for r in revs]
+        return out
     if group == "history":
         out = [(kind, kind, site.route(kind, name)) for kind in ("summary", "shortlog", "log", "graph")
                if kind in site.ROUTES]
@@ -87,7 +92,8 @@ def test_hostile_metadata_escaped(target, http, plan, escape_repo, escape_group)
     known_issues = target.site.KNOWN_ISSUES
     failures, known, checked = [], [], 0
     for kind, label, path in todo:
-        r = fetch(http, target, path, what=f"{escape_repo} {label}")
+        r = fetch(http, target, path, what=f"{escape_repo} {label}",
+                  headers=target.site.XHR_HEADERS if kind in SCRIPT_LOADED else None)
         if not is_html(r):
             continue
         checked += 1
