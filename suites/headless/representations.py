@@ -70,11 +70,16 @@ def fixture_patch(repo, rev, git: bool) -> dict[str, list[str]]:
 
 def compare_patch(what: str, got: dict[str, list[str]], repo, rev, git: bool) -> list[str]:
     """A site's patch of a changeset (read into path -> +/- lines) against the fixture's own, file by file."""
-    want = cut(fixture_patch(repo, rev, git=git))
-    return compare_diffs(what, got, list(want), want)
+    full = fixture_patch(repo, rev, git=git)
+    want = cut(full)
+    return compare_diffs(what, got, list(want), want, counts={f: len(full[f]) for f in want})
 
 
-def compare_diffs(what: str, got: dict[str, list[str]], changed: list[str], want: dict) -> list[str]:
+def compare_diffs(what: str, got: dict[str, list[str]], changed: list[str], want: dict,
+                  counts: dict[str, int] | None = None) -> list[str]:
+    """A site's diff (path -> +/- lines) against the fixture's: the files, each file's first MAX_LINES lines
+    and, given `counts` (path -> the fixture's whole number of +/- lines), how many lines each file has, so a line
+    dropped or added past the compared lines is seen too."""
     out = []
     missing = [f for f in changed if f not in got]
     extra = sorted(set(got) - set(changed)) if len(changed) < MAX_FILES else []
@@ -86,6 +91,9 @@ def compare_diffs(what: str, got: dict[str, list[str]], changed: list[str], want
             at = next((i for i, (a, b) in enumerate(zip(g, w, strict=False)) if a != b), min(len(g), len(w)))
             out.append(f"{what}: diff of {f} differs from the fixture's at +/- line {at + 1} "
                        f"({len(g)} lines, fixture {len(w)})")
+            break
+        if f in got and counts and len(got[f]) != counts[f]:
+            out.append(f"{what}: diff of {f} has {len(got[f])} +/- lines, the fixture's {counts[f]}")
             break
     return out
 

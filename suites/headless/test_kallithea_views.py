@@ -248,14 +248,24 @@ def _modified_text_file(c):
     pytest.skip(f"no sample of {c.name} modifies a small UTF-8 text file")
 
 
+_DIFF_ROW = re.compile(r'<tr class="line (?:add|del)">')  # Kallithea's row of an added or removed line
+
+
 @VIEWS.check("file_diff")
 def file_diff(c, kind):
-    """The diff of a file between the sample's parent and the sample: the fixture's +/- lines, in order."""
+    """The diff of a file between the sample's parent and the sample: the fixture's +/- lines, in order (the
+    first and the last MAX_LINES of them: a diff cut short shows), and as many rows of added and removed lines as
+    the fixture's diff has (a short line may also stand in the page's other text)."""
     s, path, _, _ = _modified_text_file(c)
     p1, node = c.repo.hex(c.repo.ctx(s.rev).p1().rev()), c.repo.hex(s.rev)
-    _, p = page(c.http, c.target, c.route(kind, path=path, diff1=p1, diff2=node))
-    missing = pagetext.lines_in_order(c.repo.diff_lines(s.rev, path)[:reps.MAX_LINES], p.flat)
-    assert missing is None, f"{kind} of {path} {p1[:12]}..{node[:12]} ({s.id}) lacks line {missing[:60]!r}"
+    r, p = page(c.http, c.target, c.route(kind, path=path, diff1=p1, diff2=node))
+    lines = c.repo.diff_lines(s.rev, path)
+    where = f"{kind} of {path} {p1[:12]}..{node[:12]} ({s.id})"
+    missing = pagetext.lines_in_order(lines[:reps.MAX_LINES] + lines[max(reps.MAX_LINES, len(lines) - reps.MAX_LINES):],
+                                      p.flat)
+    assert missing is None, f"{where} lacks line {missing[:60]!r}"
+    rows = len(_DIFF_ROW.findall(r.text))
+    assert rows == len(lines), f"{where} shows {rows} added or removed lines, the fixture's diff {len(lines)}"
 
 
 @VIEWS.check("file_diff_2way")
