@@ -41,6 +41,8 @@ def test_every_shipped_profile_validates_and_has_every_distribution():
     (lambda p: p["distributions"]["timezones"]["mix"].update(CET=1), "distributions.timezones.mix"),
     (lambda p: p["distributions"].update(authors={"zipf": 1.1}), "distributions.authors"),
     (lambda p: p.update(surprise=1), "surprise"),
+    (lambda p: p.update(open_heads=-1), "open_heads"),
+    (lambda p: p.update(open_heads=True), "open_heads"),
 ])
 def test_validation_names_the_bad_field(profile, mutate, field):
     bad = copy.deepcopy(profile)
@@ -48,6 +50,18 @@ def test_validation_names_the_bad_field(profile, mutate, field):
     with pytest.raises(HarnessError) as e:
         M.validate(bad, "p.json")
     assert f"invalid profile p.json: {field}" in str(e.value)
+
+
+def test_a_profile_older_than_line_commits_and_line_wait_gets_what_lines_were_drawn_from(profile):
+    """line_commits and line_wait (an anonymous line's length and how long it waits for its merge) came after
+    merge_size and merge_distance, which the generator drew lines from before: a profile without them gets
+    copies of those, and no open_heads (the generator takes 0)."""
+    old = copy.deepcopy(profile)
+    for key in ("line_commits", "line_wait"):
+        old["distributions"].pop(key)
+    d = M.validate(old)["distributions"]
+    assert d["line_commits"] == d["merge_size"] and d["line_wait"] == d["merge_distance"]
+    assert "open_heads" not in old
 
 
 def test_load_profile_errors(tmp_path):

@@ -116,6 +116,38 @@ def test_anonymous_lines_are_merged_back_where_every_fork_is(tmp_path):
     assert not bad, "; ".join(bad)
 
 
+def test_analyze_measures_lines_their_waits_and_open_heads(tmp_path):
+    """line_commits: each commit in one line, the main line the first-parent chain of the tip of default, a merged
+    line the merge's p2 and its first parents back to a commit of a line met before (a merge into it included);
+    line_wait: rev - rev(p2) of such a merge; a merge of a commit some line holds already (a line catching up
+    with the default line) neither; open_heads: the heads beyond one per named branch."""
+    from mercurial import context
+    from mercurial import hg as mhg
+
+    from hgharness.hg import make_ui
+
+    # rev: (p1, p2); 0-1 and 4, 5, 6 the main line; 2-3 line A (merged at 5); 7, 8, 9 line B, which merges the
+    # main line in at 8 and is merged at 10; 11 line C, never merged (its head the highest: the tip of default)
+    dag = {0: (-1, -1), 1: (0, -1), 2: (1, -1), 3: (2, -1), 4: (1, -1), 5: (4, 3), 6: (5, -1), 7: (4, -1),
+           8: (7, 6), 9: (8, -1), 10: (6, 9), 11: (1, -1)}
+    repo = mhg.repository(make_ui(), str(tmp_path / "r").encode(), create=True)
+    nodes = {-1: repo.nullid}
+    with repo.lock(), repo.transaction(b"dag"):
+        for rev, (p1, p2) in dag.items():
+            files = {b"f%d.txt" % rev: b"%d\n" % rev}
+
+            def getfile(repo, memctx, path, files=files):
+                return context.memfilectx(repo, memctx, path, files[path])
+
+            nodes[rev] = repo.commitctx(context.memctx(repo, (nodes[p1], nodes[p2]), b"c%d" % rev, list(files),
+                                                       getfile, user=b"a <a@b.c>", date=(1_262_304_000 + rev, 0)))
+    profile = analyze(tmp_path / "r")
+    d = profile["distributions"]
+    assert d["line_commits"] == {"values": [2, 3], "weights": [1, 1]}  # A: 3, 2; B: 9, 8, 7
+    assert d["line_wait"] == {"values": [1, 2], "weights": [1, 1]}  # 10 - 9, 5 - 3
+    assert profile["open_heads"] == 1 and profile["source"]["samples"]["line_commits"] == 2
+
+
 def test_directories_keep_their_size_in_a_history_that_removes_files_often(tmp_path):
     """A directory that loses a file on the default line has room again (Tree.gone): new files refill it. Else,
     in a history that removes files often (python-attrs: its changelog fragments are added one per change and
