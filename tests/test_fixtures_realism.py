@@ -79,7 +79,7 @@ def test_anonymous_lines_are_merged_back_where_every_fork_is(tmp_path):
     commit (click's line_wait: 80% at 1), given as the older keys merge_size and merge_distance, which a profile
     without line_commits and line_wait falls back to. Before (lines left behind waited for the starvation rule,
     in-progress ones stayed heads): 17 heads at the end, 20 at most along the history; after, seeds 1-3: 1 head,
-    10, 9 and 6 at most. The seed is the first tried."""
+    11, 8 and 9 at most (the bound, 14, leaves room for draws that change). The seed is the first tried."""
     import collections
     import copy
 
@@ -110,7 +110,7 @@ def test_anonymous_lines_are_merged_back_where_every_fork_is(tmp_path):
                 heads -= children[p] == 1
         most = max(most, heads)
     assert len(repo.heads()) == 1 and cl.rev(repo.branchtip(b"default")) == n - 1
-    assert most <= 12, f"{most} heads at some point of the history"
+    assert most <= 14, f"{most} heads at some point of the history"
     rows = M.compare(M.expected_at(profile, n), analyze(tmp_path / "pr"), names=["merge", "fork", "parent_distance"])
     bad = [f"{r['name']}: {r['value']} > {r['tolerance']}" for r in rows if not r["ok"]]
     assert not bad, "; ".join(bad)
