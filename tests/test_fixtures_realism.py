@@ -153,8 +153,12 @@ def test_directories_keep_their_size_in_a_history_that_removes_files_often(tmp_p
     in a history that removes files often (python-attrs: its changelog fragments are added one per change and
     removed at each release; its generated tip missed files_per_dir, KS 0.407 for 0.314), full directories only
     shrink and the tip's directories fall short of the profile's sizes. The profile: medium's, with a removal for
-    every 1.3 additions. The bound, 0.15, is tighter than compare's 0.25 on purpose: at 2,000 commits the bias
-    is KS 0.19-0.22 (seeds 1-3, mean 7-8 files for 10.5, p90 22 for 31), and after the fix 0.05-0.08 (seeds 1-4)."""
+    every 1.3 additions. The bounds are tighter than compare's 0.25 on purpose: at 2,000 commits the bias is KS
+    0.19-0.22 (seeds 1-3, mean 7-8 files for 10.5, p90 22 for 31), and after the fix 0.05-0.08 (seeds 1-4). Since
+    a line goes on with the nearest head after its last commit (history.pick_line) and merges remove what a line
+    removed (merges.merge), more of the files live on other lines when a removal on the default line reopens a
+    directory (its count is what the default line holds), and the sizes stray both ways: KS 0.10-0.16, means
+    9.3-13.2 (seeds 1-4); so KS at most 0.18, and a mean of at least 9 (the bias was one of files missing)."""
     import copy
 
     profile = copy.deepcopy(M.load_profile("medium"))
@@ -163,4 +167,4 @@ def test_directories_keep_their_size_in_a_history_that_removes_files_often(tmp_p
     n = 2000
     generate(profile, n, 1, tmp_path / "r")
     row = M.compare(M.expected_at(profile, n), analyze(tmp_path / "r"), names=["files_per_dir"])[0]
-    assert row["value"] <= 0.15, row
+    assert row["value"] <= 0.18 and row["observed_mean"] >= 9, row
