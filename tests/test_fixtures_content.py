@@ -338,11 +338,10 @@ def layout(data: bytes) -> list[int]:
 def body_layout(data: bytes, ext: str, exe: bool) -> list[int]:
     """The line lengths of a typed text between its type's header and footer (which must be there)."""
     d = FT.DIALECTS[ext](__import__("random").Random(0), ["word"])
-    for crlf in (False, True):
-        head, foot = d.frame(exe, crlf)
-        if data.startswith(head) and data.endswith(foot):
-            return layout(data[len(head):len(data) - len(foot)])
-    raise AssertionError(f"{ext} text without its header and footer: {data[:60]!r}")
+    got = d.bounds(data, exe)
+    if got is None or (ext == ".py" and b"import " not in data[:got[0]]):
+        raise AssertionError(f"{ext} text without its header and footer: {data[:60]!r}")
+    return layout(data[got[0]:got[1]])
 
 
 @pytest.mark.parametrize("ext", sorted(FT.DIALECTS))

@@ -1,0 +1,96 @@
+"""Generated Python that a person would not tell from a project's (#19): each module starts as real ones do (a
+one-line docstring or not, then imports sorted as isort sorts them), the header a file was born with stays through
+its edits."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+
+from hgharness.fixtures import pytext as PT
+from hgharness.fixtures.generate import generate
+
+COMMITS = 300
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    from hgharness.hg import open_repo
+
+    out = tmp_path_factory.mktemp("pytext") / "small"
+    generate("small", COMMITS, 1, out)
+    return open_repo(out)
+
+
+def _py_files(repo):
+    return sorted(f for f in repo[b"tip"].manifest() if f.endswith(b".py") and repo[b"tip"][f].flags() != b"l")
+
+
+def _versions(repo, f):
+    fl = repo.file(f)
+    return [fl.read(fl.node(i)) for i in range(len(fl))]
+
+
+def _header(data: bytes) -> bytes:
+    return data[:PT.header_end(data)]
+
+
+def test_no_module_says_it_is_generated(small):
+    seen = 0
+    for f in _py_files(small):
+        for data in _versions(small, f):
+            assert b"Generated module" not in data, f
+            seen += 1
+    assert seen >= 50
+
+
+def _isort_key(line: str) -> tuple:
+    """isort's order in a section: `import x` lines, then `from x import y` lines, each by module name."""
+    words = line.split()
+    return (words[0] == "from", words[1].lower())
+
+
+def test_most_modules_import_something_and_the_imports_are_sorted(small):
+    files = _py_files(small)
+    with_imports = 0
+    for f in files:
+        data = small[b"tip"][f].data()
+        ast.parse(data)
+        head = _header(data).decode()
+        lines = [x for x in head.split("\n") if not x.startswith(("#!", '"""'))]
+        sections = [s.split("\n") for s in "\n".join(lines).strip("\n").split("\n\n") if s]
+        with_imports += bool(sections)
+        for sec in sections:
+            assert all(x.startswith(("import ", "from ")) for x in sec), (f, sec)
+            assert sec == sorted(sec, key=_isort_key), (f, sec)
+            for x in sec:  # imported names: CONSTANTS, Classes, others (isort's order_by_type)
+                if x.startswith("from "):
+                    names = x.split(" import ")[1].split(", ")
+                    assert names == sorted(names, key=PT._by_type), (f, x)
+        kinds = [("future" if sec[0].startswith("from __future__") else "relative" if sec[0].startswith("from .")
+                  else "absolute") for sec in sections]
+        assert kinds == sorted(kinds, key=["future", "absolute", "relative"].index), (f, kinds)
+        assert not any(x.startswith("from .") for x in sum(sections[:-1], [])), f
+    assert len(files) >= 20
+    assert with_imports >= 0.7 * len(files), (with_imports, len(files))
+
+
+def test_a_module_keeps_its_header_through_its_edits(small):
+    """The header a file is born with (shebang, docstring, imports) is there, unchanged, at the tip: edits fall
+    in the body only, so diffs never show the imports churn. Its first revision: the root of the tip's filelog
+    ancestry (first parents; a copy's root holds its source's text, header included)."""
+    edited = 0
+    for f in _py_files(small):
+        fl = small.file(f)
+        node = small[b"tip"][f].filenode()
+        last, steps = fl.read(node), 0
+        while fl.rev(fl.parents(node)[0]) >= 0:
+            node, steps = fl.parents(node)[0], steps + 1
+        if not steps:
+            continue
+        first = fl.read(node)
+        assert b"import " in _header(first), (f, first[:80])
+        assert _header(first) == _header(last), f
+        edited += 1
+    assert edited >= 10
