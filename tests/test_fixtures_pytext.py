@@ -1,6 +1,6 @@
 """Generated Python that a person would not tell from a project's (#19): each module starts as real ones do (a
 one-line docstring or not, then imports sorted as isort sorts them), the header a file was born with stays through
-its edits."""
+its edits, and no statement follows a `return` in its block. Every version still parses and compiles."""
 
 from __future__ import annotations
 
@@ -74,6 +74,24 @@ def test_most_modules_import_something_and_the_imports_are_sorted(small):
         assert not any(x.startswith("from .") for x in sum(sections[:-1], [])), f
     assert len(files) >= 20
     assert with_imports >= 0.7 * len(files), (with_imports, len(files))
+
+
+def test_every_version_compiles_and_no_statement_follows_a_return(small):
+    """compile(), not only ast.parse: a `return` outside a function (under a top-level `if`) parses but does not
+    compile. A statement after `return` in the same block is dead code no project keeps."""
+    checked = 0
+    for f in _py_files(small):
+        for data in _versions(small, f):
+            tree = compile(data, f.decode(), "exec", ast.PyCF_ONLY_AST)
+            compile(tree, f.decode(), "exec")
+            for node in ast.walk(tree):
+                for field in ("body", "orelse"):
+                    block = getattr(node, field, None)
+                    if isinstance(block, list) and block:
+                        ends = [i for i, s in enumerate(block) if isinstance(s, (ast.Return, ast.Raise, ast.Pass))]
+                        assert not ends or ends[0] == len(block) - 1, (f, block[ends[0]].lineno)
+            checked += 1
+    assert checked >= 50
 
 
 def test_a_module_keeps_its_header_through_its_edits(small):
