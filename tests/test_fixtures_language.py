@@ -96,6 +96,7 @@ def test_analyze_learns_text_messages_and_names(learned):
     py = learned["text"]["exts"][".py"]
     assert max(py["indent"]["mix"], key=py["indent"]["mix"].get) == "4"
     assert 0.1 < py["comment"]["p"] < 0.3 and py["marker"] == "#"
+    assert py["docstring"]["p"] > 0.7  # every module of bramblewood/ starts with one; setup.py does not
     assert {"frobnicate", "marmalade_store"} <= {w for w, _ in py["words"]}
     m = learned["messages"]
     assert {"bug", "fix", "component", "none"} <= set(m["prefix"]["mix"]) and m["suffix"]["mix"].get("pr")

@@ -112,3 +112,32 @@ def test_a_module_keeps_its_header_through_its_edits(small):
         assert _header(first) == _header(last), f
         edited += 1
     assert edited >= 10
+
+
+def test_analyze_learns_the_docstring_share_and_new_modules_follow_it():
+    """The share of modules whose first statement is a docstring (past a shebang, comments and blank lines) is
+    learned per profile (text.exts[".py"].docstring) and new modules have one at that share."""
+    import copy
+    import random
+
+    from hgharness.fixtures import content as C
+    from hgharness.fixtures import model as M
+    from hgharness.fixtures import textmodel as TM
+
+    learner = TM.Learner()
+    learner.add(".py", [b"#!/usr/bin/env python3", b"# a comment", b"", b'"""Tools."""', b"import os"])
+    learner.add(".py", [b"'''Tools.'''"])
+    learner.add(".py", [b"import os", b'"""not a docstring"""'])
+    learner.add(".py", [b"x = 1"] * 300, first=[b'"""Sampled lines need not hold the first."""'])
+    learner.add(".txt", [b'"""quoted"""'])
+    model = learner.model()["exts"]
+    assert model[".py"]["docstring"] == {"p": 0.75} and "docstring" not in model.get(".txt", {})
+    TM.validate("test", {"exts": {".py": model[".py"]}})
+
+    for share in (0.1, 0.8):
+        profile = copy.deepcopy(M.load_profile("small"))
+        profile["text"]["exts"][".py"]["docstring"] = {"p": share}
+        content = C.Content(random.Random(1), profile, C.Names(random.Random(1), profile), crng=random.Random(2))
+        texts = [content.text(False, False, 500, ".py") for _ in range(400)]
+        docs = sum(t.startswith(b'"""') for t in texts) / len(texts)
+        assert abs(docs - share) < 0.06, (share, docs)
