@@ -141,3 +141,24 @@ def test_analyze_learns_the_docstring_share_and_new_modules_follow_it():
         texts = [content.text(False, False, 500, ".py") for _ in range(400)]
         docs = sum(t.startswith(b'"""') for t in texts) / len(texts)
         assert abs(docs - share) < 0.06, (share, docs)
+
+
+@pytest.mark.parametrize("crlf", [False, True])
+def test_an_executable_module_starts_with_its_shebang_and_edits_keep_its_header(crlf):
+    import random
+
+    from hgharness.fixtures import content as C
+    from hgharness.fixtures import model as M
+
+    profile = M.load_profile("medium")
+    content = C.Content(random.Random(3), profile, C.Names(random.Random(3), profile), crng=random.Random(4))
+    eol = b"\r\n" if crlf else b"\n"
+    for size in (0, 40, 2000):
+        data = content.text(crlf, True, size, ".py")
+        head = _header(data)
+        assert head.startswith(b"#!/usr/bin/env python3" + eol) and b"import " in head, head
+        assert head.endswith(eol + eol + eol), head  # the last import, two blank lines
+        for _ in range(60):
+            data, _delta = content.edit(data, crlf, ".py", True)
+            compile(data, "<generated>", "exec")
+            assert _header(data) == head
