@@ -77,6 +77,14 @@ def slower_pages(app):
                    float(os.environ.get("AB_SLOW_FACTOR", SLOWER_FACTOR)))
 
 
+def _number(path: Path) -> float:
+    """The number a bench writes into `path` while the server runs (0 while it is being rewritten)."""
+    try:
+        return float(path.read_text() or 0)
+    except (OSError, ValueError):
+        return 0.0
+
+
 def slower_by_ms(app):
     chosen = _chosen(os.environ.get("AB_SLOW_ROUTE", "/rev/"))
     path = Path(os.environ["AB_SLOW_MS_FILE"])
@@ -85,11 +93,7 @@ def slower_by_ms(app):
         if not chosen(environ):
             return app(environ, start_response)
         body, _took = _timed(app, environ, start_response)
-        try:
-            extra_ms = float(path.read_text() or 0)
-        except (OSError, ValueError):
-            extra_ms = 0.0
-        time.sleep(extra_ms / 1000)  # the injected slowness under test, not a wait for anything
+        time.sleep(_number(path) / 1000)  # the injected slowness under test, not a wait for anything
         return body
 
     return middleware
@@ -104,10 +108,7 @@ def slower_by_share(app):
         if not chosen(environ):
             return app(environ, start_response)
         body, took = _timed(app, environ, start_response)
-        try:
-            share = float(share_file.read_text() or 0)
-        except (OSError, ValueError):
-            share = 0.0
+        share = _number(share_file)
         if times:
             with open(os.path.join(times, f"times-{os.getpid()}.txt"), "a") as f:
                 f.write(f"{took * 1000:.3f}\n")
