@@ -225,3 +225,6 @@ def test_changelog_labels_with_a_quote_in_a_path_escaped_or_not():
         assert sorted(labels) == ["added", "changed", "removed"]
         title, n = labels["changed"]
         assert n == "2" and label_paths(title, [path, "a.py"]) == [path, "a.py"]
+    # a path's own spaces stay (hostile's "trailing-space.txt "), Kallithea's " and N more" goes
+    assert label_paths("<b>Changed</b>: <br/> trailing-space.txt <br/>  lead.txt<br/> and 3 more",
+                       ["trailing-space.txt ", " lead.txt"]) == ["trailing-space.txt ", " lead.txt"]

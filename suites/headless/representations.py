@@ -131,8 +131,9 @@ def changelog_labels(text: str) -> dict[str, tuple[str, str]]:
 def label_paths(title: str, want: list[str]) -> list[str]:
     """The paths a label's title lists ("<b>Kind</b>: <br/> P1<br/> P2..." and " and N more"), each read escaped
     (as it should be) or as it is (as Kallithea 0.7.0 writes it), whichever is one of `want`."""
-    names = [x.strip() for x in title.split("<br/>")[1:]]
-    names = [x for x in names if not re.fullmatch(r"and \d+ more", x)]
+    # each entry follows "<br/> " (one space); a path's own leading or trailing spaces stay
+    names = [x[1:] if x.startswith(" ") else x for x in title.split("<br/>")[1:]]
+    names = [x for x in names if not re.fullmatch(r" ?and \d+ more", x)]
     return [x if x in want else html.unescape(x) for x in names]
 
 

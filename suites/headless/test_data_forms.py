@@ -81,7 +81,8 @@ def _marked_diff(repo, rev, path: str) -> list[str]:
     out = []
     for chunk in patch.diff(repo.repo, ctx.p1().node(), ctx.node(), match=m,
                             opts=diffutil.diffallopts(repo.repo.ui)):
-        out += [ln.decode("utf-8", "replace") for ln in chunk.splitlines()
+        # lines end at "\n" only, as in the site's text: a CRLF line keeps its "\r", a lone "\r" stays inside
+        out += [ln.decode("utf-8", "replace") for ln in chunk.split(b"\n")
                 if ln[:1] in (b"+", b"-") and not ln.startswith((b"+++ ", b"--- "))]
     return out
 

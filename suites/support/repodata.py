@@ -166,9 +166,9 @@ class Repo:
         opts = diffutil.diffallopts(self.repo.ui)
         out = []
         for chunk in patch.diff(self.repo, ctx.p1().node(), ctx.node(), match=m, opts=opts):
-            for line in chunk.splitlines():
+            for line in chunk.split(b"\n"):  # a lone "\r" inside a line does not end it (splitlines would)
                 if line[:1] in (b"+", b"-") and not line.startswith((b"+++ ", b"--- ")):
-                    out.append(text(line[1:]))
+                    out.append(text(line[1:].removesuffix(b"\r")))
         return out
 
     def tags(self) -> dict[str, str]:
