@@ -100,6 +100,11 @@ def spin(stop_at: float) -> None:  # a neighbour burning one core
         x = (x * 31 + 7) % 1000003
 
 
+def client_median(action: dict) -> float:
+    """The page's median latency at the client in one run: the mean of the two sides' medians (ab.json)."""
+    return ((action.get("candidate_p50_ms") or 0) + (action.get("baseline_p50_ms") or 0)) / 2
+
+
 def one_run(cand, base, work: Path, mixes: Path, args, label: str, i: int, duration: int | None = None,
             wrap: str | None = None) -> dict:
     """One `hgharness load --baseline` run: against the servers cand and base, or (cand None) against two the
@@ -195,7 +200,7 @@ def main() -> None:
             for label in ("same", "slowed"):
                 if label == "slowed" and args.slow_as == "client":  # 20% of the page as the A/A run just saw it
                     cs = results["same"][-1]["changeset"]
-                    median = ((cs.get("candidate_p50_ms") or 0) + (cs.get("baseline_p50_ms") or 0)) / 2
+                    median = client_median(cs)
                     extra.write_text(f"{0.2 * median:.2f}")
                 if args.slow_as == "share":  # A/A: share 0; slowed: 20% of the client's median, in page time
                     last = results["same"][-1] if label == "slowed" else None
@@ -213,7 +218,7 @@ def main() -> None:
                             extra.write_text("0")
                             cal = one_run(one.second(), one, work, mixes, args, "calibrate", i, 20)
                             cs = cal["changeset"]
-                            median = ((cs.get("candidate_p50_ms") or 0) + (cs.get("baseline_p50_ms") or 0)) / 2
+                            median = client_median(cs)
                             extra.write_text(f"{0.2 * median:.2f}")
                         r = one_run(one.second(), one, work, mixes, args, label, i)
                         if args.slow_as == "client":
@@ -233,7 +238,7 @@ def main() -> None:
                     own = sorted(float(x) for f in times.iterdir() for x in f.read_text().split())
                     cs = r["changeset"]
                     r.update(share=float(share.read_text()), server_ms=own[len(own) // 2] if own else math.nan,
-                             client_ms=((cs.get("candidate_p50_ms") or 0) + (cs.get("baseline_p50_ms") or 0)) / 2)
+                             client_ms=client_median(cs))
                 results[label].append(r)
                 cs, sm = r["changeset"], r["summary"]
                 shared = (f"share {r['share']:.3f} (page {r['server_ms']:.0f} ms in hgweb, {r['client_ms']:.0f} ms "
