@@ -301,3 +301,33 @@ def test_prose_lines_have_the_length_asked_and_end_on_whole_tokens():
         body = line.lstrip(" ").removeprefix(".. ").removeprefix("* ")
         if body and not re.fullmatch(r"-+", body):
             assert all(t.rstrip(".") in words or t.isdigit() for t in body.split()), (n, line)
+
+
+def _comment_pairs(learned, repo) -> tuple[float, int]:
+    """(share of adjacent token pairs of .py comments that the .py comment chain has, comments)."""
+    chain = learned["text"]["exts"][".py"]["chain"]
+    pairs = {(w, f) for w, fs in chain["next"] for f, _ in fs}
+    tip = repo[b"tip"]
+    texts = [ln.strip()[2:] for f in tip.manifest() if f.endswith(b".py")
+             for ln in tip[f].data().decode().splitlines() if ln.strip().startswith("# ")]
+    adjacent = [(a, b) for t in texts for a, b in zip(t.split(), t.split()[1:], strict=False)]
+    followed = sum((a, b) in pairs or (a.rstrip("."), b) in pairs or a.endswith(".") for a, b in adjacent)
+    return followed / max(1, len(adjacent)), len(texts)
+
+
+def test_python_comments_speak_the_project_s_comment_chain(learned, generated, tmp_path):
+    """.py comments and string literals are the words of the project's comments in its order (a chain of
+    tokens safe in a literal, fixtures/chain.py PLAIN), not a slice of its identifiers."""
+    chain = learned["text"]["exts"][".py"]["chain"]
+    from hgharness.fixtures.chain import PLAIN, tokens
+
+    assert all(PLAIN.fullmatch(t) for t in tokens(chain))
+    followed, comments = _comment_pairs(learned, generated)
+    assert comments > 30 and followed > 0.6, (followed, comments)
+    old = json.loads(json.dumps(learned))
+    del old["text"]["exts"][".py"]["chain"]
+    generate(old, 200, 3, tmp_path / "old")
+    from hgharness.hg import open_repo
+
+    followed_old, _ = _comment_pairs(learned, open_repo(tmp_path / "old"))
+    assert followed_old < 0.4, followed_old
