@@ -331,3 +331,190 @@ def test_python_comments_speak_the_project_s_comment_chain(learned, generated, t
 
     followed_old, _ = _comment_pairs(learned, open_repo(tmp_path / "old"))
     assert followed_old < 0.4, followed_old
+# --- the chain of first lines and the merge vocabularies ---------------------------------------------------------
+
+STARTS = ("Add", "Fix", "Remove", "Update")
+THINGS = ("the frobnicate option", "a quuxifier test", "marmalade docs", "the zanzibar widget", "vermicelli caching")
+PLACES = (" in the telescoping parser", " for bramblewood users", " to hippogriff")
+MERGES = ("Merge branch 'stable-1.x'", "Merge pull request #{n} from alice/quux-fix", "Merge branch 'main' into snorkel")
+
+
+def _hg_in(repo):
+    from mercurial import dispatch
+
+    try:  # Mercurial 7.2 moved the request class; older releases keep it in dispatch
+        from mercurial.main_script import request
+    except ImportError:
+        request = dispatch.request
+    cfg = [b"--config", b"ui.username=Hippo Griff <hippo@example.org>", b"--config", b"ui.merge=internal:other"]
+
+    def hg(*args):
+        assert dispatch.dispatch(request([b"--cwd", str(repo).encode(), *cfg, *(a.encode() for a in args)])) == 0, args
+
+    return hg
+
+
+def _chain_lines(rng: random.Random, k: int) -> list[str]:
+    return [f"{rng.choice(STARTS)} {rng.choice(THINGS)}{rng.choice(PLACES) if rng.random() < 0.6 else ''}"
+            for _ in range(k)]
+
+
+@pytest.fixture(scope="module")
+def chained(tmp_path_factory):
+    """60 commits whose first lines are 'Start thing[ place]' (known start words and word pairs), a named branch
+    merged back three times with the three merge forms."""
+    repo = tmp_path_factory.mktemp("chain") / "marmalade"
+    repo.mkdir()
+    hg = _hg_in(repo)
+    hg("init")
+    rng = random.Random(11)
+    for i, line in enumerate(_chain_lines(rng, 60)):
+        if i in (10, 25, 40):
+            hg("branch", "-f", "stable")
+        (repo / f"f{i % 7}.txt").write_text(f"{line}\n{i}\n")
+        hg("addremove", "-q")
+        hg("commit", "-m", line, "-d", f"{1600000000 + i * 3600} 0")
+        if i in (15, 30, 45):
+            hg("update", "-q", "default")
+            hg("merge", "-q", "stable")
+            hg("commit", "-m", MERGES[(i // 15) - 1].format(n=100 + i), "-d", f"{1600000000 + i * 3600 + 60} 0")
+    return repo
+
+
+def _bigrams(lines: list[str]) -> set[tuple[str, str]]:
+    return {p for ln in lines for toks in [L.chain_tokens(ln)] for p in zip(toks, toks[1:], strict=False)}
+
+
+def test_the_chain_is_learned_from_first_lines(chained):
+    learned = analyze(chained)
+    m = learned["messages"]
+    lines = _chain_lines(random.Random(11), 60)
+    starts = dict(m["chain"]["starts"])
+    assert set(starts) == set(STARTS) and sum(starts.values()) == 60
+    pairs = {(a, b) for a, succ in m["chain"]["next"].items() for b, _ in succ if b}
+    assert pairs == _bigrams(lines)  # a small source: every pair is kept
+    ends = {a for a, succ in m["chain"]["next"].items() if any(b == "" for b, _ in succ)}
+    assert ends == {ln.split()[-1] for ln in lines}
+    # merges: the forms, and the branch, owner and pull request branch vocabularies
+    assert {t for t, _ in m["merges"]} == {"Merge branch '{b}'", "Merge pull request #{n} from {o}/{p}",
+                                           "Merge branch 'main' into {b}"}
+    assert (m["branches"], m["owners"], m["pr_branches"]) == ([["stable-1.x", 1], ["snorkel", 1]], [["alice", 1]],
+                                                              [["quux-fix", 1]])
+    M.validate(json.loads(M.profile_text(learned)))
+
+
+@pytest.fixture(scope="module")
+def chained_profile(chained):
+    return analyze(chained)
+
+
+def _firsts(repo, merges: bool) -> list[str]:
+    return [repo[r].description().decode().splitlines()[0] for r in repo
+            if r > 0 and (len(repo[r].parents()) == 2) == merges]  # the first commit's message is fixed
+
+
+def test_generated_first_lines_walk_the_chain(chained, chained_profile, tmp_path):
+    from hgharness.hg import open_repo
+
+    generate(chained_profile, 150, 2, tmp_path / "gen")
+    gen = open_repo(tmp_path / "gen")
+    firsts = _firsts(gen, False)
+    known = _bigrams(_chain_lines(random.Random(11), 60))
+    assert {f.split()[0] for f in firsts} <= set(STARTS)
+    unknown = [f for f in firsts if not _bigrams([f]) <= known]
+    assert not unknown, unknown[:5]
+    assert len({f for f in firsts}) > 30  # walks, not a few lines again and again
+    # lengths keep their law: the source's are 20 to 60 characters
+    src = sorted(len(ln) for ln in _chain_lines(random.Random(11), 60))
+    lens = sorted(len(f) for f in firsts)
+    assert abs(sum(lens) / len(lens) - sum(src) / len(src)) < 5, (lens, src)
+    merges = _firsts(gen, True)
+    assert merges
+    forms = (r"Merge branch '(stable-1\.x|snorkel)'", r"Merge pull request #\d+ from alice/quux-fix",
+             r"Merge branch 'main' into (stable-1\.x|snorkel)")
+    assert all(any(re.fullmatch(f, m) for f in forms) for m in merges), merges
+
+
+def test_a_profile_without_the_chain_still_generates(chained_profile, tmp_path):
+    """Profiles written before the chain and the merge vocabularies: words drawn by their counts, as then."""
+    from hgharness.hg import open_repo
+
+    old = json.loads(json.dumps(chained_profile))
+    for k in ("chain", "branches", "owners", "pr_branches"):
+        del old["messages"][k]
+    old["messages"]["merges"] = [["Merge {w} into default", 1]]
+    generate(M.validate(old), 80, 2, tmp_path / "old")
+    gen = open_repo(tmp_path / "old")
+    words = {w for w, _ in old["messages"]["words"]}
+    firsts = _firsts(gen, False)
+    assert firsts and all(set(f.rstrip(".").split()) <= words | {w.capitalize() for w in words} for f in firsts)
+    # the walk would only start lines with the start words: word by word draws start with any
+    assert {f.split()[0] for f in firsts} - set(STARTS)
+
+
+def test_anonymize_replaces_the_chain_and_vocabularies_consistently(chained, chained_profile):
+    anon = analyze(chained, anonymize=True)
+    src = _source_words(chained)
+    shared = (set().union(*map(_words6, _strings(anon))) - SCHEMA) & src
+    assert not shared, sorted(shared)[:20]
+    a, m = anon["messages"], chained_profile["messages"]
+    # the same shape and counts, token for token (the orders kept)
+    assert [n for _, n in a["chain"]["starts"]] == [n for _, n in m["chain"]["starts"]]
+    fake: dict[str, str] = {}
+    for (t, succ), (ft, fsucc) in zip(m["chain"]["next"].items(), a["chain"]["next"].items(), strict=True):
+        assert [n for _, n in succ] == [n for _, n in fsucc]
+        for x, y in [(t, ft)] + [(b, fb) for (b, _), (fb, _) in zip(succ, fsucc, strict=True)]:
+            assert len(x) == len(y) and x != y or x in ("", "a")
+            for w, fw in zip(L.FAKE_WORD.findall(x), L.FAKE_WORD.findall(y), strict=True):
+                assert fake.setdefault(w.lower(), fw.lower()) == fw.lower(), w  # the same word, the same fake
+    for k in ("branches", "owners", "pr_branches"):
+        for (w, n), (fw, fn) in zip(m[k], a[k], strict=True):
+            assert n == fn and len(w) == len(fw) and w != fw
+            for x, y in zip(L.FAKE_WORD.findall(w), L.FAKE_WORD.findall(fw), strict=True):
+                assert fake.setdefault(x.lower(), y.lower()) == y.lower(), x
+    slots = re.compile(r"\{\w\}")  # merge templates: their words made up, their slots kept
+    assert [slots.findall(t) for t, _ in a["merges"]] == [slots.findall(t) for t, _ in m["merges"]]
+    assert all(t != ft for (t, _), (ft, _) in zip(m["merges"], a["merges"], strict=True))
+    M.validate(anon)
+
+
+@pytest.mark.parametrize("change, field", [
+    (lambda m: m.update(chain=[]), "messages.chain"),
+    (lambda m: m["chain"].update(starts=[["two words", 1]]), "messages.chain.starts"),
+    (lambda m: m["chain"].update(starts=[["Add", 0]]), "messages.chain.starts"),
+    (lambda m: m["chain"]["next"].update(Add=[["the", "3"]]), "messages.chain.next.Add"),
+    (lambda m: m["chain"]["next"].update({"a b": [["c", 1]]}), "messages.chain.next"),
+    (lambda m: m.update(branches="stable"), "messages.branches"),
+    (lambda m: m.update(owners=[["alice"]]), "messages.owners"),
+])
+def test_validate_names_a_malformed_chain_or_vocabulary(chained_profile, change, field):
+    from hgharness.errors import HarnessError
+
+    p = json.loads(json.dumps(chained_profile))
+    change(p["messages"])
+    with pytest.raises(HarnessError, match=re.escape(f": {field}: ")) as e:
+        M.validate(p, "x.json")
+    assert "\n" not in str(e.value)
+
+
+def test_a_walk_keeps_to_the_chain_and_near_its_length():
+    chain = L.Chain({"starts": [["Add", 3], ["Fix", 1]],
+                     "next": {"Add": [["the", 2], ["a", 1]], "Fix": [["the", 1]], "the": [["option", 1], ["parser", 1]],
+                              "a": [["test", 1]], "option": [["", 2], ["for", 1]], "parser": [["", 1], ["in", 1]],
+                              "test": [["", 1], ["for", 1]], "for": [["the", 1]], "in": [["the", 1]]}})
+    pairs = {("Add", "the"), ("Add", "a"), ("Fix", "the"), ("the", "option"), ("the", "parser"), ("a", "test"),
+             ("option", "for"), ("parser", "in"), ("test", "for"), ("for", "the"), ("in", "the")}
+    rng = random.Random(3)
+    for length in (5, 14, 30, 60, 90):
+        for _ in range(50):
+            toks = [chain.text[i] for i in chain.walk(rng.random, length)]
+            assert toks[0] in ("Add", "Fix") and set(zip(toks, toks[1:], strict=False)) <= pairs, toks
+            assert toks[-1] in ("option", "parser", "test"), toks  # where a line may end
+            assert abs(len(" ".join(toks)) - length) <= max(8, length // 5) + 8, (length, toks)
+
+
+def test_quotes_and_brackets_are_paired():
+    assert L._balanced('Revert "Avoid laziness') == "Revert Avoid laziness"
+    assert L._balanced("Use `edit` and `x") == "Use `edit` and x"
+    assert L._balanced("Fix (#12) call) (see") == "Fix (#12) call see"
+    assert L._balanced('Revert "Avoid laziness" (#3)') == 'Revert "Avoid laziness" (#3)'
