@@ -10,6 +10,7 @@ import ast
 import json
 import random
 import re
+from collections import Counter
 
 import pytest
 
@@ -395,6 +396,15 @@ def test_the_chain_is_learned_from_first_lines(chained):
     assert pairs == _bigrams(lines)  # a small source: every pair is kept
     ends = {a for a, succ in m["chain"]["next"].items() if any(b == "" for b, _ in succ)}
     assert ends == {ln.split()[-1] for ln in lines}
+    # pairs seen twice or more, with what follows them ("" the end)
+    triples = Counter((a, b, c) for ln in lines for t in [L.chain_tokens(ln) + [""]]
+                      for a, b, c in zip(t, t[1:], t[2:], strict=False))
+    twice = Counter()
+    for (a, b, _), n in triples.items():
+        twice[(a, b)] += n
+    nxt2 = m["chain"]["next2"]
+    assert {tuple(k.split(" ")) for k in nxt2} == {k for k, n in twice.items() if n >= 2}
+    assert all(triples[(*k.split(" "), c)] == n for k, succ in nxt2.items() for c, n in succ)
     # merges: the forms, and the branch, owner and pull request branch vocabularies
     assert {t for t, _ in m["merges"]} == {"Merge branch '{b}'", "Merge pull request #{n} from {o}/{p}",
                                            "Merge branch 'main' into {b}"}
@@ -461,7 +471,10 @@ def test_anonymize_replaces_the_chain_and_vocabularies_consistently(chained, cha
     # the same shape and counts, token for token (the orders kept)
     assert [n for _, n in a["chain"]["starts"]] == [n for _, n in m["chain"]["starts"]]
     fake: dict[str, str] = {}
-    for (t, succ), (ft, fsucc) in zip(m["chain"]["next"].items(), a["chain"]["next"].items(), strict=True):
+    nexts = list(m["chain"]["next"].items()) + list(m["chain"]["next2"].items())
+    fakes = list(a["chain"]["next"].items()) + list(a["chain"]["next2"].items())
+    assert len(m["chain"]["next2"]) > 5
+    for (t, succ), (ft, fsucc) in zip(nexts, fakes, strict=True):
         assert [n for _, n in succ] == [n for _, n in fsucc]
         for x, y in [(t, ft)] + [(b, fb) for (b, _), (fb, _) in zip(succ, fsucc, strict=True)]:
             assert len(x) == len(y) and x != y or x in ("", "a")
@@ -484,6 +497,9 @@ def test_anonymize_replaces_the_chain_and_vocabularies_consistently(chained, cha
     (lambda m: m["chain"].update(starts=[["Add", 0]]), "messages.chain.starts"),
     (lambda m: m["chain"]["next"].update(Add=[["the", "3"]]), "messages.chain.next.Add"),
     (lambda m: m["chain"]["next"].update({"a b": [["c", 1]]}), "messages.chain.next"),
+    (lambda m: m["chain"].update(next2=[]), "messages.chain.next2"),
+    (lambda m: m["chain"]["next2"].update({"Add": [["the", 1]]}), "messages.chain.next2"),
+    (lambda m: m["chain"]["next2"].update({"Add the": [["two words", 1]]}), "messages.chain.next2.Add the"),
     (lambda m: m.update(branches="stable"), "messages.branches"),
     (lambda m: m.update(owners=[["alice"]]), "messages.owners"),
 ])
@@ -498,10 +514,11 @@ def test_validate_names_a_malformed_chain_or_vocabulary(chained_profile, change,
 
 
 def test_a_walk_keeps_to_the_chain_and_near_its_length():
-    chain = L.Chain({"starts": [["Add", 3], ["Fix", 1]],
-                     "next": {"Add": [["the", 2], ["a", 1]], "Fix": [["the", 1]], "the": [["option", 1], ["parser", 1]],
-                              "a": [["test", 1]], "option": [["", 2], ["for", 1]], "parser": [["", 1], ["in", 1]],
-                              "test": [["", 1], ["for", 1]], "for": [["the", 1]], "in": [["the", 1]]}})
+    chain_dict = {"starts": [["Add", 3], ["Fix", 1]],
+                  "next": {"Add": [["the", 2], ["a", 1]], "Fix": [["the", 1]], "the": [["option", 1], ["parser", 1]],
+                           "a": [["test", 1]], "option": [["", 2], ["for", 1]], "parser": [["", 1], ["in", 1]],
+                           "test": [["", 1], ["for", 1]], "for": [["the", 1]], "in": [["the", 1]]}}
+    chain = L.Chain(chain_dict)
     pairs = {("Add", "the"), ("Add", "a"), ("Fix", "the"), ("the", "option"), ("the", "parser"), ("a", "test"),
              ("option", "for"), ("parser", "in"), ("test", "for"), ("for", "the"), ("in", "the")}
     rng = random.Random(3)
@@ -511,6 +528,17 @@ def test_a_walk_keeps_to_the_chain_and_near_its_length():
             assert toks[0] in ("Add", "Fix") and set(zip(toks, toks[1:], strict=False)) <= pairs, toks
             assert toks[-1] in ("option", "parser", "test"), toks  # where a line may end
             assert abs(len(" ".join(toks)) - length) <= max(8, length // 5) + 8, (length, toks)
+    # a pair's own successors first: after 'Add the' only 'option' (the single 'the' goes on with 'parser' too)
+    chain = L.Chain({**chain_dict, "next2": {"Add the": [["option", 1]], "for the": [["parser", 1]]}})
+    seen = Counter()
+    for length in (14, 30, 60):
+        for _ in range(50):
+            toks = [chain.text[i] for i in chain.walk(rng.random, length)]
+            for a, b, c in zip(toks, toks[1:], toks[2:], strict=False):
+                seen[(a, b, c)] += 1
+    assert seen[("Add", "the", "option")] and not seen[("Add", "the", "parser")]
+    assert seen[("for", "the", "parser")] and not seen[("for", "the", "option")]
+    assert seen[("Fix", "the", "option")] and seen[("Fix", "the", "parser")]
 
 
 def test_quotes_and_brackets_are_paired():
