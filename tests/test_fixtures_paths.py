@@ -140,6 +140,7 @@ def test_a_profile_without_paths_generates_and_never_numbers_a_name_in_front(lea
 
 @pytest.mark.parametrize("change, field", [
     (lambda p: p.update(dirs="x"), "paths.dirs:"),
+    (lambda p: p.update(extra=1), "paths:"),
     (lambda p: p["dirs"][0].update(exts={".py": -1}), "paths.dirs[0].exts:"),
     (lambda p: p["dirs"][1].update(path="../up"), "paths.dirs[1].path:"),
     (lambda p: p["dirs"][0].update(first={".py": [["a"]]}), "paths.dirs[0].first.py:"),
