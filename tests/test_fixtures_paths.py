@@ -1,7 +1,8 @@
 """The learned directory tree (#19, fixtures/paths.py): `analyze` learns which directories hold which files, the
 generator places new files as the source does (test_*.py under tests/, .rst under docs/, images where the source
 keeps its own, no top-level directory the source lacks), `--anonymize` replaces the project's words of it
-consistently and keeps the conventional ones; profiles without the key still generate; bad values name the field.
+consistently and keeps the conventional ones; profiles without the key still generate (as before); bad values name
+the field.
 
 The source is a small hand-made history with a known tree (built in-process with `hg`)."""
 
@@ -127,15 +128,21 @@ def test_anonymize_replaces_project_words_consistently_and_keeps_conventions(sou
     M.validate(json.loads(json.dumps(anon)))
 
 
-def test_a_profile_without_paths_generates_and_never_numbers_a_name_in_front(learned, tmp_path):
+def test_a_profile_without_paths_generates_its_history_of_before(learned, tmp_path):
+    """Without the key the tree is drawn as before, from depth, files_per_dir and names: directories the source
+    does not have, another history than with the key."""
     old = json.loads(json.dumps(learned))
     del old["paths"]
     generate(M.validate(old), 120, 2, tmp_path / "old")
+    again = json.loads(json.dumps(old))
+    again["paths"] = learned["paths"]
+    generate(M.validate(again), 120, 2, tmp_path / "new")
     from hgharness.hg import open_repo
 
-    files = [f.decode() for f in open_repo(tmp_path / "old")[b"tip"].manifest()]
+    files = {f.decode() for f in open_repo(tmp_path / "old")[b"tip"].manifest()}
     assert len(files) > 30
-    assert not [f for f in files if re.match(r"\d+_", f.rsplit("/", 1)[-1])], files
+    assert {f.split("/")[0] for f in files if "/" in f} - {"src", "tests", "docs"}  # dirs of the names model
+    assert open_repo(tmp_path / "old")[b"tip"].hex() != open_repo(tmp_path / "new")[b"tip"].hex()
 
 
 @pytest.mark.parametrize("change, field", [
