@@ -72,7 +72,7 @@ def test_most_modules_import_something_and_the_imports_are_sorted(small):
                   else "absolute") for sec in sections]
         assert kinds == sorted(kinds, key=["future", "absolute", "relative"].index), (f, kinds)
         assert not any(x.startswith("from .") for x in sum(sections[:-1], [])), f
-    assert len(files) >= 15  # enough modules to judge the share (18 at seed 1)
+    assert len(files) >= 20
     assert with_imports >= 0.7 * len(files), (with_imports, len(files))
 
 
