@@ -9,11 +9,12 @@ import pytest
 
 from hgharness.fixtures import model as M
 from hgharness.fixtures.analyze import analyze
+from hgharness.fixtures.distributions import inverse_cdf
 from hgharness.fixtures.generate import generate
 from hgharness.fixtures.history import Clock
 from hgharness.hg import open_repo
 
-DAY = 86400
+HOUR, DAY = 3600, 86400
 
 
 def _dates(path) -> list[int]:
@@ -149,3 +150,64 @@ def test_a_clock_set_back_by_long_backward_steps_catches_up_and_reaches_the_end_
         assert max(dates) <= end and min(dates) >= start
         reach.append(round((max(dates) - start) / (end - start), 2))
     assert min(reach) >= 0.85, reach
+
+
+def _converted_history(path, convert_user: bytes = b"convert-repo", convert_desc: bytes = b"update tags",
+                       n: int = 40) -> list[int]:
+    """A linear history from 2010 in +0100, tagged, ending as `hg convert` ends one: a commit of .hgtags alone
+    dated years later (the conversion) in +0000. The dates of the project's own commits."""
+    from mercurial import context
+    from mercurial import hg as mhg
+
+    from hgharness.hg import make_ui
+
+    repo = mhg.repository(make_ui(), str(path).encode(), create=True)
+    rng = random.Random(5)
+    t, dates = 1_262_304_000, []
+    with repo.lock(), repo.transaction(b"convert"):
+        p1 = repo.nullid
+        for i in range(n + 1):
+            last = i == n
+            if last:
+                files = {b".hgtags": b"%s v1\n" % repo[p1].hex()}
+                user, desc, date, tz = convert_user, convert_desc, t + 5 * 365 * DAY, 0
+            else:
+                t += rng.randint(HOUR, 3 * DAY)
+                files = {b"f%d.txt" % (i % 5): b"line %d\n" % i}
+                user, desc, date, tz = b"ann <ann@example.org>", b"change %d" % i, t, -3600
+                dates.append(t)
+
+            def getfile(repo, memctx, p, files=files):
+                return context.memfilectx(repo, memctx, p, files[p])
+
+            p1 = repo.commitctx(context.memctx(repo, (p1, None), desc, list(files), getfile, user=user,
+                                               date=(date, tz)))
+    return dates
+
+
+
+def test_hg_convert_s_tag_commit_is_left_out_of_the_time_model(tmp_path):
+    """python-attrs converted with hg convert: its last changeset is the converter's "update tags" commit, dated at
+    the conversion, and the profile ended that day (2026-12-05) instead of with the project's last commit
+    (2026-08-07), click likewise. Such a commit (user exactly convert-repo, description exactly "update tags",
+    .hgtags alone) is in no measure now: not the end date, the intervals, the zones, the authors, the count; the
+    same commit by anyone else, or with another description, is a commit of the project."""
+    from hgharness.fixtures.compare import history_figures
+    from hgharness.hg import open_repo
+
+    dates = _converted_history(tmp_path / "conv")
+    profile = analyze(tmp_path / "conv")
+    d = profile["distributions"]
+    assert profile["end_date"] == max(dates) and profile["start_date"] == dates[0]
+    assert profile["source"]["commits"] == len(dates) and profile["source"]["authors"] == 1
+    assert set(d["timezones"]["mix"]) == {"-3600"}
+    assert profile["source"]["samples"]["interval"] == len(dates) - 1
+    assert inverse_cdf(d["interval"], 1.0) <= 4 * DAY  # not the five years to the conversion
+    assert profile["source"]["tags"] == 1  # the tags it wrote are the project's
+    figures = history_figures(open_repo(tmp_path / "conv"))
+    assert figures["last_date"] == max(dates) and figures["span_days"] < 200
+    for user, desc in ((b"ann <ann@example.org>", b"update tags"), (b"convert-repo", b"Update tags")):
+        _converted_history(tmp_path / user[:3].decode() / desc[:1].decode(), user, desc)
+        kept = analyze(tmp_path / user[:3].decode() / desc[:1].decode())
+        assert kept["end_date"] == dates[-1] + 5 * 365 * DAY
+        assert kept["source"]["commits"] == len(dates) + 1
