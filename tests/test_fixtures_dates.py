@@ -82,12 +82,14 @@ def test_a_history_with_backward_clock_steps_generates_inside_its_span(tmp_path)
     assert profile["start_date"] == real[0] and profile["end_date"] == max(real)
     path = tmp_path / "profile.json"
     M.dump_profile(profile, path)
-    for n in (80, 800):
+    for n in (12, 80, 800):
         out = tmp_path / f"gen{n}"
         generate(str(path), n, 1, out)
         dates = _dates(out)
         assert len(dates) >= n
         assert min(dates) >= real[0] and max(dates) <= max(real), (min(dates), max(dates), real[0], max(real))
+        # and it covers the span: the first commit on the first date, the latest near the last one
+        assert dates[0] == real[0] and max(real) - max(dates) <= _tolerance(real[0], max(real)), n
 
 
 def test_rare_long_backward_steps_do_not_pile_the_last_commits_up_at_the_end_date():
@@ -150,6 +152,51 @@ def test_a_clock_set_back_by_long_backward_steps_catches_up_and_reaches_the_end_
         assert max(dates) <= end and min(dates) >= start
         reach.append(round((max(dates) - start) / (end - start), 2))
     assert min(reach) >= 0.85, reach
+
+
+def _tolerance(start: int, end: int) -> int:
+    """How far before the analyzed end a generated history may end: 2% of the span or 30 days, the larger."""
+    return max(30 * DAY, (end - start) // 50)
+
+
+# python-attrs' rare, long backward steps (5 in 1,866 changesets, one of 2.8 years)
+ATTRS_INTERVAL = {"edges": [60, 3600, 86400, 604800, 2592000], "weights": [30, 40, 25, 5]}
+ATTRS_BACKSTEP = {"values": [414819, 465392, 2304729, 3005051, 88134680], "weights": [1, 1, 1, 1, 1]}
+
+
+@pytest.mark.parametrize("shape", ["attrs", "click", "many-backsteps"])
+def test_generated_dates_cover_the_analyzed_span_for_any_number_of_commits(shape):
+    """python-attrs at 1866 commits (as many as analyzed) ended 2025-06-19 for a history that runs to 2026-08, and
+    pallets/click 2026-11 at 3332: the clock was paced from the steps' mean, and the steps actually drawn (a long
+    backward step late, a few more long intervals) could not be made up; with fewer commits than analyzed it ended
+    years early (intervals were never stretched). The walk is planned now: for 12 to 20,000 commits the first date
+    is the start, the latest within 2% of the span (or 30 days) of the end date, never after it, for every seed."""
+    profile = M.load_profile("medium")
+    d = dict(profile["distributions"])
+    start = 1_398_297_600  # 2014-04-24
+    if shape == "attrs":
+        d.update(interval=ATTRS_INTERVAL, backstep={"p": 0.00268}, backstep_size=ATTRS_BACKSTEP)
+        end = start + 4208 * DAY
+    elif shape == "click":
+        d.update(interval={"edges": CLICK_INTERVAL_EDGES, "weights": CLICK_INTERVAL_WEIGHTS},
+                 backstep={"p": 0.073229},
+                 backstep_size={"edges": CLICK_INTERVAL_EDGES[2:], "weights": CLICK_BACKSTEP_WEIGHTS})
+        end = start + 4501 * DAY
+    else:  # a third of the steps go back, by up to 400 days
+        d.update(backstep={"p": 0.3}, backstep_size={"edges": [1, HOUR, DAY, 30 * DAY, 400 * DAY],
+                                                     "weights": [2, 3, 3, 1]})
+        end = start + 3000 * DAY
+    profile = {**profile, "distributions": d, "start_date": start, "end_date": end}
+    for n in (12, 300, 1866, 3332, 20_000):
+        for seed in range(3 if n < 20_000 else 1):
+            dates = [start, *_clock_dates(profile, n - 1, 2 ** 31 - 1, seed)]
+            assert min(dates) == start and max(dates) <= end, (n, seed)
+            assert end - max(dates) <= _tolerance(start, end), (n, seed, (end - max(dates)) // DAY)
+            assert sum(1 for t in dates if t == end) <= 2, (n, seed)  # not piled up at the end
+    # the bound holds where now comes first: the walk ends at now, not after it
+    now = start + 1000 * DAY
+    dates = _clock_dates(profile, 500, now, 1)
+    assert max(dates) <= now and now - max(dates) <= _tolerance(start, now)
 
 
 def _converted_history(path, convert_user: bytes = b"convert-repo", convert_desc: bytes = b"update tags",
