@@ -265,3 +265,81 @@ def test_the_zone_mix_holds_when_one_zone_dominates(tmp_path):
     generate(profile, 1500, 1, tmp_path / "z")
     got = analyze(tmp_path / "z")["distributions"]["timezones"]
     assert tv(d["timezones"], got) <= 0.1, got
+
+
+def _authors_in_zones(path: Path, plan: list[tuple[bytes, int, list[int]]]) -> None:
+    """A linear history: each (user, commits, zones) commits that many times, switching zones in turn."""
+    from mercurial import context
+    from mercurial import hg as mhg
+
+    from hgharness.hg import make_ui
+
+    repo = mhg.repository(make_ui(), str(path).encode(), create=True)
+    rng = random.Random(7)
+    turns = [(u, z) for u, k, zones in plan for z in (zones * k)[:k]]
+    rng.shuffle(turns)
+    t = 1_400_000_000
+    with repo.lock(), repo.transaction(b"zones"):
+        p1 = repo.nullid
+        for i, (user, tz) in enumerate(turns):
+            t += rng.randint(HOUR, DAY)
+            files = {b"f%d.txt" % (i % 5): b"line %d\n" % i}
+
+            def getfile(repo, memctx, p, files=files):
+                return context.memfilectx(repo, memctx, p, files[p])
+
+            p1 = repo.commitctx(context.memctx(repo, (p1, None), b"change %d" % i, list(files), getfile,
+                                               user=user, date=(t, tz)))
+
+
+def test_active_authors_use_more_zones_as_analyzed(tmp_path):
+    """pallets/click's five most active authors used 5 zones (median; at most 6), python-attrs' 4 (at most 8);
+    generated ones 3 (4) and 2 (5): each author drew a zone count from author_zones whatever their activity, and
+    used their rare zones so seldom that a third of them never showed. analyze now lists each author's zones by
+    activity (author_zones_ranked, authors with 5+ commits), the generator gives its authors of the same rank as
+    many, and each of an author's zones is used: a rare one as a short trip, entered about twice in the author's
+    expected commits (the home zones keep their shares), with switches enough for authors of few commits."""
+    from hgharness.fixtures.rhythm import Zones
+
+    _authors_in_zones(tmp_path / "real", [(b"ann <a@x>", 300, [-3600, -7200, 0, 18000, 25200, -32400]),
+                                          (b"bob <b@x>", 60, [18000, 14400, -3600]), (b"cy <c@x>", 4, [0, 3600]),
+                                          (b"dee <d@x>", 30, [-19800])])
+    profile = analyze(tmp_path / "real")
+    assert profile["author_zones_ranked"] == [6, 3, 1]  # ann, bob, dee: cy made fewer than 5 commits
+    del profile["author_zones_ranked"]
+    assert M.validate(profile)  # a profile without it still loads
+    # attrs-like: one author far ahead, zones by rank, a mix dominated by two neighbouring zones
+    mix = {"-7200": 47.2, "-3600": 41.5, "0": 8.1, "25200": 1.2, "14400": 0.9, "21600": 0.5, "18000": 0.3,
+           "28800": 0.2, "-10800": 0.1}
+    ranked = [8, 4, 5, 4, 3]
+    weights = [100 / r ** 2 for r in range(1, 40)]
+    commits = 2000
+    for seed in range(3):
+        rng = random.Random(seed)
+        zones = Zones(rng, weights, mix, M.Sampler({"values": [1, 2], "weights": [1, 1]}), 0.077, ranked, commits)
+        pick = M.Sampler({"values": list(range(1, 40)), "weights": weights})
+        seen, used, last = {}, {}, {}
+        switches = pairs = 0
+        for _ in range(commits):
+            i = pick(rng) - 1
+            z = zones.of(i)
+            seen[str(z)] = seen.get(str(z), 0) + 1
+            used.setdefault(i, set()).add(z)
+            if i in last:
+                pairs += 1
+                switches += last[i] != z
+            last[i] = z
+            zones.committed(i)
+        got = [len(used.get(i, ())) for i in range(5)]
+        assert got[0] >= 7 and all(g >= r - 1 for g, r in zip(got, ranked, strict=True)), (seed, got)
+        assert tv({"mix": mix}, {"mix": seen}) <= 0.1, (seed, seen)
+        assert abs(switches / pairs - 0.077) <= 0.03, (seed, switches / pairs)
+
+
+def test_a_bad_author_zones_ranked_is_refused_in_one_line():
+    import pytest
+
+    profile = M.load_profile("small")
+    for bad in ([0], "3", [2, True], [1] * 1001):
+        with pytest.raises(Exception, match="author_zones_ranked: must be a list"):
+            M.validate({**profile, "author_zones_ranked": bad})
