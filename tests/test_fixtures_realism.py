@@ -168,3 +168,36 @@ def test_directories_keep_their_size_in_a_history_that_removes_files_often(tmp_p
     generate(profile, n, 1, tmp_path / "r")
     row = M.compare(M.expected_at(profile, n), analyze(tmp_path / "r"), names=["files_per_dir"])[0]
     assert row["value"] <= 0.18 and row["observed_mean"] >= 9, row
+
+
+@pytest.mark.parametrize("rate", [1 / 3, 0.02])
+def test_the_last_commits_are_not_a_run_of_merges(rate, tmp_path):
+    """A generated pallets/click (a third of its commits merges) ended with 9 merges in its last 10 commits: the
+    lines still in progress were merged one per commit at the very end (Generator.wrap_up). The wrap-up starts
+    earlier now, its merges spread among ordinary commits, so that the last 10 and 50 commits hold about the
+    history's share of merges, for a merge-heavy profile as for one with few merges, and the history still ends
+    with every line merged (1 head here: no named branches, every line merged). Seeds 1-4, before: 6-8 merges
+    in the last 10 and 20-27 in the last 50 (rate 1/3), 0-2 and 1-3 (rate 0.02); after: 2-3 and 15-17, 0 and 1."""
+    import copy
+
+    from hgharness.fixtures.analyze import open_repository
+
+    profile = copy.deepcopy(M.load_profile("medium"))
+    profile["name"] = "wrap-up"
+    d = profile["distributions"]
+    d["merge"]["p"] = d["fork"]["p"] = rate
+    d["branch_new"]["p"] = 0.0
+    d["line_commits"] = {"values": [1, 2, 3, 5], "weights": [50, 25, 15, 10]}
+    d["line_wait"] = {"values": [1, 2, 3, 5, 10, 30], "weights": [80, 5, 5, 4, 3, 3]}
+    n = 1500
+    for seed in (1, 2):
+        generate(profile, n, seed, tmp_path / f"g{seed}")
+        repo = open_repository(tmp_path / f"g{seed}")
+        cl = repo.changelog
+        merge = [cl.parentrevs(r)[1] != -1 for r in cl]
+        assert len(repo.heads()) == 1, (seed, len(repo.heads()))
+        last10, last50 = sum(merge[-10:]), sum(merge[-50:])
+        if rate > 0.1:
+            assert last10 <= 5 and rate - 0.2 <= last50 / 50 <= rate + 0.2, (seed, last10, last50)
+        else:
+            assert last10 <= 1 and last50 <= 2, (seed, last10, last50)
