@@ -162,3 +162,42 @@ def test_an_executable_module_starts_with_its_shebang_and_edits_keep_its_header(
             data, _delta = content.edit(data, crlf, ".py", True)
             compile(data, "<generated>", "exec")
             assert _header(data) == head
+
+
+def test_words_and_names_are_never_cut_short_and_no_statement_is_a_lone_name():
+    """Strings and comments end with a whole word of the vocabulary, names are made of whole name words: the
+    renderer used to cut its last word to reach a line's length (`versi = 1`, `cmd(ech)`, '"Thi"'). And no line
+    is a bare name or number (`    x`, `11`): statements are at least `X = 1` or `    go()` long."""
+    import random
+    import re
+
+    from hgharness.fixtures import content as C
+    from hgharness.fixtures import model as M
+
+    profile = M.load_profile("medium")
+    content = C.Content(random.Random(5), profile, C.Names(random.Random(5), profile), crng=random.Random(6))
+    d = content.dialect(".py")[0]
+    vocab = set(d.corpus.split())
+    cut = 0
+    for n in range(3, 70):
+        for _ in range(20):
+            text = d.fill(n)
+            assert len(text) == n, (n, text)
+            cut += any(w not in vocab for w in text.split())
+    assert cut <= 10, cut  # kept cut only when no word or pair of words has the length (rare)
+    toks = set(d.render.tokens())
+    for k in range(2, 25):
+        for _ in range(30):
+            name = d.render.name(k)
+            assert len(name) <= k and all(p in toks for p in name.split("_")), (k, name)
+    lone = re.compile(rb"\s*(\w|\d+)\s*")
+    seen = 0
+    for _ in range(40):
+        data = content.text(False, False, 3000, ".py")
+        for _ in range(10):
+            data, _delta = content.edit(data, False, ".py")
+        compile(data, "<generated>", "exec")
+        for line in data.split(b"\n"):
+            assert not lone.fullmatch(line), line
+            seen += 1
+    assert seen > 2000
