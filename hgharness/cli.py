@@ -36,7 +36,7 @@ LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, coverage
     "traffic": Stage(traffic_cli.stage_traffic, "concurrent clone/pull/push, then no pushed changeset lost"),
     "ssh": Stage(traffic_ssh.stage_ssh, "Mercurial over SSH (the embedded hgweb's own sshd, or the target's "
                  "ssh_url): handshake, clone, read-only key, unknown repository, then clone/pull/push traffic"),
-    "load": Stage(load_cli.stage_load, "a short mixed Locust load run judged by the default SLO gates"),
+    "load": Stage(load_cli.stage_load, "a short mixed Locust load run judged by the SLO gates (--slo)"),
     "capacity": Stage(load_cli.stage_capacity, "a short capacity search (1, 2, 4 readers, 6 s each): "
                       "requests/s within the SLO and the knee"),
     "fleet": Stage(suite_fleet.stage_fleet, "the target's backends (--backend URL, or --front haproxy --backends "

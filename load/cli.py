@@ -31,7 +31,13 @@ from hgharness.front import add_front_arguments
 from hgharness.http import probe
 from hgharness.load import derive, mixes, shapes
 from hgharness.load.runner import DEFAULT_MASTER_PORT, LoadSpec, run_load, run_worker
-from hgharness.options import add_baseline_argument, add_run_dir_arguments, add_target_arguments, target_from_namespace
+from hgharness.options import (
+    add_baseline_argument,
+    add_run_dir_arguments,
+    add_slo_argument,
+    add_target_arguments,
+    target_from_namespace,
+)
 from hgharness.session import RunSession, StageContext, StageResult, is_embedded
 
 STAGE_DEFAULTS = {"mix": "mixed", "shape": "constant", "users": 8, "spawn_rate": 4.0, "duration_s": 25}
@@ -57,7 +63,7 @@ def add_arguments(p):
     g.add_argument("--spawn-rate", "-r", type=float, default=2.0, help="users started per second (default 2)")
     g.add_argument("--duration", "-d", default=None, help="run time: 90, 90s, 5m, 1h (default 60s; soak 1h; "
                    f"at most {shapes.MAX_DURATION_S // 3600}h)")
-    g.add_argument("--slo", help="SLO gates file (default load/slo.toml)")
+    add_slo_argument(g)
     g.add_argument("--mixes", help="mixes file (default load/mixes.toml)")
     d = p.add_argument_group("distributed")
     d.add_argument("--workers", type=int, default=0, help="Locust worker processes on this machine (default 0: "
@@ -215,7 +221,7 @@ def stage_load(ctx: StageContext) -> StageResult:
     if not ctx.target.allow_load:
         ctx.progress("[load] skipped: the target does not allow load traffic (allow_load = false)")
         return StageResult.skipped("load", "the target does not allow load traffic (allow_load = false)")
-    kw = dict(STAGE_DEFAULTS)
+    kw = dict(STAGE_DEFAULTS, slo_path=getattr(ctx.args, "slo", None))
     if ctx.baseline is not None:
         kw["duration_s"] = AB_STAGE_DURATION_S
     if os.environ.get("HGHARNESS_LOAD_DURATION"):
@@ -286,7 +292,7 @@ def stage_capacity(ctx: StageContext) -> StageResult:
     sub = Path(ctx.run_dir) / "capacity"
     sub.mkdir(exist_ok=True)
     try:
-        result = run_load(ctx.target, sub, LoadSpec(**CAPACITY_DEFAULTS), progress=ctx.progress,
+        result = run_load(ctx.target, sub, LoadSpec(**CAPACITY_DEFAULTS, slo_path=getattr(ctx.args, "slo", None)), progress=ctx.progress,
                           baseline=ctx.baseline, stage="capacity")
     except HarnessError as e:
         ctx.progress(f"[capacity] error: {e}")

@@ -138,6 +138,24 @@ def clean_env(**extra) -> dict:
     return env
 
 
+def slo_without_ssh_latency_gates(tmp_path) -> Path:
+    """slo.toml with the latency gates of ssh.clone, ssh.pull and ssh.push off (their error gates kept), for the
+    tests that prove what Kallithea's SSH keeps, not how fast it is. Kallithea starts a Python process of
+    ssh-serve for every connection (seconds of CPU; 2.0-2.9 s a pull on an idle 2-core machine): 9 actors with
+    another test beside them measured pulls at 8.7 s, past the 8 s p50 gate, and the main job's 5 actors beside
+    another test 8.2 s (CI, stop 32), with nothing lost. The latency gates are proven by the hgweb tests."""
+    import re
+
+    from hgharness.load.slo import DEFAULT_SLO
+
+    text, n = re.subn(r'(\[actions\."ssh\.(?:clone|pull|push)"\][^\[]*?)p50_ms = \d+\s*\np95_ms = \d+',
+                      r"\1p50_ms = false\np95_ms = false", DEFAULT_SLO.read_text())
+    assert n == 3, "slo.toml's ssh.clone, ssh.pull and ssh.push tables changed shape"
+    path = tmp_path / "slo-without-ssh-latency.toml"
+    path.write_text(text)
+    return path
+
+
 def run_cli(*args, env: dict | None = None, timeout: float = 600, cwd: Path | None = None):
     """Run `hgharness ARGS` as a user would; returns the CompletedProcess (text)."""
     return subprocess.run([sys.executable, "-m", "hgharness", *map(str, args)], cwd=cwd or ROOT,

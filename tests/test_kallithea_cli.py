@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from hgharness.procs import wait_until
-from tests.conftest import ROOT, clean_env, run_cli
+from tests.conftest import ROOT, clean_env, run_cli, slo_without_ssh_latency_gates
 
 # one server per session (per xdist worker); the group asks `--dist loadgroup` to keep these tests on one worker
 # (pytest 9.2 with xdist 3.8 does not honour it yet: then each worker starts its own server)
@@ -57,7 +57,7 @@ def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
 
     secret = "kallithea-front-%d" % os.getpid()
     p = run_cli("run", "--site", "kallithea", "--front", "nginx", "--tls", "--prefix", "/hg", "--set", "tiny",
-                "--runs-dir", tmp_path / "runs", "--run-id", "kf",
+                "--runs-dir", tmp_path / "runs", "--run-id", "kf", "--slo", slo_without_ssh_latency_gates(tmp_path),
                 env=clean_env(HGHARNESS_PASSWORD=secret, HGHARNESS_LOAD_DURATION="10", HGHARNESS_CAPACITY="0"),
                 timeout=1200)
     run_dir = tmp_path / "runs" / "kf"

@@ -11,7 +11,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import clean_env, copy_repos, hgweb, run_cli
+from tests.conftest import clean_env, copy_repos, hgweb, run_cli, slo_without_ssh_latency_gates
 from tests.ssh_builds import command
 
 pytestmark = [pytest.mark.traffic, pytest.mark.integration,
@@ -254,23 +254,6 @@ def test_a_mix_with_an_unknown_transport_is_one_line(tmp_path):
         get_mix("dev", path, check_available=False)
 
 
-def _without_ssh_latency_gates(tmp_path) -> Path:
-    """slo.toml with the latency gates of ssh.clone, ssh.pull and ssh.push off (their error gates kept). Kallithea
-    starts a Python process of ssh-serve for every connection (seconds of CPU): 9 actors on a 2-core CI machine
-    with another test beside them measured pulls at 8.7 s, past the 8 s p50 gate, with nothing lost. That test
-    proves what SSH traffic keeps; the latency gates are the hgweb test's."""
-    import re
-
-    from hgharness.load.slo import DEFAULT_SLO
-
-    text, n = re.subn(r'(\[actions\."ssh\.(?:clone|pull|push)"\][^\[]*?)p50_ms = \d+\s*\np95_ms = \d+',
-                      r"\1p50_ms = false\np95_ms = false", DEFAULT_SLO.read_text())
-    assert n == 3, "slo.toml's ssh.clone, ssh.pull and ssh.push tables changed shape"
-    path = tmp_path / "slo.toml"
-    path.write_text(text)
-    return path
-
-
 @pytest.mark.kallithea
 @pytest.mark.heavy(120)
 @pytest.mark.xdist_group("ssh-traffic")
@@ -282,7 +265,7 @@ def test_traffic_over_ssh_from_the_embedded_kallithea_loses_nothing(tmp_path):
     private_tmp.mkdir()
     r = run_cli("traffic", "--site", "kallithea", "--set", "tiny", "--transport", "ssh", "--pushers", 4, "--pullers",
                 4, "--cloners", 1, "--duration", 30, "--runs-dir", tmp_path / "runs",
-                "--slo", _without_ssh_latency_gates(tmp_path), env=clean_env(TMPDIR=private_tmp), timeout=600)
+                "--slo", slo_without_ssh_latency_gates(tmp_path), env=clean_env(TMPDIR=private_tmp), timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "managed by Kallithea" in r.stdout
     result = json.loads(next((tmp_path / "runs").iterdir()).joinpath("traffic.json").read_text())

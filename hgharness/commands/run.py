@@ -10,7 +10,13 @@ from __future__ import annotations
 
 from hgharness.errors import HarnessError
 from hgharness.front import add_front_arguments
-from hgharness.options import add_baseline_argument, add_run_dir_arguments, add_target_arguments
+from hgharness.options import (
+    add_baseline_argument,
+    add_run_dir_arguments,
+    add_slo_argument,
+    add_target_arguments,
+    check_slo_argument,
+)
 from hgharness.session import RunSession
 
 
@@ -29,6 +35,8 @@ def add_arguments(p):
     p.add_argument("--markers", "-m", default=None, help="pytest marker expression for the suites, e.g. "
                    "'smoke and nondestructive' for the production-safe subset")
     p.add_argument("--quiet", "-q", action="store_true", help="print only the final summary")
+    add_slo_argument(p, "SLO gates file of every stage: the load and capacity stages' gates, the Mercurial "
+                     "operations' of traffic and ssh, and [ab] with --baseline (default load/slo.toml)")
     add_front_arguments(p)  # --front nginx, --tls, --prefix /hg for the embedded target
 
 
@@ -49,6 +57,7 @@ def check_parallel(value) -> None:
 
 def main(args) -> int:
     check_parallel(args.parallel)
+    check_slo_argument(args)
     stages = selected_stages(args)
     progress = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, flush=True))
     with RunSession(args, "run", args.layers, progress=progress) as session:
