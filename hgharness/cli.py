@@ -20,6 +20,7 @@ from hgharness.fixtures import cli as fixtures_cli
 from hgharness.fixtures import traffic_cli, traffic_ssh
 from hgharness.fixtures.sets import fixture_repos
 from hgharness.load import cli as load_cli
+from hgharness.load import slo
 from hgharness.reports import cli as reports_cli
 from hgharness.reports.html import build_report
 from hgharness.secrets import redact
@@ -30,7 +31,8 @@ from hgharness.suites.functional import command as functional_cli
 from hgharness.suites.functional import stage as functional_stage
 from hgharness.suites.support import coverage as suite_coverage
 
-LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, coverage=suite_coverage.command, stages={
+LAYERS = Layers(fixture_repos=fixture_repos, build_report=build_report, coverage=suite_coverage.command,
+                read_gates=slo.read_gates, stages={
     "headless": Stage(suite_stages.stage_headless, "headless HTTP checks"),
     "functional": Stage(functional_stage.stage_functional, "browser flows in headless Chromium (or a Grid), -n 2"),
     "traffic": Stage(traffic_cli.stage_traffic, "concurrent clone/pull/push, then no pushed changeset lost"),

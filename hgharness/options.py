@@ -74,14 +74,6 @@ def add_slo_argument(p, help_text: str = "SLO gates file (default load/slo.toml)
                    help=help_text + " (env HGHARNESS_SLO)")
 
 
-def check_slo_argument(args) -> None:
-    """A missing or malformed --slo file: one line naming it, exit 2, before any target is started or asked."""
-    if getattr(args, "slo", None):
-        from hgharness.load.slo import read_gates
-
-        read_gates(args.slo)
-
-
 def add_run_dir_arguments(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("output")
     g.add_argument("--runs-dir", default=os.environ.get("HGHARNESS_RUNS_DIR", "reports/runs"),

@@ -92,6 +92,7 @@ class Layers:
     build_report: Callable   # (run_dir) -> None: index.html of a run directory
     stages: dict = field(default_factory=dict)  # name -> Stage, in the order `run` runs them
     coverage: Callable | None = None  # (args) -> exit status: `check --coverage` prints the coverage table
+    read_gates: Callable | None = None  # (path) -> dict: an SLO gates file, read and checked (HarnessError if not)
 
 
 @dataclass

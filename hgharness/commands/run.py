@@ -15,7 +15,6 @@ from hgharness.options import (
     add_run_dir_arguments,
     add_slo_argument,
     add_target_arguments,
-    check_slo_argument,
 )
 from hgharness.session import RunSession
 
@@ -57,7 +56,8 @@ def check_parallel(value) -> None:
 
 def main(args) -> int:
     check_parallel(args.parallel)
-    check_slo_argument(args)
+    if args.slo:  # a missing or malformed gates file: one line naming it, before any target is started or asked
+        args.layers.read_gates(args.slo)
     stages = selected_stages(args)
     progress = (lambda *a, **k: None) if args.quiet else (lambda msg: print(msg, flush=True))
     with RunSession(args, "run", args.layers, progress=progress) as session:
