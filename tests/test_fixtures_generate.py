@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 
+import psutil
 import pytest
 
 from hgharness.fixtures import hostile
@@ -148,17 +149,19 @@ def test_generate_refuses_what_it_must(tmp_path):
     assert len(os.listdir(tmp_path / "repo")) == 1
 
 
-def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch):
+@pytest.mark.parametrize("filelog_process", [True, False], ids=["filelog-process", "writer-threads"])
+def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch, filelog_process):
     """The changelog, manifest and filelog writers of fixtures/revlogs.py against Mercurial's own: the same
     history (tip hash), and both verify. Small batches and a low revision bound make the direct path split
-    inline filelogs and hand long ones to Mercurial from the writer threads."""
+    inline filelogs and hand long ones to Mercurial: from the reply thread of the child process that appends
+    filelogs (the default in a new repository), or from the writer threads."""
     import hgharness.fixtures.revlogs as R
     import hgharness.fixtures.writer as W
     from hgharness.hg import open_repo
 
     monkeypatch.setattr(W, "HAND_OFF_COMMITS", 7)
     monkeypatch.setattr(R.InlineFilelogAppender, "MAX_REVISIONS", 40)
-    calls = {"split": 0, "mercurial": 0}
+    calls = {"split": 0, "mercurial": 0, "replies": 0}
     for name, attr in (("split", "_split"), ("mercurial", "_write_with_mercurial")):
         cls = R.InlineFilelogAppender if name == "split" else W.Writer
         orig = getattr(cls, attr)
@@ -168,8 +171,17 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch):
             return _orig(*a, **k)
 
         monkeypatch.setattr(cls, attr, counted)
+    replied = W.Writer._replied
+
+    def replayed(self, batch, events, refused, error):  # the child's splits, told to the parent's transaction
+        calls["split"] += sum(1 for e in events if e[0] == "backup")
+        calls["replies"] += 1
+        return replied(self, batch, events, refused, error)
+
+    monkeypatch.setattr(W.Writer, "_replied", replayed)
+    monkeypatch.setattr(W, "FILELOG_PROCESS", filelog_process)
     generate("medium", 700, 5, tmp_path / "direct")
-    assert calls["split"] > 0 and calls["mercurial"] > 0, calls
+    assert calls["split"] > 0 and calls["mercurial"] > 0 and (calls["replies"] > 0) == filelog_process, calls
     monkeypatch.setattr(R.DirectRevlogs, "for_repo", classmethod(lambda cls, repo, maxchain: None))
     monkeypatch.setattr(R.InlineFilelogAppender, "for_repo", classmethod(lambda cls, repo: None))
     generate("medium", 700, 5, tmp_path / "mercurial")
@@ -180,22 +192,28 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch):
 
 
 # the generator's own threads (fixtures/writer.py); other tests of this worker leave threads of their own
-GENERATOR_THREADS = ("hgharness-chain", "hgharness-filelog-writer-")
+GENERATOR_THREADS = ("hgharness-chain", "hgharness-filelog-")
 
 
-def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch):
-    """A disk error in a filelog writer thread ends generate() with that error, and no writer thread stays."""
+@pytest.mark.parametrize("filelog_process", [True, False], ids=["filelog-process", "writer-threads"])
+def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch, filelog_process):
+    """A disk error appending a filelog (in the child process that does it, or a writer thread) ends generate()
+    with that error, and no thread or process of the generator stays."""
     import threading
 
     import hgharness.fixtures.revlogs as R
+    import hgharness.fixtures.writer as W
+
+    monkeypatch.setattr(W, "FILELOG_PROCESS", filelog_process)
 
     def disk_full(self, path, entries, tr):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(R.InlineFilelogAppender, "_write", disk_full)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match="No space left"):  # raised in the child that appends filelogs: the same error
         generate("medium", 800, 1, tmp_path / "full")
     assert not [t for t in threading.enumerate() if t.name.startswith(GENERATOR_THREADS)]
+    assert not psutil.Process().children(), "the filelog writer process stayed"
 
 
 def test_a_failing_chain_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch):
@@ -270,3 +288,40 @@ def test_the_store_directories_are_spread_where_the_file_system_can(tmp_path):
     store = tmp_path / "r" / ".hg" / "store"
     assert flags(store) & FS_TOPDIR_FL and flags(store / "data") & FS_TOPDIR_FL
     assert _verify(tmp_path / "r") == 0
+
+
+@pytest.mark.parametrize("how", ["ctrl-c", "parent-killed"])
+def test_an_interrupted_generation_leaves_no_process(tmp_path, how):
+    """`fixtures generate` stopped while the child that appends filelogs runs: Ctrl-C ends both (exit 130, no
+    traceback); the parent killed outright (SIGKILL: nothing of it runs) ends the child too, which reads the end
+    of its job pipe."""
+    import signal
+    import subprocess
+    import sys
+
+    from hgharness.procs import wait_until
+    from tests.conftest import ROOT
+
+    log = tmp_path / "log"
+    with open(log, "w") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "hgharness", "fixtures", "generate", "--profile", "medium",
+                                 "--commits", "100000", str(tmp_path / "r")], cwd=ROOT, env=clean_env(),
+                                stdout=out, stderr=subprocess.STDOUT, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's
+    try:
+        parent = psutil.Process(proc.pid)
+        child = wait_until(lambda: (c := parent.children()) and c[0], timeout=60, what="the filelog writer process")
+        wait_until(lambda: "commits (" in log.read_text(), timeout=60, what="a first progress line")
+        proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
+        code = proc.wait(60)
+        wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, timeout=60,
+                   what="the filelog writer process to end")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+    text = log.read_text()
+    if how == "ctrl-c":
+        assert code == 130 and "Traceback" not in text, text[-2000:]
+    else:
+        assert code == -signal.SIGKILL
