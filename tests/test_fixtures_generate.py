@@ -9,6 +9,7 @@ import re
 import psutil
 import pytest
 
+from hgharness.fixtures import distributions as D
 from hgharness.fixtures import hostile
 from hgharness.fixtures.generate import ChangeMaker, generate
 from tests.conftest import clean_env, run_cli
@@ -325,3 +326,31 @@ def test_an_interrupted_generation_leaves_no_process(tmp_path, how):
         assert code == 130 and "Traceback" not in text, text[-2000:]
     else:
         assert code == -signal.SIGKILL
+
+
+def test_binaries_change_as_rarely_as_the_profile_says(tmp_path):
+    """binary_revisions: binaries of a profile that learned them untouched after their creation keep one revision
+    each outside merges, where the same profile without the key (a copy of file_revisions, the old draw) edits
+    them like text; and analyze reads the key back."""
+    import copy
+
+    from hgharness.fixtures.analyze import analyze
+    from hgharness.fixtures.model import load_profile
+    from hgharness.hg import open_repo
+
+    base = load_profile("small")
+    base["distributions"]["binary"] = {"p": 0.3}
+    learned = copy.deepcopy(base)
+    learned["distributions"]["binary_revisions"] = {"values": [1], "weights": [1]}
+    edits = {}
+    for name, prof in (("learned", learned), ("old", base)):
+        generate(prof, 600, 3, tmp_path / name)
+        repo = open_repo(tmp_path / name)
+        binaries = [f for f in repo[b"tip"].manifest() if b"\0" in repo[b"tip"][f].data()]
+        assert len(binaries) > 10, name
+        edits[name] = sum(1 for f in binaries for i in range(len(repo.file(f)))
+                          if len(repo[repo.file(f).linkrev(i)].parents()) == 1) - len(binaries)
+    assert edits["learned"] <= 3 < 30 < edits["old"], edits  # a few: renamed or copied, never edited
+    learned_back = analyze(tmp_path / "learned")["distributions"]["binary_revisions"]
+    old_back = analyze(tmp_path / "old")["distributions"]["binary_revisions"]
+    assert D.mean(learned_back) < 2 < D.mean(old_back), (learned_back, old_back)
