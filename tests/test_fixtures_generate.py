@@ -150,6 +150,20 @@ def test_generate_refuses_what_it_must(tmp_path):
     assert len(os.listdir(tmp_path / "repo")) == 1
 
 
+def _probe(mode: str, filelog_process: bool, out) -> dict:
+    """tests/gen_probe.py in an interpreter of its own (see there)."""
+    import json
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    p = subprocess.run([sys.executable, "-m", "tests.gen_probe", mode, "1" if filelog_process else "0", str(out)],
+                       cwd=ROOT, env=clean_env(), capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stdout + p.stderr
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 @pytest.mark.parametrize("filelog_process", [True, False], ids=["filelog-process", "writer-threads"])
 def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch, filelog_process):
     """The changelog, manifest and filelog writers of fixtures/revlogs.py against Mercurial's own: the same
@@ -157,37 +171,16 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch, 
     inline filelogs and hand long ones to Mercurial: from the reply thread of the child process that appends
     filelogs (the default in a new repository), or from the writer threads."""
     import hgharness.fixtures.revlogs as R
-    import hgharness.fixtures.writer as W
     from hgharness.hg import open_repo
 
-    monkeypatch.setattr(W, "HAND_OFF_COMMITS", 7)
-    monkeypatch.setattr(R.InlineFilelogAppender, "MAX_REVISIONS", 40)
-    calls = {"split": 0, "mercurial": 0, "replies": 0}
-    for name, attr in (("split", "_split"), ("mercurial", "_write_with_mercurial")):
-        cls = R.InlineFilelogAppender if name == "split" else W.Writer
-        orig = getattr(cls, attr)
-
-        def counted(*a, _orig=orig, _name=name, **k):
-            calls[_name] += 1
-            return _orig(*a, **k)
-
-        monkeypatch.setattr(cls, attr, counted)
-    replied = W.Writer._replied
-
-    def replayed(self, batch, events, refused, error):  # the child's splits, told to the parent's transaction
-        calls["split"] += sum(1 for e in events if e[0] == "backup")
-        calls["replies"] += 1
-        return replied(self, batch, events, refused, error)
-
-    monkeypatch.setattr(W.Writer, "_replied", replayed)
-    monkeypatch.setattr(W, "FILELOG_PROCESS", filelog_process)
-    generate("medium", 700, 5, tmp_path / "direct")
+    got = _probe("direct", filelog_process, tmp_path / "direct")
+    calls = got["calls"]
     assert calls["split"] > 0 and calls["mercurial"] > 0 and (calls["replies"] > 0) == filelog_process, calls
     monkeypatch.setattr(R.DirectRevlogs, "for_repo", classmethod(lambda cls, repo, maxchain: None))
     monkeypatch.setattr(R.InlineFilelogAppender, "for_repo", classmethod(lambda cls, repo: None))
     generate("medium", 700, 5, tmp_path / "mercurial")
     direct, mercurial = open_repo(tmp_path / "direct"), open_repo(tmp_path / "mercurial")
-    assert direct[b"tip"].hex() == mercurial[b"tip"].hex()
+    assert direct[b"tip"].hex() == mercurial[b"tip"].hex() == got["tip"].encode()
     assert len(direct) == len(mercurial) == 700
     assert _verify(tmp_path / "direct") == 0 and _verify(tmp_path / "mercurial") == 0
 
@@ -197,24 +190,12 @@ GENERATOR_THREADS = ("hgharness-chain", "hgharness-filelog-")
 
 
 @pytest.mark.parametrize("filelog_process", [True, False], ids=["filelog-process", "writer-threads"])
-def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch, filelog_process):
+def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path, filelog_process):
     """A disk error appending a filelog (in the child process that does it, or a writer thread) ends generate()
     with that error, and no thread or process of the generator stays."""
-    import threading
-
-    import hgharness.fixtures.revlogs as R
-    import hgharness.fixtures.writer as W
-
-    monkeypatch.setattr(W, "FILELOG_PROCESS", filelog_process)
-
-    def disk_full(self, path, entries, tr):
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(R.InlineFilelogAppender, "_write", disk_full)
-    with pytest.raises(OSError, match="No space left"):  # raised in the child that appends filelogs: the same error
-        generate("medium", 800, 1, tmp_path / "full")
-    assert not [t for t in threading.enumerate() if t.name.startswith(GENERATOR_THREADS)]
-    assert not psutil.Process().children(), "the filelog writer process stayed"
+    got = _probe("disk-full", filelog_process, tmp_path / "full")
+    assert got["error"] == "OSError: [Errno 28] No space left on device", got  # the child's error, as itself
+    assert got["threads"] == [] and got["children"] == [], got
 
 
 def test_a_failing_chain_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch):
