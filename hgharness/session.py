@@ -293,6 +293,9 @@ class RunSession:
         build_id = (getattr(self.args, "build_id", None) or "").strip()
         if build_id:
             self.summary["build_id"] = build_id
+        slo = getattr(self.args, "slo", None)
+        if slo:  # the gates the run is judged by, when not load/slo.toml's
+            self.summary["slo_file"] = str(Path(slo).resolve())
         if self.baseline is not None:
             self.summary["baseline"] = self.baseline.describe()
         self._open = True

@@ -44,7 +44,9 @@ def header(r: Report) -> dict:
         for k in counts:
             counts[k] += int((st.get("counts") or {}).get(k, 0) or 0)
     target = s.get("target") or {}
-    meta = [("target", target.get("url")), ("site", target.get("site")), ("command", s.get("command")),
+    gates = s.get("slo_file") or ("load/slo.toml (the defaults)" if s.get("slo") else None)
+    meta = [("target", target.get("url")), ("site", target.get("site")), ("build", s.get("build_id")),
+            ("SLO gates", gates), ("command", s.get("command")),
             ("started", s.get("started")), ("ended", s.get("ended")),
             ("duration", f"{num(s.get('duration_s'))} s" if s.get("duration_s") is not None else None),
             ("harness", s.get("harness_version")), ("schema", s.get("schema"))]

@@ -64,6 +64,7 @@ def test_main_job_on_kallithea_passes_through_nginx_tls_and_prefix(tmp_path):
     summary = json.loads((run_dir / "summary.json").read_text())
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr
     t = summary["target"]
+    assert summary["slo_file"].endswith("slo-without-ssh-latency.toml")  # the gates the run was judged by
     assert t["site"] == "kallithea" and t["front"] == "nginx+tls prefix=/hg" and t["url"].startswith("https://")
     assert t["url"].endswith("/hg/") and t["ca_bundle"] and not t["insecure"]
     ran = {s["name"]: s for s in summary["stages"]}

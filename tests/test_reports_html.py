@@ -289,12 +289,19 @@ def test_known_site_defects_and_header_warnings_have_their_own_section(tmp_path)
     """Expected failures (known defects of stock hgweb, e.g. the stored XSS in filelog.tmpl) and missing
     security headers do not fail the run, and are not buried among plain skips: summary.json flags them, the
     stage counts them, the report lists them by issue."""
+    from hgharness.load.slo import DEFAULT_SLO
+
+    gates = tmp_path / "our-gates.toml"  # the gates file and the build are in the summary and the page's header
+    gates.write_text(DEFAULT_SLO.read_text())
     proc = run_cli("run", "--stages", "headless", "-m", "security", "--runs-dir", tmp_path, "--run-id", "sec",
-                   timeout=300)
+                   "--slo", gates, "--build-id", "build-4711", timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     run_dir = tmp_path / "sec"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert validate_summary(summary) == []
+    assert summary["slo_file"] == str(gates.resolve()) and summary["build_id"] == "build-4711"
+    header = _page(run_dir).split('<dl class="meta">')[1].split("</dl>")[0]
+    assert f"<dt>SLO gates</dt><dd>{gates.resolve()}</dd>" in header and "<dd>build-4711</dd>" in header
     known = [t for t in summary["tests"] if t.get("known_issue")]
     assert known and all(t["outcome"] == "skipped" for t in known)
     assert summary["stages"][0]["known_issues"] == len(known)
