@@ -107,6 +107,11 @@ class StageContext:
     baseline: object = None            # A/B runs (--baseline): the Target the candidate is measured against
     crossover: Callable | None = None  # --baseline embedded: restarts both servers, the baseline first
 
+    @property
+    def slo(self) -> str | None:
+        """The run's SLO gates file (--slo, HGHARNESS_SLO), None for load/slo.toml; args may be None (tests)."""
+        return getattr(self.args, "slo", None)
+
 
 def is_embedded(args) -> bool:
     return not (getattr(args, "target", None) or os.environ.get("HGHARNESS_TARGET"))

@@ -221,7 +221,7 @@ def stage_load(ctx: StageContext) -> StageResult:
     if not ctx.target.allow_load:
         ctx.progress("[load] skipped: the target does not allow load traffic (allow_load = false)")
         return StageResult.skipped("load", "the target does not allow load traffic (allow_load = false)")
-    kw = dict(STAGE_DEFAULTS, slo_path=getattr(ctx.args, "slo", None))
+    kw = dict(STAGE_DEFAULTS, slo_path=ctx.slo)
     if ctx.baseline is not None:
         kw["duration_s"] = AB_STAGE_DURATION_S
     if os.environ.get("HGHARNESS_LOAD_DURATION"):
@@ -292,7 +292,7 @@ def stage_capacity(ctx: StageContext) -> StageResult:
     sub = Path(ctx.run_dir) / "capacity"
     sub.mkdir(exist_ok=True)
     try:
-        result = run_load(ctx.target, sub, LoadSpec(**CAPACITY_DEFAULTS, slo_path=getattr(ctx.args, "slo", None)), progress=ctx.progress,
+        result = run_load(ctx.target, sub, LoadSpec(**CAPACITY_DEFAULTS, slo_path=ctx.slo), progress=ctx.progress,
                           baseline=ctx.baseline, stage="capacity")
     except HarnessError as e:
         ctx.progress(f"[capacity] error: {e}")
