@@ -19,7 +19,7 @@ def main(mode: str, process: str, out: str) -> None:
     import hgharness.fixtures.writer as W
     from hgharness.fixtures.generate import generate
 
-    W.FILELOG_PROCESS = process == "1"
+    W.FILELOG_PROCESS = W.MESSAGE_PROCESS = process == "1"
     calls = {"split": 0, "mercurial": 0, "replies": 0}
     result: dict = {"calls": calls}
     if mode == "direct":
