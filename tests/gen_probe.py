@@ -3,9 +3,10 @@ interpreter of its own (the writer forks its filelog process only where no other
 has threads of other tests), printing what happened as JSON.
 
 MODE direct: small batches and a low revision bound (splits, filelogs refused to Mercurial), counting splits,
-Mercurial writes and the child's replies. MODE disk-full: every direct append fails with ENOSPC; the error's
-type and text, and what stayed (the generator's threads, any child process). PROCESS: 1 for the filelog
-process (the default), 0 for the writer threads."""
+Mercurial writes, the filelog child's replies and the chain processes started. MODE disk-full: every direct
+append fails with ENOSPC; MODE chain-broken: building the 300th changeset fails with EIO; for both, the error's
+type and text, and what stayed (the generator's threads, any child process). PROCESS: 1 for the filelog and
+chain processes (the default), 0 for the writer and chain threads."""
 
 import json
 import sys
@@ -19,8 +20,15 @@ def main(mode: str, process: str, out: str) -> None:
     import hgharness.fixtures.writer as W
     from hgharness.fixtures.generate import generate
 
-    W.FILELOG_PROCESS = W.MESSAGE_PROCESS = process == "1"
-    calls = {"split": 0, "mercurial": 0, "replies": 0}
+    W.FILELOG_PROCESS = W.CHAIN_PROCESS = process == "1"
+    calls = {"split": 0, "mercurial": 0, "replies": 0, "chain_process": 0}
+    started = W.ChainProcess.__init__
+
+    def chain_process(self, *a, **k):
+        calls["chain_process"] += 1
+        return started(self, *a, **k)
+
+    W.ChainProcess.__init__ = chain_process
     result: dict = {"calls": calls}
     if mode == "direct":
         W.HAND_OFF_COMMITS = 7
@@ -47,7 +55,17 @@ def main(mode: str, process: str, out: str) -> None:
         def disk_full(self, path, entries, tr):
             raise OSError(28, "No space left on device")
 
-        R.InlineFilelogAppender._write = disk_full
+        built = W.DirectSink.changeset
+
+        def failing(self, *a, **k):  # in the chain process or the chain thread
+            if self.direct.changelog.count >= 300:
+                raise OSError(5, "Input/output error")
+            return built(self, *a, **k)
+
+        if mode == "disk-full":
+            R.InlineFilelogAppender._write = disk_full
+        else:
+            W.DirectSink.changeset = failing
         try:
             generate("medium", 800, 1, out)
         except OSError as e:

@@ -169,13 +169,16 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch, 
     """The changelog, manifest and filelog writers of fixtures/revlogs.py against Mercurial's own: the same
     history (tip hash), and both verify. Small batches and a low revision bound make the direct path split
     inline filelogs and hand long ones to Mercurial: from the reply thread of the child process that appends
-    filelogs (the default in a new repository), or from the writer threads."""
+    filelogs (the default in a new repository), or from the writer threads. The changesets and manifests are
+    built by a child process of their own (the default) or by the chain thread, and by the generating thread
+    where Mercurial writes them."""
     import hgharness.fixtures.revlogs as R
     from hgharness.hg import open_repo
 
     got = _probe("direct", filelog_process, tmp_path / "direct")
     calls = got["calls"]
     assert calls["split"] > 0 and calls["mercurial"] > 0 and (calls["replies"] > 0) == filelog_process, calls
+    assert calls["chain_process"] == (1 if filelog_process else 0), calls
     monkeypatch.setattr(R.DirectRevlogs, "for_repo", classmethod(lambda cls, repo, maxchain: None))
     monkeypatch.setattr(R.InlineFilelogAppender, "for_repo", classmethod(lambda cls, repo: None))
     generate("medium", 700, 5, tmp_path / "mercurial")
@@ -183,10 +186,6 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch, 
     assert direct[b"tip"].hex() == mercurial[b"tip"].hex() == got["tip"].encode()
     assert len(direct) == len(mercurial) == 700
     assert _verify(tmp_path / "direct") == 0 and _verify(tmp_path / "mercurial") == 0
-
-
-# the generator's own threads (fixtures/writer.py); other tests of this worker leave threads of their own
-GENERATOR_THREADS = ("hgharness-chain", "hgharness-filelog-")
 
 
 @pytest.mark.parametrize("filelog_process", [True, False], ids=["filelog-process", "writer-threads"])
@@ -198,20 +197,14 @@ def test_a_failing_writer_thread_stops_the_generation_and_every_thread(tmp_path,
     assert got["threads"] == [] and got["children"] == [], got
 
 
-def test_a_failing_chain_thread_stops_the_generation_and_every_thread(tmp_path, monkeypatch):
-    """The thread that hashes manifests and changesets (Writer.commit) fails: generate() ends with its error, and
-    no thread of the generator stays."""
-    import threading
-
-    import hgharness.fixtures.writer as W
-
-    def broken(self, *a, **k):
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(W.Writer, "_changeset_direct", broken)
-    with pytest.raises(OSError, match="Input/output error"):
-        generate("medium", 800, 1, tmp_path / "broken")
-    assert not [t for t in threading.enumerate() if t.name.startswith(GENERATOR_THREADS)]
+@pytest.mark.parametrize("chain_process", [True, False], ids=["chain-process", "chain-thread"])
+def test_a_failing_changeset_builder_stops_the_generation_and_every_thread(tmp_path, chain_process):
+    """Building the manifests and changesets (writer.ChainBuilder: in a child process of its own in a new
+    repository, else in the chain thread) fails at the 300th: generate() ends with that error, and no thread or
+    process of the generator stays."""
+    got = _probe("chain-broken", chain_process, tmp_path / "broken")
+    assert got["error"] == "OSError: [Errno 5] Input/output error", got
+    assert got["threads"] == [] and got["children"] == [], got
 
 
 def test_no_path_is_ever_both_a_file_and_a_directory(seed_repos):
@@ -274,9 +267,9 @@ def test_the_store_directories_are_spread_where_the_file_system_can(tmp_path):
 
 @pytest.mark.parametrize("how", ["ctrl-c", "parent-killed"])
 def test_an_interrupted_generation_leaves_no_process(tmp_path, how):
-    """`fixtures generate` stopped while the child that appends filelogs runs: Ctrl-C ends both (exit 130, no
-    traceback); the parent killed outright (SIGKILL: nothing of it runs) ends the child too, which reads the end
-    of its job pipe."""
+    """`fixtures generate` stopped while its children run (the one that appends filelogs, the one that builds
+    changesets): Ctrl-C ends all (exit 130, no traceback); the parent killed outright (SIGKILL: nothing of it
+    runs) ends the children too, which read the end of their pipes."""
     import signal
     import subprocess
     import sys
@@ -292,12 +285,13 @@ def test_an_interrupted_generation_leaves_no_process(tmp_path, how):
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as a terminal's
     try:
         parent = psutil.Process(proc.pid)
-        child = wait_until(lambda: (c := parent.children()) and c[0], timeout=60, what="the filelog writer process")
+        children = wait_until(lambda: len(c := parent.children()) == 2 and c, timeout=60,
+                              what="the filelog writer and changeset builder processes")
         wait_until(lambda: "commits (" in log.read_text(), timeout=60, what="a first progress line")
         proc.send_signal(signal.SIGINT if how == "ctrl-c" else signal.SIGKILL)
         code = proc.wait(60)
-        wait_until(lambda: not child.is_running() or child.status() == psutil.STATUS_ZOMBIE, timeout=60,
-                   what="the filelog writer process to end")
+        wait_until(lambda: all(not c.is_running() or c.status() == psutil.STATUS_ZOMBIE for c in children),
+                   timeout=60, what="the generator's child processes to end")
     finally:
         if proc.poll() is None:
             proc.kill()
