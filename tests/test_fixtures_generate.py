@@ -164,6 +164,18 @@ def _probe(mode: str, filelog_process: bool, out) -> dict:
     return json.loads(p.stdout.strip().splitlines()[-1])
 
 
+def _file_revisions(repo) -> dict:
+    """(path, node) -> ((p1, p2), copy source) of every file revision a changeset made."""
+    out = {}
+    for rev in repo:
+        ctx = repo[rev]
+        for path in ctx.files():
+            if path in ctx:
+                fctx = ctx[path]
+                out[(path, fctx.filenode())] = (fctx.filelog().parents(fctx.filenode()), fctx.copysource())
+    return out
+
+
 @pytest.mark.parametrize("filelog_process", [True, False], ids=["filelog-process", "writer-threads"])
 def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch, filelog_process):
     """The changelog, manifest and filelog writers of fixtures/revlogs.py against Mercurial's own: the same
@@ -185,6 +197,12 @@ def test_direct_writers_match_mercurials_own_revlog_code(tmp_path, monkeypatch, 
     direct, mercurial = open_repo(tmp_path / "direct"), open_repo(tmp_path / "mercurial")
     assert direct[b"tip"].hex() == mercurial[b"tip"].hex() == got["tip"].encode()
     assert len(direct) == len(mercurial) == 700
+    # the hashes sort the parents: their order, which says whether a revision is a copy, is compared here
+    revisions = _file_revisions(direct)
+    assert revisions == _file_revisions(mercurial)
+    null = b"\0" * 20
+    assert any(p1 == null and p2 != null and src for (p1, p2), src in revisions.values()), \
+        "no copy with a filelog parent (whose parents this Mercurial swaps) to compare"
     assert _verify(tmp_path / "direct") == 0 and _verify(tmp_path / "mercurial") == 0
 
 
