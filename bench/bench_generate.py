@@ -29,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 HG = str(Path(sys.executable).with_name("hg"))
-# the tip, then the peak RSS (KiB) of the generator's own child, the process that appends filelogs (writer.py)
+# the tip, then the larger peak RSS (KiB) of the generator's two children (writer.py: filelogs, changesets)
 GEN = ("import resource, sys; from hgharness.fixtures.generate import generate; "
        "r = generate(sys.argv[1], int(sys.argv[2]), 1, sys.argv[3]); "
        "print(r['tip'], resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
