@@ -179,6 +179,29 @@ def test_the_known_filelog_raw_link_matches_only_its_own_page():
     assert not _matches(issue, Problem("server-error", base + "/raw-file/tip/init.py", "500", base + "/log/tip/init.py"))
 
 
+def test_the_known_annotate_parent_link_matches_only_annotate_pages_of_the_same_file():
+    """hgweb-annotate-parent-link-copy-source: a broken annotate link is the known issue only when it came from an
+    annotate page of the same repository and file (any revisions: the link names the copy source's changeset); the
+    crawl then also asks the file page at that revision for a 404."""
+    from hgharness.sites.hgweb import HgwebSite
+    from hgharness.suites.headless.crawler import Problem
+    from hgharness.suites.headless.test_crawl import _matches
+
+    issue = next(i for i in HgwebSite.KNOWN_ISSUES if i["id"] == "hgweb-annotate-parent-link-copy-source")
+    base = "http://127.0.0.1:9/tiny"
+
+    def broken(url: str, ref: str) -> Problem:
+        return Problem("broken-link", base + url, "broken link", base + ref)
+
+    assert _matches(issue, broken("/annotate/63325c7f61de/test_site.py", "/annotate/d0666b18b1b1/test_site.py"))
+    assert _matches(issue, broken("/annotate/0123456789ab/a%20b/c.py", "/annotate/tip/a b/c.py"))
+    assert not _matches(issue, broken("/annotate/63325c7f61de/flows.rst", "/annotate/tip/test_site.py"))
+    assert not _matches(issue, broken("/annotate/63325c7f61de/test_site.py", "/file/tip/test_site.py"))
+    assert not _matches(issue, broken("/file/63325c7f61de/test_site.py", "/annotate/tip/test_site.py"))
+    assert not _matches(issue, Problem("server-error", base + "/annotate/63325c7f61de/test_site.py", "500",
+                                       base + "/annotate/tip/test_site.py"))
+
+
 def test_a_stage_that_cannot_start_leaves_no_temporary_directory(tmp_path, monkeypatch):
     """The suite's temporary directory is removed when the stage fails before its pytest starts (here: a run
     directory that does not exist, so its log cannot be opened); it leaked before."""

@@ -81,6 +81,14 @@ class HgwebSite(Site):
          "why": "the history of a file at a revision that does not hold it (log/tip/PATH after a push of another "
                 "branch made tip a changeset without PATH) shows the file's history up to that revision, and its "
                 "'raw' link points at raw-file/REV/PATH, which answers 404 (paper/filelog.tmpl links {symrev})"},
+        {"id": "hgweb-annotate-parent-link-copy-source", "kinds": ("crawl",), "problem": "broken-link",
+         "link_from": r"^(?P<repo>.*)/annotate/[^/]+/(?P<path>.+)$",
+         "link_to": r"^(?P<repo>.*)/annotate/[^/]+/(?P<path>.+)$",
+         "why": "annotate's 'parents:' link of a line credited to a copied file revision points at the copy "
+                "source's changeset under the copy's own name (annotate/SOURCE-REV/COPY-PATH), which answers 404 "
+                "where that changeset has no such file: webcommands.annotate gives the template each parent's node "
+                "and rev but not its path, so paper's annotateparent falls back to the line's {file} (Mercurial "
+                "7.2.4)"},
         {"id": "hgweb-breadcrumb-root-link", "kinds": ("crawl",), "problem": "leaves-prefix", "paths": ("/",),
          "why": "the paper templates hard-code the breadcrumb link <a href=\"/\">Mercurial</a>, which leaves a "
                 "site served under a path prefix"},

@@ -47,9 +47,11 @@ def _matches(issue, problem) -> bool:
 
 def _confirmed(http, issue, problem) -> bool:
     """A broken link of the known form is the known issue only where the file really is not at that revision: its
-    file page (the link with raw-file/ made file/) answers 404 too. Otherwise it is a broken link like any other."""
+    file page (the link with raw-file/ or annotate/ made file/) answers 404 too. Otherwise it is a broken link like
+    any other (a site whose annotate pages fail for files that are there is not this issue)."""
     if "link_to" not in issue:
         return True
-    r = http.get(problem.url.replace("/raw-file/", "/file/", 1), timeout=TIMEOUT, allow_redirects=False, stream=True)
+    url = re.sub(r"/(?:raw-file|annotate)/", "/file/", problem.url, count=1)
+    r = http.get(url, timeout=TIMEOUT, allow_redirects=False, stream=True)
     r.close()
     return r.status_code == 404
