@@ -158,48 +158,48 @@ def test_a_table_takes_checks_for_its_own_kinds_only_and_wants_one_for_each():
     assert [[m.args for m in r.marks] for r in rows] == [[("browse",)], [("browse",)]]
 
 
-def test_the_known_filelog_raw_link_matches_only_its_own_page():
-    """hgweb-filelog-raw-link-file-not-at-rev: a broken raw-file link is the known issue only when it came from the
-    history page of the same repository, revision and file (the crawl then also asks that file page for a 404)."""
+def _known_crawl_issue(issue_id: str):
+    """The hgweb adapter's known crawl issue `issue_id`, the crawl's _matches, and broken(url, ref): a broken link
+    to url found on ref (both paths under one repository's URL)."""
     from hgharness.sites.hgweb import HgwebSite
     from hgharness.suites.headless.crawler import Problem
     from hgharness.suites.headless.test_crawl import _matches
 
-    issue = next(i for i in HgwebSite.KNOWN_ISSUES if i["id"] == "hgweb-filelog-raw-link-file-not-at-rev")
-    base = "http://127.0.0.1:9/tiny"
+    issue = next(i for i in HgwebSite.KNOWN_ISSUES if i["id"] == issue_id)
 
-    def broken(url: str, ref: str) -> Problem:
-        return Problem("broken-link", base + url, "broken link", base + ref)
+    def broken(url: str, ref: str, kind: str = "broken-link") -> Problem:
+        return Problem(kind, KNOWN_BASE + url, kind, KNOWN_BASE + ref)
 
+    return issue, _matches, broken
+
+
+KNOWN_BASE = "http://127.0.0.1:9/tiny"
+
+
+def test_the_known_filelog_raw_link_matches_only_its_own_page():
+    """hgweb-filelog-raw-link-file-not-at-rev: a broken raw-file link is the known issue only when it came from the
+    history page of the same repository, revision and file (the crawl then also asks that file page for a 404)."""
+    issue, _matches, broken = _known_crawl_issue("hgweb-filelog-raw-link-file-not-at-rev")
     assert _matches(issue, broken("/raw-file/tip/init.py", "/log/tip/init.py"))
     assert _matches(issue, broken("/raw-file/tip/a%20b/c.py", "/filelog/tip/a b/c.py"))
     assert not _matches(issue, broken("/raw-file/tip/init.py", "/log/tip/other.py"))  # another file
     assert not _matches(issue, broken("/raw-file/tip/init.py", "/log/default/init.py"))  # another revision
     assert not _matches(issue, broken("/raw-file/tip/init.py", "/file/tip/init.py"))  # not from a history page
-    assert not _matches(issue, Problem("server-error", base + "/raw-file/tip/init.py", "500", base + "/log/tip/init.py"))
+    assert not _matches(issue, broken("/raw-file/tip/init.py", "/log/tip/init.py", kind="server-error"))
 
 
 def test_the_known_annotate_parent_link_matches_only_annotate_pages_of_the_same_file():
     """hgweb-annotate-parent-link-copy-source: a broken annotate link is the known issue only when it came from an
     annotate page of the same repository and file (any revisions: the link names the copy source's changeset); the
     crawl then also asks the file page at that revision for a 404."""
-    from hgharness.sites.hgweb import HgwebSite
-    from hgharness.suites.headless.crawler import Problem
-    from hgharness.suites.headless.test_crawl import _matches
-
-    issue = next(i for i in HgwebSite.KNOWN_ISSUES if i["id"] == "hgweb-annotate-parent-link-copy-source")
-    base = "http://127.0.0.1:9/tiny"
-
-    def broken(url: str, ref: str) -> Problem:
-        return Problem("broken-link", base + url, "broken link", base + ref)
-
+    issue, _matches, broken = _known_crawl_issue("hgweb-annotate-parent-link-copy-source")
     assert _matches(issue, broken("/annotate/63325c7f61de/test_site.py", "/annotate/d0666b18b1b1/test_site.py"))
     assert _matches(issue, broken("/annotate/0123456789ab/a%20b/c.py", "/annotate/tip/a b/c.py"))
     assert not _matches(issue, broken("/annotate/63325c7f61de/flows.rst", "/annotate/tip/test_site.py"))
     assert not _matches(issue, broken("/annotate/63325c7f61de/test_site.py", "/file/tip/test_site.py"))
     assert not _matches(issue, broken("/file/63325c7f61de/test_site.py", "/annotate/tip/test_site.py"))
-    assert not _matches(issue, Problem("server-error", base + "/annotate/63325c7f61de/test_site.py", "500",
-                                       base + "/annotate/tip/test_site.py"))
+    assert not _matches(issue, broken("/annotate/63325c7f61de/test_site.py", "/annotate/tip/test_site.py",
+                                      kind="server-error"))
 
 
 def test_a_stage_that_cannot_start_leaves_no_temporary_directory(tmp_path, monkeypatch):
